@@ -1,0 +1,393 @@
+//! `Array<T>`: owned, contiguous, row-major numbers with a [`Shape`]. No autograd here: the
+//! tape stores `Array`s as node values and gradients, and the kernels compute on them.
+
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::kernels;
+use crate::shape::Shape;
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+use std::fmt;
+use std::ops::Range;
+use std::panic::Location;
+
+/// An n-dimensional array: contiguous row-major data plus its shape.
+///
+/// ```
+/// use tapegrad::Array;
+/// # fn main() -> tapegrad::Result<()> {
+/// let a = Array::<f32>::from_vec(vec![1., 2., 3., 4., 5., 6.], [2, 3])?;
+/// assert_eq!(a.get(&[1, 0]), Some(4.0));
+/// let t = a.t()?; // the 2-D transpose, [3, 2]
+/// assert_eq!(t.data(), &[1., 4., 2., 5., 3., 6.]);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, PartialEq)]
+pub struct Array<T> {
+    shape: Shape,
+    data: Vec<T>,
+}
+
+impl<T: Element> Array<T> {
+    /// An array from its data (row-major) and shape.
+    ///
+    /// # Errors
+    /// [`Error::DataLength`] when `data.len()` is not the shape's element count.
+    #[track_caller]
+    pub fn from_vec(data: Vec<T>, shape: impl Into<Shape>) -> Result<Self> {
+        let shape = shape.into();
+        if data.len() != shape.numel() {
+            return Err(Error::DataLength {
+                op: "from_vec",
+                len: data.len(),
+                shape,
+                location: Location::caller(),
+            });
+        }
+        Ok(Array { shape, data })
+    }
+
+    /// Builds an array whose length is known to match (internal constructors).
+    pub(crate) fn from_parts(data: Vec<T>, shape: Shape) -> Self {
+        debug_assert_eq!(data.len(), shape.numel(), "internal: data length vs shape");
+        Array { shape, data }
+    }
+
+    /// A rank-0 array holding one value.
+    pub fn scalar(v: T) -> Self {
+        Array {
+            shape: Shape::scalar(),
+            data: vec![v],
+        }
+    }
+
+    /// An array of the given shape filled with `v`.
+    pub fn full(shape: impl Into<Shape>, v: T) -> Self {
+        let shape = shape.into();
+        Array {
+            data: vec![v; shape.numel()],
+            shape,
+        }
+    }
+
+    /// An array of zeros.
+    pub fn zeros(shape: impl Into<Shape>) -> Self {
+        Self::full(shape, T::zero())
+    }
+
+    /// An array of ones.
+    pub fn ones(shape: impl Into<Shape>) -> Self {
+        Self::full(shape, T::one())
+    }
+
+    /// `[0, 1, ..., n-1]` as a rank-1 array.
+    pub fn arange(n: usize) -> Self {
+        Array {
+            shape: Shape::new(&[n]),
+            data: (0..n).map(|i| T::of(i as f64)).collect(),
+        }
+    }
+
+    /// An array whose element at flat (row-major) index `i` is `f(i)`.
+    pub fn from_fn(shape: impl Into<Shape>, f: impl FnMut(usize) -> T) -> Self {
+        let shape = shape.into();
+        Array {
+            data: (0..shape.numel()).map(f).collect(),
+            shape,
+        }
+    }
+
+    /// Samples from a normal distribution with the given mean and standard deviation.
+    /// Seed the generator (e.g. [`crate::rng`]) for a reproducible array.
+    ///
+    /// ```
+    /// use tapegrad::{rng, Array};
+    /// let a = Array::<f64>::randn([2, 3], 0.0, 1.0, &mut rng(7));
+    /// let b = Array::<f64>::randn([2, 3], 0.0, 1.0, &mut rng(7));
+    /// assert_eq!(a, b); // same seed, same numbers
+    /// ```
+    pub fn randn<R: Rng + ?Sized>(shape: impl Into<Shape>, mean: f64, std: f64, rng: &mut R) -> Self {
+        Self::from_fn(shape, |_| {
+            let z: f64 = StandardNormal.sample(rng);
+            T::of(mean + std * z)
+        })
+    }
+
+    /// Samples uniformly from `[lo, hi)`.
+    pub fn rand_uniform<R: Rng + ?Sized>(shape: impl Into<Shape>, lo: f64, hi: f64, rng: &mut R) -> Self {
+        Self::from_fn(shape, |_| T::of(lo + (hi - lo) * rng.random::<f64>()))
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &Shape {
+        &self.shape
+    }
+
+    /// The dimensions (shorthand for `shape().dims()`).
+    pub fn dims(&self) -> &[usize] {
+        self.shape.dims()
+    }
+
+    /// The number of axes.
+    pub fn rank(&self) -> usize {
+        self.shape.rank()
+    }
+
+    /// The number of elements.
+    pub fn numel(&self) -> usize {
+        self.data.len()
+    }
+
+    /// The elements in row-major order.
+    pub fn data(&self) -> &[T] {
+        &self.data
+    }
+
+    /// The elements in row-major order, mutably.
+    pub fn data_mut(&mut self) -> &mut [T] {
+        &mut self.data
+    }
+
+    /// The elements as a `Vec`, consuming the array.
+    pub fn into_vec(self) -> Vec<T> {
+        self.data
+    }
+
+    /// The element at a multi-index, or `None` when the index is out of range.
+    pub fn get(&self, index: &[usize]) -> Option<T> {
+        if index.len() != self.rank() {
+            return None;
+        }
+        let mut off = 0;
+        for ((&i, &d), s) in index.iter().zip(self.dims()).zip(self.shape.strides()) {
+            if i >= d {
+                return None;
+            }
+            off += i * s;
+        }
+        self.data.get(off).copied()
+    }
+
+    /// The single value of a one-element array (any rank), or `None`.
+    pub fn item(&self) -> Option<T> {
+        (self.data.len() == 1).then(|| self.data[0])
+    }
+
+    /// Applies `f` to every element.
+    pub fn map(&self, f: impl Fn(T) -> T) -> Self {
+        Array {
+            shape: self.shape.clone(),
+            data: self.data.iter().map(|&x| f(x)).collect(),
+        }
+    }
+
+    /// Converts every element to another element type.
+    pub fn cast<U: Element>(&self) -> Array<U> {
+        Array {
+            shape: self.shape.clone(),
+            data: self.data.iter().map(|&x| U::of(x.as_f64())).collect(),
+        }
+    }
+
+    /// The same data with another shape of the same element count.
+    ///
+    /// # Errors
+    /// [`Error::DataLength`] when the element counts differ.
+    #[track_caller]
+    pub fn reshape(&self, shape: impl Into<Shape>) -> Result<Self> {
+        let shape = shape.into();
+        if shape.numel() != self.numel() {
+            return Err(Error::DataLength {
+                op: "reshape",
+                len: self.numel(),
+                shape,
+                location: Location::caller(),
+            });
+        }
+        Ok(Array {
+            shape,
+            data: self.data.clone(),
+        })
+    }
+
+    /// Reorders the axes: `out.dims()[i] == self.dims()[perm[i]]` (as `torch.permute`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when `perm` is not a permutation of `0..rank`.
+    #[track_caller]
+    pub fn permute(&self, perm: &[usize]) -> Result<Self> {
+        check_permutation("permute", &self.shape, perm)?;
+        Ok(kernels::permute(self, perm))
+    }
+
+    /// The transpose of a 2-D array.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the array is not 2-D.
+    #[track_caller]
+    pub fn t(&self) -> Result<Self> {
+        if self.rank() != 2 {
+            return Err(Error::invalid(
+                "transpose",
+                format!("expects a 2-D array, got shape {}", self.shape),
+            ));
+        }
+        Ok(kernels::permute(self, &[1, 0]))
+    }
+
+    /// Rows `range` of the first axis (e.g. one mini-batch), copied.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a rank-0 array or a range past the end.
+    #[track_caller]
+    pub fn rows(&self, range: Range<usize>) -> Result<Self> {
+        if self.rank() == 0 || range.start > range.end || range.end > self.dims()[0] {
+            return Err(Error::invalid(
+                "rows",
+                format!("rows {range:?} do not exist in shape {}", self.shape),
+            ));
+        }
+        let row = self.numel() / self.dims()[0].max(1);
+        let mut dims = self.dims().to_vec();
+        dims[0] = range.len();
+        Ok(Array {
+            data: self.data[range.start * row..range.end * row].to_vec(),
+            shape: Shape::new(&dims),
+        })
+    }
+
+    /// The rows at `indices` of the first axis, in that order (a shuffled mini-batch).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when an index is out of range.
+    #[track_caller]
+    pub fn select_rows(&self, indices: &[usize]) -> Result<Self> {
+        check_rows("select_rows", &self.shape, indices)?;
+        Ok(kernels::gather_rows(self, indices))
+    }
+
+    /// Whether two arrays have the same shape and every pair of elements satisfies
+    /// `|a - b| <= atol + rtol * |b|` (NaNs are never close).
+    pub fn approx_eq(&self, other: &Array<T>, atol: f64, rtol: f64) -> bool {
+        self.shape == other.shape
+            && self.data.iter().zip(&other.data).all(|(&a, &b)| {
+                let (a, b) = (a.as_f64(), b.as_f64());
+                (a - b).abs() <= atol + rtol * b.abs()
+            })
+    }
+
+    /// The largest absolute difference to another array of the same shape (`None` otherwise).
+    pub fn max_abs_diff(&self, other: &Array<T>) -> Option<f64> {
+        (self.shape == other.shape).then(|| {
+            self.data
+                .iter()
+                .zip(&other.data)
+                .map(|(&a, &b)| (a.as_f64() - b.as_f64()).abs())
+                .fold(0.0, f64::max)
+        })
+    }
+
+    /// The Euclidean (L2) norm of all elements.
+    pub fn norm(&self) -> f64 {
+        self.data
+            .iter()
+            .map(|&x| x.as_f64() * x.as_f64())
+            .sum::<f64>()
+            .sqrt()
+    }
+
+    /// The index of the largest element of each row of a 2-D array (predicted classes).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the array is not 2-D.
+    #[track_caller]
+    pub fn argmax_rows(&self) -> Result<Vec<usize>> {
+        if self.rank() != 2 {
+            return Err(Error::invalid(
+                "argmax_rows",
+                format!("expects a 2-D array, got shape {}", self.shape),
+            ));
+        }
+        let c = self.dims()[1];
+        Ok(self
+            .data
+            .chunks(c.max(1))
+            .map(|row| {
+                let mut best = 0;
+                for (j, &v) in row.iter().enumerate() {
+                    if v > row[best] {
+                        best = j;
+                    }
+                }
+                best
+            })
+            .collect())
+    }
+}
+
+#[track_caller]
+pub(crate) fn check_permutation(op: &'static str, shape: &Shape, perm: &[usize]) -> Result<()> {
+    let mut seen = vec![false; shape.rank()];
+    let ok = perm.len() == shape.rank()
+        && perm
+            .iter()
+            .all(|&p| p < seen.len() && !std::mem::replace(&mut seen[p], true));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            op,
+            format!("{perm:?} is not a permutation of the axes of shape {shape}"),
+        ))
+    }
+}
+
+#[track_caller]
+pub(crate) fn check_rows(op: &'static str, shape: &Shape, indices: &[usize]) -> Result<()> {
+    if shape.rank() == 0 {
+        return Err(Error::invalid(op, "needs at least one axis, got a scalar"));
+    }
+    if let Some(&bad) = indices.iter().find(|&&i| i >= shape.dim(0)) {
+        return Err(Error::invalid(
+            op,
+            format!("index {bad} is out of range for axis 0 of shape {shape}"),
+        ));
+    }
+    Ok(())
+}
+
+impl<T: Element> fmt::Debug for Array<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Array{} {:?}", self.shape, self.data)
+    }
+}
+
+impl<T: Element> fmt::Display for Array<T> {
+    /// Prints the shape, then the values; 2-D arrays one row per line (at most 8 rows and
+    /// 8 columns, with `...` for the rest).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let prec = f.precision().unwrap_or(4);
+        let fmt_row = |row: &[T]| {
+            let mut s: Vec<String> = row.iter().take(8).map(|v| format!("{v:.prec$}")).collect();
+            if row.len() > 8 {
+                s.push("...".into());
+            }
+            format!("[{}]", s.join(", "))
+        };
+        match self.rank() {
+            0 => write!(f, "{:.prec$}", self.data[0]),
+            2 => {
+                let c = self.dims()[1].max(1);
+                writeln!(f, "{}", self.shape)?;
+                for (i, row) in self.data.chunks(c).enumerate() {
+                    if i == 8 {
+                        return writeln!(f, " ...");
+                    }
+                    writeln!(f, " {}", fmt_row(row))?;
+                }
+                Ok(())
+            }
+            _ => write!(f, "{} {}", self.shape, fmt_row(&self.data)),
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! Backward: the reverse walk over the tape, and the one place where every op's gradient rule
+//! lives (one `match` arm per [`Op`] variant, its derivative in a comment).
+//!
+//! Notation in the comments: `g` is the gradient arriving at the op's output `y`; `N` the
+//! number of elements a mean divides by. Rules for broadcasting ops reduce their result back
+//! to each input's shape with `sum_to_shape`.
+
+use crate::array::Array;
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::gradients::{Gradients, Trace, TraceStep};
+use crate::kernels::{self, sum_to_shape};
+use crate::op::{Activation, NodeId, Op};
+use crate::ops::MatmulDims;
+use crate::tape::{Node, Tensor};
+use std::panic::Location;
+
+impl<'t, T: Element> Tensor<'t, T> {
+    /// Computes the gradient of this scalar with respect to every variable and parameter it
+    /// depends on, by replaying the tape in reverse. A tensor used several times gets the sum
+    /// of its gradients. Intermediate gradients are freed as soon as they are passed on.
+    ///
+    /// # Errors
+    /// [`Error::NotScalar`] when the tensor has more than one element.
+    #[track_caller]
+    pub fn backward(&self) -> Result<Gradients<T>> {
+        run(self, None)
+    }
+
+    /// Like [`Tensor::backward`], and also returns the trace: one line per node as its
+    /// gradient is passed on (op, gradient shape and norm): the chain rule made visible.
+    ///
+    /// ```
+    /// use tapegrad::{Array, Tape};
+    /// # fn main() -> tapegrad::Result<()> {
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(Array::from_vec(vec![0.5, -1.0], [2])?);
+    /// let (_grads, trace) = x.tanh().sum().backward_trace()?;
+    /// print!("{trace}");
+    /// assert_eq!(trace.steps().len(), 3); // sum, tanh, then the leaf x
+    /// # Ok(()) }
+    /// ```
+    /// # Errors
+    /// As [`Tensor::backward`].
+    #[track_caller]
+    pub fn backward_trace(&self) -> Result<(Gradients<T>, Trace)> {
+        let mut trace = Trace::default();
+        let g = run(self, Some(&mut trace))?;
+        Ok((g, trace))
+    }
+}
+
+#[track_caller]
+fn run<T: Element>(root: &Tensor<'_, T>, mut trace: Option<&mut Trace>) -> Result<Gradients<T>> {
+    let tape = root.tape;
+    let nodes = tape.nodes.borrow();
+    let shape = nodes[root.id].value.shape();
+    if shape.numel() != 1 {
+        return Err(Error::NotScalar {
+            shape: shape.clone(),
+            location: Location::caller(),
+        });
+    }
+    let mut grads: Vec<Option<Array<T>>> = Vec::new();
+    grads.resize_with(root.id + 1, || None);
+    if nodes[root.id].requires_grad {
+        grads[root.id] = Some(Array::ones(shape.clone()));
+    }
+    for id in (0..=root.id).rev() {
+        let Some(g) = grads[id].take() else { continue };
+        let node = &nodes[id];
+        if let Some(t) = trace.as_deref_mut() {
+            t.push(TraceStep {
+                id,
+                op: node.op.to_string(),
+                grad_shape: g.shape().clone(),
+                grad_norm: g.norm(),
+            });
+        }
+        if node.op.is_leaf() {
+            grads[id] = Some(g); // kept: leaves are what the caller asks for
+            continue;
+        }
+        rule(&nodes, node, g, &mut |input, gi| {
+            if !nodes[input].requires_grad {
+                return;
+            }
+            match &mut grads[input] {
+                Some(acc) => {
+                    for (a, &b) in acc.data_mut().iter_mut().zip(gi.data()) {
+                        *a += b;
+                    }
+                }
+                slot => *slot = Some(gi),
+            }
+        });
+    }
+    Ok(Gradients::new(grads, tape.bound_params(), tape.uid()))
+}
+
+fn map2<T: Element>(a: &Array<T>, b: &Array<T>, f: impl Fn(T, T) -> T) -> Array<T> {
+    kernels::binary(a, b, a.shape(), f)
+}
+
+/// Sends the gradient `g` of `node`'s output to its inputs through `emit(input, gradient)`.
+/// Shapes were checked at forward time, so nothing here can fail.
+fn rule<T: Element>(nodes: &[Node<T>], node: &Node<T>, g: Array<T>, emit: &mut dyn FnMut(NodeId, Array<T>)) {
+    let val = |i: NodeId| -> &Array<T> { &nodes[i].value };
+    let need = |i: NodeId| nodes[i].requires_grad;
+    let y: &Array<T> = &node.value;
+    let c = T::of;
+    match &node.op {
+        Op::Constant | Op::Var | Op::Param(_) => unreachable!("internal: leaves have no rule"),
+        // d(a+b)/da = 1, d(a+b)/db = 1, summed over broadcast axes
+        Op::Add(a, b) => {
+            if need(*b) {
+                emit(*b, sum_to_shape(g.clone(), val(*b).shape()));
+            }
+            if need(*a) {
+                emit(*a, sum_to_shape(g, val(*a).shape()));
+            }
+        }
+        // d(a-b)/da = 1, d(a-b)/db = -1
+        Op::Sub(a, b) => {
+            if need(*b) {
+                emit(*b, sum_to_shape(g.map(|v| -v), val(*b).shape()));
+            }
+            if need(*a) {
+                emit(*a, sum_to_shape(g, val(*a).shape()));
+            }
+        }
+        // d(ab)/da = b, d(ab)/db = a
+        Op::Mul(a, b) => {
+            if need(*a) {
+                emit(*a, sum_to_shape(kernels::binary(&g, val(*b), g.shape(), |g, b| g * b), val(*a).shape()));
+            }
+            if need(*b) {
+                emit(*b, sum_to_shape(kernels::binary(&g, val(*a), g.shape(), |g, a| g * a), val(*b).shape()));
+            }
+        }
+        // d(a/b)/da = 1/b, d(a/b)/db = -a/b² = -y/b
+        Op::Div(a, b) => {
+            if need(*a) {
+                emit(*a, sum_to_shape(kernels::binary(&g, val(*b), g.shape(), |g, b| g / b), val(*a).shape()));
+            }
+            if need(*b) {
+                let gy = map2(&g, y, |g, y| g * y);
+                emit(*b, sum_to_shape(kernels::binary(&gy, val(*b), g.shape(), |gy, b| -gy / b), val(*b).shape()));
+            }
+        }
+        // d(x+c)/dx = 1
+        Op::AddScalar(x, _) => emit(*x, g),
+        // d(cx)/dx = c
+        Op::MulScalar(x, k) => emit(*x, g.map(|v| v * c(*k))),
+        // d(x^p)/dx = p·x^(p-1)
+        Op::Powf(x, p) => {
+            let (p, pm1) = (c(*p), c(*p - 1.0));
+            emit(*x, map2(&g, val(*x), |g, x| g * p * x.powf(pm1)))
+        }
+        // d(-x)/dx = -1
+        Op::Neg(x) => emit(*x, g.map(|v| -v)),
+        // d(e^x)/dx = e^x = y
+        Op::Exp(x) => emit(*x, map2(&g, y, |g, y| g * y)),
+        // d(ln x)/dx = 1/x
+        Op::Log(x) => emit(*x, map2(&g, val(*x), |g, x| g / x)),
+        // d(√x)/dx = 1/(2√x) = 1/(2y)
+        Op::Sqrt(x) => emit(*x, map2(&g, y, |g, y| g / (y + y))),
+        // d(x²)/dx = 2x
+        Op::Square(x) => emit(*x, map2(&g, val(*x), |g, x| g * (x + x))),
+        // d|x|/dx = sign(x), 0 at 0
+        Op::Abs(x) => emit(*x, map2(&g, val(*x), |g, x| if x > T::zero() { g } else if x < T::zero() { -g } else { T::zero() })),
+        // d relu(x)/dx = 1 if x > 0 else 0
+        Op::Relu(x) => emit(*x, map2(&g, val(*x), |g, x| if x > T::zero() { g } else { T::zero() })),
+        // d leaky(x)/dx = 1 if x > 0 else slope
+        Op::LeakyRelu(x, s) => {
+            let s = c(*s);
+            emit(*x, map2(&g, val(*x), |g, x| if x > T::zero() { g } else { g * s }))
+        }
+        // d σ(x)/dx = σ(x)(1 - σ(x)) = y(1 - y)
+        Op::Sigmoid(x) => emit(*x, map2(&g, y, |g, y| g * y * (T::one() - y))),
+        // d tanh(x)/dx = 1 - tanh² = 1 - y²
+        Op::Tanh(x) => emit(*x, map2(&g, y, |g, y| g * (T::one() - y * y))),
+        // d(AB)/dA = G·Bᵀ, d(AB)/dB = Aᵀ·G (transposes as strides; shared operands sum)
+        Op::Matmul(a, b) => {
+            let (av, bv) = (val(*a), val(*b));
+            let (d, _) = MatmulDims::of(av.shape(), bv.shape()).expect("internal: matmul shapes were checked");
+            if need(*a) {
+                let mut da = Array::zeros(av.shape().clone());
+                d.grad_a(g.data(), bv.data(), da.data_mut());
+                emit(*a, da);
+            }
+            if need(*b) {
+                let mut db = Array::zeros(bv.shape().clone());
+                d.grad_b(g.data(), av.data(), db.data_mut());
+                emit(*b, db);
+            }
+        }
+        // d(Σx)/dx_i = 1: repeat g along the reduced axis
+        Op::Sum { x, axis } => emit(*x, kernels::broadcast_back(&g, val(*x).shape(), *axis)),
+        // d(mean x)/dx_i = 1/N
+        Op::Mean { x, axis } => {
+            let xs = val(*x).shape();
+            let n = axis.map_or(xs.numel(), |a| xs.dim(a));
+            let inv = T::one() / c(n as f64);
+            let mut d = kernels::broadcast_back(&g, xs, *axis);
+            d.data_mut().iter_mut().for_each(|v| *v *= inv);
+            emit(*x, d)
+        }
+        // d(max x)/dx_i = 1/k at the k positions holding the max, 0 elsewhere
+        Op::Max { x, axis } => emit(*x, kernels::max_backward(val(*x), y, &g, *axis)),
+        // reshape moves no data: the gradient takes the input's shape back
+        Op::Reshape(x) => emit(*x, Array::from_parts(g.into_vec(), val(*x).shape().clone())),
+        // permute's gradient is permuted back by the inverse permutation
+        Op::Permute(x, perm) => {
+            let mut inv = vec![0; perm.len()];
+            for (i, &p) in perm.iter().enumerate() {
+                inv[p] = i;
+            }
+            emit(*x, kernels::permute(&g, &inv))
+        }
+        // broadcast_to: sum over the stretched axes
+        Op::BroadcastTo(x) => emit(*x, sum_to_shape(g, val(*x).shape())),
+        // concat: each input gets its slice of g
+        Op::Concat { xs, axis } => {
+            let mut start = 0;
+            for &x in xs {
+                let len = val(x).dims()[*axis];
+                if need(x) {
+                    emit(x, kernels::slice_axis(&g, *axis, start, len));
+                }
+                start += len;
+            }
+        }
+        // index_select: scatter-add g's rows back to the picked rows
+        Op::IndexSelect { x, indices } => emit(*x, kernels::scatter_add_rows(&g, indices, val(*x).shape())),
+        // d softmax: y · (g - Σ g·y)
+        Op::Softmax { x, axis } => emit(*x, kernels::softmax_backward(y, &g, *axis)),
+        // d log_softmax: g - softmax(x) · Σ g, with softmax(x) = e^y
+        Op::LogSoftmax { x, axis } => emit(*x, kernels::log_softmax_backward(y, &g, *axis)),
+        // d mean((p-t)²)/dp = 2(p - t)/N, d/dt = -2(p - t)/N
+        Op::Mse(p, t) => {
+            let s = g.data()[0] * c(2.0 / val(*p).numel().max(1) as f64);
+            let dp = map2(val(*p), val(*t), |p, t| s * (p - t));
+            if need(*t) {
+                emit(*t, dp.map(|v| -v));
+            }
+            if need(*p) {
+                emit(*p, dp);
+            }
+        }
+        // d bce/dx = (σ(x) - t)/N, d bce/dt = -x/N
+        Op::BceWithLogits(x, t) => {
+            let s = g.data()[0] / c(val(*x).numel().max(1) as f64);
+            if need(*x) {
+                emit(*x, map2(val(*x), val(*t), |x, t| s * (crate::ops::sigmoid(x) - t)));
+            }
+            if need(*t) {
+                emit(*t, val(*x).map(|x| -s * x));
+            }
+        }
+        // d CE/d logits = (softmax(row) - onehot(target))/N
+        Op::CrossEntropy { logits, targets } => {
+            let s = g.data()[0] / c(targets.len().max(1) as f64);
+            let mut d = kernels::softmax(val(*logits), 1);
+            let cls = d.dims()[1].max(1);
+            for (row, &t) in d.data_mut().chunks_mut(cls).zip(targets) {
+                row[t] -= T::one();
+                row.iter_mut().for_each(|v| *v *= s);
+            }
+            emit(*logits, d)
+        }
+        // z = x·w + b, y = act(z): dz = g·act'(z) (from y), dx = dz·wᵀ, dw = xᵀ·dz, db = Σ_rows dz
+        Op::Linear { x, w, b, act } => {
+            let dz = match act {
+                Activation::Identity => g,
+                Activation::Relu => map2(&g, y, |g, y| if y > T::zero() { g } else { T::zero() }),
+                Activation::Sigmoid => map2(&g, y, |g, y| g * y * (T::one() - y)),
+                Activation::Tanh => map2(&g, y, |g, y| g * (T::one() - y * y)),
+            };
+            let (xv, wv) = (val(*x), val(*w));
+            let (n, i, o) = (xv.dims()[0], xv.dims()[1], wv.dims()[1]);
+            if let Some(b) = b {
+                if need(*b) {
+                    emit(*b, sum_to_shape(dz.clone(), val(*b).shape()));
+                }
+            }
+            if need(*w) {
+                let mut dw = Array::zeros(wv.shape().clone());
+                kernels::gemm(i, o, n, dw.data_mut(), false, kernels::MatRef::transposed(xv.data(), i), kernels::MatRef::rows(dz.data(), o));
+                emit(*w, dw);
+            }
+            if need(*x) {
+                let mut dx = Array::zeros(xv.shape().clone());
+                kernels::gemm(n, i, o, dx.data_mut(), false, kernels::MatRef::rows(dz.data(), o), kernels::MatRef::transposed(wv.data(), o));
+                emit(*x, dx);
+            }
+        }
+    }
+}

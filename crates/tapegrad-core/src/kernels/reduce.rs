@@ -1,0 +1,100 @@
+//! Reductions along one axis (or over everything): sum and max, and the kernels that send
+//! their gradients back.
+
+use crate::array::Array;
+use crate::element::Element;
+use crate::shape::Shape;
+
+/// Sums over `axis` (all elements when `None`); `out` is the reduced shape.
+pub(crate) fn sum_axis<T: Element>(x: &Array<T>, axis: Option<usize>, out: &Shape) -> Array<T> {
+    let Some(axis) = axis else {
+        return Array::from_parts(vec![x.data().iter().copied().sum()], out.clone());
+    };
+    let (outer, n, inner) = x.shape().split_at_axis(axis);
+    let xd = x.data();
+    let mut data = vec![T::zero(); outer * inner];
+    for o in 0..outer {
+        let dst = &mut data[o * inner..(o + 1) * inner];
+        for j in 0..n {
+            let src = &xd[(o * n + j) * inner..(o * n + j + 1) * inner];
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d += s;
+            }
+        }
+    }
+    Array::from_parts(data, out.clone())
+}
+
+/// The largest value over `axis` (all elements when `None`).
+pub(crate) fn max_axis<T: Element>(x: &Array<T>, axis: Option<usize>, out: &Shape) -> Array<T> {
+    let xd = x.data();
+    let Some(axis) = axis else {
+        let m = xd.iter().copied().fold(T::neg_infinity(), T::max);
+        return Array::from_parts(vec![m], out.clone());
+    };
+    let (outer, n, inner) = x.shape().split_at_axis(axis);
+    let mut data = vec![T::neg_infinity(); outer * inner];
+    for o in 0..outer {
+        let dst = &mut data[o * inner..(o + 1) * inner];
+        for j in 0..n {
+            let src = &xd[(o * n + j) * inner..(o * n + j + 1) * inner];
+            for (d, &s) in dst.iter_mut().zip(src) {
+                if s > *d || s.is_nan() {
+                    *d = s;
+                }
+            }
+        }
+    }
+    Array::from_parts(data, out.clone())
+}
+
+/// Repeats a reduced gradient `g` along `axis` back to `x_shape` (the gradient of a sum).
+pub(crate) fn broadcast_back<T: Element>(g: &Array<T>, x_shape: &Shape, axis: Option<usize>) -> Array<T> {
+    let Some(axis) = axis else {
+        return Array::full(x_shape.clone(), g.data()[0]);
+    };
+    let (outer, n, inner) = x_shape.split_at_axis(axis);
+    let gd = g.data();
+    let mut data = Vec::with_capacity(x_shape.numel());
+    for o in 0..outer {
+        let src = &gd[o * inner..(o + 1) * inner];
+        for _ in 0..n {
+            data.extend_from_slice(src);
+        }
+    }
+    Array::from_parts(data, x_shape.clone())
+}
+
+/// The gradient of max: `g` goes to the positions that hold the maximum, split evenly between
+/// ties (as PyTorch's `amax`).
+pub(crate) fn max_backward<T: Element>(
+    x: &Array<T>,
+    max: &Array<T>,
+    g: &Array<T>,
+    axis: Option<usize>,
+) -> Array<T> {
+    let xd = x.data();
+    let (outer, n, inner) = match axis {
+        Some(a) => x.shape().split_at_axis(a),
+        None => (1, x.numel(), 1),
+    };
+    let (md, gd) = (max.data(), g.data());
+    let mut out = vec![T::zero(); x.numel()];
+    for o in 0..outer {
+        for i in 0..inner {
+            let m = md[o * inner + i];
+            let count = (0..n).filter(|&j| xd[(o * n + j) * inner + i] == m).count();
+            if count == 0 {
+                continue;
+            }
+            let share = gd[o * inner + i] / T::of(count as f64);
+            for j in 0..n {
+                let p = (o * n + j) * inner + i;
+                if xd[p] == m {
+                    out[p] = share;
+                }
+            }
+        }
+    }
+    Array::from_parts(out, x.shape().clone())
+}

@@ -1,0 +1,247 @@
+//! `Op`: one variant per operation the tape can record. `inputs()` is the only place that
+//! lists an op's parents; the backward rule of each variant is in `backward.rs`.
+
+use smallvec::SmallVec;
+use std::fmt;
+
+/// The index of a node on its tape (its position in execution order).
+pub type NodeId = usize;
+
+/// A stable identity of a [`Param`](crate::Param), unique in the process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ParamId(pub(crate) u64);
+
+/// How a node came about: a leaf (data or a parameter) or an operation on earlier nodes.
+/// Scalars (`AddScalar`'s constant, `LeakyRelu`'s slope, ...) are stored as `f64`.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Op {
+    /// Data that needs no gradient (`tape.constant`, `detach`).
+    Constant,
+    /// Data whose gradient is wanted (`tape.var`).
+    Var,
+    /// A model parameter bound to the tape (`tape.param`).
+    Param(ParamId),
+    /// `a + b` with broadcasting.
+    Add(NodeId, NodeId),
+    /// `a - b` with broadcasting.
+    Sub(NodeId, NodeId),
+    /// `a * b` with broadcasting.
+    Mul(NodeId, NodeId),
+    /// `a / b` with broadcasting.
+    Div(NodeId, NodeId),
+    /// `x + c`.
+    AddScalar(NodeId, f64),
+    /// `x * c`.
+    MulScalar(NodeId, f64),
+    /// `x ^ p`.
+    Powf(NodeId, f64),
+    /// `-x`.
+    Neg(NodeId),
+    /// `e^x`.
+    Exp(NodeId),
+    /// Natural logarithm.
+    Log(NodeId),
+    /// Square root.
+    Sqrt(NodeId),
+    /// `x²`.
+    Square(NodeId),
+    /// `|x|`.
+    Abs(NodeId),
+    /// `max(x, 0)`.
+    Relu(NodeId),
+    /// `x` if positive, else `slope · x`.
+    LeakyRelu(NodeId, f64),
+    /// `1 / (1 + e^-x)`.
+    Sigmoid(NodeId),
+    /// Hyperbolic tangent.
+    Tanh(NodeId),
+    /// Matrix product (2-D, batched 3-D, or 3-D by a shared 2-D right operand).
+    Matmul(NodeId, NodeId),
+    /// Sum over an axis (or all elements).
+    Sum {
+        /// The input.
+        x: NodeId,
+        /// The axis; `None` reduces everything.
+        axis: Option<usize>,
+    },
+    /// Mean over an axis (or all elements).
+    Mean {
+        /// The input.
+        x: NodeId,
+        /// The axis; `None` reduces everything.
+        axis: Option<usize>,
+    },
+    /// Maximum over an axis (or all elements); ties share the gradient.
+    Max {
+        /// The input.
+        x: NodeId,
+        /// The axis; `None` reduces everything.
+        axis: Option<usize>,
+    },
+    /// The same data in another shape.
+    Reshape(NodeId),
+    /// Axes reordered: `out.dims[i] = x.dims[perm[i]]`.
+    Permute(NodeId, SmallVec<[usize; 4]>),
+    /// Broadcast to a larger shape.
+    BroadcastTo(NodeId),
+    /// Joined along an axis.
+    Concat {
+        /// The inputs, in order (one may appear several times).
+        xs: Vec<NodeId>,
+        /// The axis.
+        axis: usize,
+    },
+    /// Rows of axis 0 picked by index (repeats allowed).
+    IndexSelect {
+        /// The input.
+        x: NodeId,
+        /// The picked rows.
+        indices: Vec<usize>,
+    },
+    /// Softmax along an axis.
+    Softmax {
+        /// The input.
+        x: NodeId,
+        /// The axis.
+        axis: usize,
+    },
+    /// Log-softmax along an axis.
+    LogSoftmax {
+        /// The input.
+        x: NodeId,
+        /// The axis.
+        axis: usize,
+    },
+    /// Mean squared error of a prediction and a target of the same shape.
+    Mse(NodeId, NodeId),
+    /// Binary cross-entropy on logits, mean over all elements.
+    BceWithLogits(NodeId, NodeId),
+    /// Softmax cross-entropy of `[N, C]` logits with class indices, mean over the batch.
+    CrossEntropy {
+        /// The logits.
+        logits: NodeId,
+        /// The target class of each row.
+        targets: Vec<usize>,
+    },
+    /// Fused `x · w + b`, then an optional activation (the dense layer's forward).
+    Linear {
+        /// `[N, in]` input.
+        x: NodeId,
+        /// `[in, out]` weight.
+        w: NodeId,
+        /// `[out]` bias, if any.
+        b: Option<NodeId>,
+        /// The activation applied to the sum.
+        act: Activation,
+    },
+}
+
+/// An activation fused into [`Op::Linear`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    /// No activation.
+    Identity,
+    /// `max(x, 0)`.
+    Relu,
+    /// `1 / (1 + e^-x)`.
+    Sigmoid,
+    /// Hyperbolic tangent.
+    Tanh,
+}
+
+impl Op {
+    /// The ids of the nodes this op reads, in order.
+    pub fn inputs(&self) -> SmallVec<[NodeId; 4]> {
+        use Op::*;
+        match self {
+            Constant | Var | Param(_) => SmallVec::new(),
+            Add(a, b) | Sub(a, b) | Mul(a, b) | Div(a, b) | Matmul(a, b) | Mse(a, b)
+            | BceWithLogits(a, b) => SmallVec::from_slice(&[*a, *b]),
+            AddScalar(x, _) | MulScalar(x, _) | Powf(x, _) | LeakyRelu(x, _) | Neg(x) | Exp(x)
+            | Log(x) | Sqrt(x) | Square(x) | Abs(x) | Relu(x) | Sigmoid(x) | Tanh(x)
+            | Reshape(x) | Permute(x, _) | BroadcastTo(x) => SmallVec::from_slice(&[*x]),
+            Sum { x, .. } | Mean { x, .. } | Max { x, .. } | IndexSelect { x, .. }
+            | Softmax { x, .. } | LogSoftmax { x, .. } => SmallVec::from_slice(&[*x]),
+            CrossEntropy { logits, .. } => SmallVec::from_slice(&[*logits]),
+            Concat { xs, .. } => SmallVec::from_slice(xs),
+            Linear { x, w, b, .. } => {
+                let mut v = SmallVec::from_slice(&[*x, *w]);
+                v.extend(*b);
+                v
+            }
+        }
+    }
+
+    /// The op's short name, as in error messages and the tape's printout.
+    pub fn name(&self) -> &'static str {
+        use Op::*;
+        match self {
+            Constant => "constant",
+            Var => "var",
+            Param(_) => "param",
+            Add(..) => "add",
+            Sub(..) => "sub",
+            Mul(..) => "mul",
+            Div(..) => "div",
+            AddScalar(..) => "add_scalar",
+            MulScalar(..) => "mul_scalar",
+            Powf(..) => "powf",
+            Neg(_) => "neg",
+            Exp(_) => "exp",
+            Log(_) => "log",
+            Sqrt(_) => "sqrt",
+            Square(_) => "square",
+            Abs(_) => "abs",
+            Relu(_) => "relu",
+            LeakyRelu(..) => "leaky_relu",
+            Sigmoid(_) => "sigmoid",
+            Tanh(_) => "tanh",
+            Matmul(..) => "matmul",
+            Sum { .. } => "sum",
+            Mean { .. } => "mean",
+            Max { .. } => "max",
+            Reshape(_) => "reshape",
+            Permute(..) => "permute",
+            BroadcastTo(_) => "broadcast_to",
+            Concat { .. } => "concat",
+            IndexSelect { .. } => "index_select",
+            Softmax { .. } => "softmax",
+            LogSoftmax { .. } => "log_softmax",
+            Mse(..) => "mse",
+            BceWithLogits(..) => "bce_with_logits",
+            CrossEntropy { .. } => "cross_entropy_with_logits",
+            Linear { .. } => "linear",
+        }
+    }
+
+    /// Whether the node is a leaf (no inputs): its gradient is kept by `backward`.
+    pub fn is_leaf(&self) -> bool {
+        matches!(self, Op::Constant | Op::Var | Op::Param(_))
+    }
+}
+
+impl fmt::Display for Op {
+    /// `name(#a, #b)` plus the op's settings, e.g. `sum(#3, axis=1)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ins: Vec<String> = self.inputs().iter().map(|i| format!("#{i}")).collect();
+        write!(f, "{}({}", self.name(), ins.join(", "))?;
+        match self {
+            Op::Param(id) => write!(f, "p{}", id.0)?,
+            Op::AddScalar(_, c) | Op::MulScalar(_, c) | Op::Powf(_, c) => write!(f, ", {c}")?,
+            Op::LeakyRelu(_, s) => write!(f, ", slope={s}")?,
+            Op::Sum { axis, .. } | Op::Mean { axis, .. } | Op::Max { axis, .. } => match axis {
+                Some(a) => write!(f, ", axis={a}")?,
+                None => write!(f, ", all")?,
+            },
+            Op::Permute(_, p) => write!(f, ", perm={p:?}")?,
+            Op::Concat { axis, .. } | Op::Softmax { axis, .. } | Op::LogSoftmax { axis, .. } => {
+                write!(f, ", axis={axis}")?
+            }
+            Op::IndexSelect { indices, .. } => write!(f, ", {} rows", indices.len())?,
+            Op::Linear { act, .. } => write!(f, ", {act:?}")?,
+            _ => {}
+        }
+        write!(f, ")")
+    }
+}

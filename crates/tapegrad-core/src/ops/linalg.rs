@@ -1,0 +1,225 @@
+//! Matrix products: `matmul` (2-D, batched 3-D, and 3-D by a shared 2-D matrix) and the fused
+//! dense-layer op `linear` (x·w + b, then an activation).
+
+use crate::array::Array;
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::kernels::{self, MatRef};
+use crate::op::{Activation, Op};
+use crate::shape::Shape;
+use crate::tape::Tensor;
+use std::panic::Location;
+
+/// How a matmul's operands line up: `batch` products of `[m, k] x [k, n]`; an operand that is
+/// not batched is shared by every product.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MatmulDims {
+    pub batch: usize,
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    pub a_batched: bool,
+    pub b_batched: bool,
+}
+
+impl MatmulDims {
+    #[track_caller]
+    pub fn of(a: &Shape, b: &Shape) -> Result<(MatmulDims, Shape)> {
+        let err = |reason: String| Error::Shape {
+            op: "matmul",
+            lhs: a.clone(),
+            rhs: b.clone(),
+            reason,
+            location: Location::caller(),
+        };
+        let (ra, rb) = (a.rank(), b.rank());
+        if !(2..=3).contains(&ra) || !(2..=3).contains(&rb) {
+            return Err(err("operands must be 2-D ([m, k]) or 3-D ([batch, m, k])".into()));
+        }
+        let (m, k) = (a.dim(ra - 2), a.dim(ra - 1));
+        let (k2, n) = (b.dim(rb - 2), b.dim(rb - 1));
+        if k != k2 {
+            return Err(err(format!("inner dims {k} and {k2} differ")));
+        }
+        let (ba, bb) = ((ra == 3).then(|| a.dim(0)), (rb == 3).then(|| b.dim(0)));
+        let batch = match (ba, bb) {
+            (Some(x), Some(y)) if x != y => {
+                return Err(err(format!("batch sizes {x} and {y} differ")));
+            }
+            (Some(x), _) | (None, Some(x)) => x,
+            (None, None) => 1,
+        };
+        let out = if ra == 3 || rb == 3 {
+            Shape::new(&[batch, m, n])
+        } else {
+            Shape::new(&[m, n])
+        };
+        let mut d = MatmulDims {
+            batch,
+            m,
+            k,
+            n,
+            a_batched: ba.is_some(),
+            b_batched: bb.is_some(),
+        };
+        // [B, m, k] x [k, n] has the layout of one [B·m, k] x [k, n] product.
+        if d.a_batched && !d.b_batched {
+            d.m *= d.batch;
+            d.batch = 1;
+            d.a_batched = false;
+        }
+        Ok((d, out))
+    }
+
+    /// `c[i] (+)= op(a[i]) · op(b[i])` over the batch, with operand views chosen by the closures.
+    pub fn forward<T: Element>(&self, a: &[T], b: &[T], out: &mut [T]) {
+        let MatmulDims { m, k, n, .. } = *self;
+        for i in 0..self.batch {
+            let ao = if self.a_batched { i * m * k } else { 0 };
+            let bo = if self.b_batched { i * k * n } else { 0 };
+            kernels::gemm(
+                m,
+                n,
+                k,
+                &mut out[i * m * n..(i + 1) * m * n],
+                false,
+                MatRef::rows(&a[ao..ao + m * k], k),
+                MatRef::rows(&b[bo..bo + k * n], n),
+            );
+        }
+    }
+
+    /// The gradient for `a`: `g · bᵀ` (summed over the batch when `a` is shared).
+    pub fn grad_a<T: Element>(&self, g: &[T], b: &[T], da: &mut [T]) {
+        let MatmulDims { m, k, n, .. } = *self;
+        for i in 0..self.batch {
+            let bo = if self.b_batched { i * k * n } else { 0 };
+            let (ao, acc) = if self.a_batched { (i * m * k, false) } else { (0, i > 0) };
+            kernels::gemm(
+                m,
+                k,
+                n,
+                &mut da[ao..ao + m * k],
+                acc,
+                MatRef::rows(&g[i * m * n..(i + 1) * m * n], n),
+                MatRef::transposed(&b[bo..bo + k * n], n),
+            );
+        }
+    }
+
+    /// The gradient for `b`: `aᵀ · g` (summed over the batch when `b` is shared).
+    pub fn grad_b<T: Element>(&self, g: &[T], a: &[T], db: &mut [T]) {
+        let MatmulDims { m, k, n, .. } = *self;
+        for i in 0..self.batch {
+            let ao = if self.a_batched { i * m * k } else { 0 };
+            let (bo, acc) = if self.b_batched { (i * k * n, false) } else { (0, i > 0) };
+            kernels::gemm(
+                k,
+                n,
+                m,
+                &mut db[bo..bo + k * n],
+                acc,
+                MatRef::transposed(&a[ao..ao + m * k], k),
+                MatRef::rows(&g[i * m * n..(i + 1) * m * n], n),
+            );
+        }
+    }
+}
+
+/// Applies a fused activation in place.
+pub(crate) fn activate<T: Element>(act: Activation, z: &mut [T]) {
+    match act {
+        Activation::Identity => {}
+        Activation::Relu => z.iter_mut().for_each(|v| *v = v.max(T::zero())),
+        Activation::Sigmoid => z.iter_mut().for_each(|v| *v = super::unary::sigmoid(*v)),
+        Activation::Tanh => z.iter_mut().for_each(|v| *v = v.tanh()),
+    }
+}
+
+impl<'t, T: Element> Tensor<'t, T> {
+    /// The matrix product (as `torch.matmul`): `[m, k] x [k, n] -> [m, n]`,
+    /// `[B, m, k] x [B, k, n] -> [B, m, n]`, and a shared operand: `[B, m, k] x [k, n]` or
+    /// `[m, k] x [B, k, n]` (its gradient sums over the batch).
+    ///
+    /// ```
+    /// use tapegrad::{Array, Tape};
+    /// # fn main() -> tapegrad::Result<()> {
+    /// let tape = Tape::<f32>::new();
+    /// let a = tape.constant(Array::ones([2, 3]));
+    /// let b = tape.constant(Array::ones([4, 5]));
+    /// let err = a.matmul(b).unwrap_err().to_string();
+    /// assert!(err.starts_with("matmul: [2, 3] x [4, 5]: inner dims 3 and 4 differ"));
+    /// # Ok(()) }
+    /// ```
+    /// # Errors
+    /// [`Error::Shape`] when the inner or batch dims differ or an operand is not 2-D/3-D.
+    #[track_caller]
+    pub fn matmul(self, rhs: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
+        self.check_tape(&rhs, "matmul")?;
+        let value = {
+            let nodes = self.tape.nodes.borrow();
+            let (a, b) = (&*nodes[self.id].value, &*nodes[rhs.id].value);
+            let (d, out) = MatmulDims::of(a.shape(), b.shape())?;
+            let mut data = vec![T::zero(); out.numel()];
+            d.forward(a.data(), b.data(), &mut data);
+            Array::from_parts(data, out)
+        };
+        Ok(self.record(Op::Matmul(self.id, rhs.id), value))
+    }
+
+    /// The fused dense layer `act(x · w + b)` for `x: [N, in]`, `w: [in, out]`, `b: [out]`:
+    /// one node instead of three, with its own backward rule.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when `x` or `w` is not 2-D, the inner dims differ, or `b` is not
+    /// `[out]`; [`Error::TapeMismatch`].
+    #[track_caller]
+    pub fn linear(self, w: Tensor<'t, T>, b: Option<Tensor<'t, T>>, act: Activation) -> Result<Tensor<'t, T>> {
+        self.check_tape(&w, "linear")?;
+        if let Some(b) = &b {
+            self.check_tape(b, "linear")?;
+        }
+        let value = {
+            let nodes = self.tape.nodes.borrow();
+            let (x, wv) = (&*nodes[self.id].value, &*nodes[w.id].value);
+            if x.rank() != 2 || wv.rank() != 2 || x.dims()[1] != wv.dims()[0] {
+                return Err(Error::Shape {
+                    op: "linear",
+                    lhs: x.shape().clone(),
+                    rhs: wv.shape().clone(),
+                    reason: "expects x [N, in] and w [in, out]".into(),
+                    location: Location::caller(),
+                });
+            }
+            let (n, i, o) = (x.dims()[0], x.dims()[1], wv.dims()[1]);
+            let mut data = vec![T::zero(); n * o];
+            if let Some(b) = &b {
+                let bv = &*nodes[b.id].value;
+                if bv.dims() != [o] {
+                    return Err(Error::Shape {
+                        op: "linear",
+                        lhs: wv.shape().clone(),
+                        rhs: bv.shape().clone(),
+                        reason: format!("the bias must be [{o}]"),
+                        location: Location::caller(),
+                    });
+                }
+                for row in data.chunks_mut(o.max(1)) {
+                    row.copy_from_slice(bv.data());
+                }
+            }
+            kernels::gemm(n, o, i, &mut data, b.is_some(), MatRef::rows(x.data(), i), MatRef::rows(wv.data(), o));
+            activate(act, &mut data);
+            Array::from_parts(data, Shape::new(&[n, o]))
+        };
+        Ok(self.record(
+            Op::Linear {
+                x: self.id,
+                w: w.id,
+                b: b.map(|b| b.id),
+                act,
+            },
+            value,
+        ))
+    }
+}

@@ -1,0 +1,77 @@
+//! Elementwise functions of one tensor. None can fail: a value outside the function's domain
+//! gives what IEEE arithmetic gives (`log` of a negative number is NaN, of 0 is -inf), as in
+//! PyTorch.
+
+use crate::array::Array;
+use crate::element::Element;
+use crate::op::Op;
+use crate::tape::Tensor;
+
+/// The logistic function, stable for large |x|.
+#[inline]
+pub(crate) fn sigmoid<T: Element>(x: T) -> T {
+    if x >= T::zero() {
+        T::one() / (T::one() + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (T::one() + e)
+    }
+}
+
+impl<'t, T: Element> Tensor<'t, T> {
+    fn unary(self, op: Op, f: impl Fn(T) -> T) -> Tensor<'t, T> {
+        let v: Array<T> = self.value().map(f);
+        self.record(op, v)
+    }
+
+    /// `-x`.
+    pub fn neg(self) -> Tensor<'t, T> {
+        self.unary(Op::Neg(self.id), |x| -x)
+    }
+
+    /// `e^x`.
+    pub fn exp(self) -> Tensor<'t, T> {
+        self.unary(Op::Exp(self.id), T::exp)
+    }
+
+    /// The natural logarithm. Not an error for `x <= 0`: `log(0) = -inf`, `log(x < 0) = NaN`.
+    pub fn log(self) -> Tensor<'t, T> {
+        self.unary(Op::Log(self.id), T::ln)
+    }
+
+    /// The square root (NaN for negative numbers).
+    pub fn sqrt(self) -> Tensor<'t, T> {
+        self.unary(Op::Sqrt(self.id), T::sqrt)
+    }
+
+    /// `x²`.
+    pub fn square(self) -> Tensor<'t, T> {
+        self.unary(Op::Square(self.id), |x| x * x)
+    }
+
+    /// `|x|` (its gradient at 0 is 0, as PyTorch's).
+    pub fn abs(self) -> Tensor<'t, T> {
+        self.unary(Op::Abs(self.id), T::abs)
+    }
+
+    /// `max(x, 0)` (its gradient at 0 is 0, as PyTorch's).
+    pub fn relu(self) -> Tensor<'t, T> {
+        self.unary(Op::Relu(self.id), |x| if x > T::zero() { x } else { T::zero() })
+    }
+
+    /// `x` for `x > 0`, else `slope · x` (as `F.leaky_relu(x, slope)`).
+    pub fn leaky_relu(self, slope: f64) -> Tensor<'t, T> {
+        let s = T::of(slope);
+        self.unary(Op::LeakyRelu(self.id, slope), move |x| if x > T::zero() { x } else { s * x })
+    }
+
+    /// The logistic sigmoid `1 / (1 + e^-x)`, computed without overflow.
+    pub fn sigmoid(self) -> Tensor<'t, T> {
+        self.unary(Op::Sigmoid(self.id), sigmoid)
+    }
+
+    /// The hyperbolic tangent.
+    pub fn tanh(self) -> Tensor<'t, T> {
+        self.unary(Op::Tanh(self.id), T::tanh)
+    }
+}

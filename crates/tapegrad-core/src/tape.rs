@@ -1,0 +1,264 @@
+//! The tape (a Wengert list) and the `Tensor` handle.
+//!
+//! Nodes are appended in execution order, so the reverse of that order is a valid
+//! topological order for backward: no graph search is needed. A [`Tensor`] is a small `Copy`
+//! handle (a reference to its tape and a node id); [`Tape::reset`] takes `&mut self`, so it
+//! cannot compile while any handle to the tape is alive.
+
+use crate::array::Array;
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::op::{NodeId, Op, ParamId};
+use crate::param::Param;
+use crate::shape::Shape;
+use std::cell::{Cell, Ref, RefCell};
+use std::fmt;
+use std::ops::Deref;
+use std::panic::Location;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+static NEXT_TAPE: AtomicU64 = AtomicU64::new(1);
+
+/// A node's value: computed by its op, or shared with a [`Param`] (no copy).
+pub(crate) enum Value<T> {
+    Owned(Array<T>),
+    Shared(Arc<Array<T>>),
+}
+
+impl<T> Deref for Value<T> {
+    type Target = Array<T>;
+    fn deref(&self) -> &Array<T> {
+        match self {
+            Value::Owned(a) => a,
+            Value::Shared(a) => a,
+        }
+    }
+}
+
+/// One recorded operation: what it was, what it produced, whether a gradient flows to it.
+pub(crate) struct Node<T> {
+    pub op: Op,
+    pub value: Value<T>,
+    pub requires_grad: bool,
+}
+
+/// The record of one computation. Ops on [`Tensor`]s append nodes to it; `backward` walks it
+/// in reverse.
+///
+/// ```
+/// use tapegrad::{Array, Tape};
+/// # fn main() -> tapegrad::Result<()> {
+/// let tape = Tape::<f64>::new();
+/// let x = tape.var(Array::from_vec(vec![1.0, 2.0, 3.0], [3])?);
+/// let y = (x * x).sum(); // y = Σ x²
+/// let grads = y.backward()?;
+/// assert_eq!(grads.get(x).unwrap().data(), &[2.0, 4.0, 6.0]); // dy/dx = 2x
+/// println!("{tape}"); // one line per node
+/// # Ok(()) }
+/// ```
+pub struct Tape<T: Element> {
+    pub(crate) nodes: RefCell<Vec<Node<T>>>,
+    params: RefCell<Vec<(ParamId, NodeId)>>,
+    uid: u64,
+    generation: Cell<u64>,
+}
+
+impl<T: Element> Default for Tape<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Element> Tape<T> {
+    /// An empty tape.
+    pub fn new() -> Self {
+        Tape {
+            nodes: RefCell::new(Vec::new()),
+            params: RefCell::new(Vec::new()),
+            uid: NEXT_TAPE.fetch_add(1, Ordering::Relaxed),
+            generation: Cell::new(0),
+        }
+    }
+
+    /// Empties the tape for the next step, keeping its allocations. Every [`Tensor`] of the
+    /// tape must be gone (the borrow checker enforces it), and [`Gradients`](crate::Gradients)
+    /// computed before no longer answer for tensors.
+    pub fn reset(&mut self) {
+        self.nodes.get_mut().clear();
+        self.params.get_mut().clear();
+        self.generation.set(self.generation.get() + 1);
+    }
+
+    /// The number of recorded nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.borrow().len()
+    }
+
+    /// Whether nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Records data that needs no gradient (inputs, targets).
+    pub fn constant(&self, value: Array<T>) -> Tensor<'_, T> {
+        self.push(Op::Constant, Value::Owned(value), false)
+    }
+
+    /// Records data whose gradient `backward` should compute (a leaf variable).
+    pub fn var(&self, value: Array<T>) -> Tensor<'_, T> {
+        self.push(Op::Var, Value::Owned(value), true)
+    }
+
+    /// Binds a model parameter for this computation, without copying its data. Binding the
+    /// same parameter twice gives the same node, so tied weights sum their gradients.
+    pub fn param(&self, p: &Param<T>) -> Tensor<'_, T> {
+        if let Some(&(_, id)) = self.params.borrow().iter().find(|(pid, _)| *pid == p.id()) {
+            return Tensor { tape: self, id };
+        }
+        let t = self.push(Op::Param(p.id()), Value::Shared(p.shared()), true);
+        self.params.borrow_mut().push((p.id(), t.id));
+        t
+    }
+
+    /// The parameters bound to the tape and their node ids.
+    pub(crate) fn bound_params(&self) -> Vec<(ParamId, NodeId)> {
+        self.params.borrow().clone()
+    }
+
+    pub(crate) fn push(&self, op: Op, value: Value<T>, requires_grad: bool) -> Tensor<'_, T> {
+        let mut nodes = self.nodes.borrow_mut();
+        nodes.push(Node {
+            op,
+            value,
+            requires_grad,
+        });
+        Tensor {
+            tape: self,
+            id: nodes.len() - 1,
+        }
+    }
+
+    pub(crate) fn uid(&self) -> (u64, u64) {
+        (self.uid, self.generation.get())
+    }
+
+    /// The tape as a Graphviz DOT graph: one box per node (id, op, shape), an arrow per input.
+    /// Render it with `dot -Tpng tape.dot -o tape.png`.
+    pub fn to_dot(&self) -> String {
+        let nodes = self.nodes.borrow();
+        let mut s = String::from("digraph tape {\n  rankdir=LR;\n  node [shape=box, fontname=monospace];\n");
+        for (id, n) in nodes.iter().enumerate() {
+            let style = match n.op {
+                Op::Constant => ", style=dashed",
+                Op::Var | Op::Param(_) => ", style=bold",
+                _ => "",
+            };
+            s += &format!(
+                "  n{id} [label=\"#{id} {}\\n{}\"{style}];\n",
+                n.op.name(),
+                n.value.shape()
+            );
+            for i in n.op.inputs() {
+                s += &format!("  n{i} -> n{id};\n");
+            }
+        }
+        s + "}\n"
+    }
+}
+
+impl<T: Element> fmt::Display for Tape<T> {
+    /// One line per node: `#id op(inputs) -> shape`, with `*` on nodes a gradient flows to.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let nodes = self.nodes.borrow();
+        writeln!(f, "tape: {} nodes (* = needs gradient)", nodes.len())?;
+        for (id, n) in nodes.iter().enumerate() {
+            let mark = if n.requires_grad { '*' } else { ' ' };
+            writeln!(f, "{mark} #{id:<3} {:<32} -> {}", n.op.to_string(), n.value.shape())?;
+        }
+        Ok(())
+    }
+}
+
+/// A handle to one node of a [`Tape`]: cheap to copy, valid while the tape is borrowed.
+/// Every op is a method that computes the value and records a node.
+#[derive(Clone, Copy)]
+pub struct Tensor<'t, T: Element> {
+    pub(crate) tape: &'t Tape<T>,
+    pub(crate) id: NodeId,
+}
+
+impl<'t, T: Element> Tensor<'t, T> {
+    /// The node's id on its tape.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// The tape this tensor lives on.
+    pub fn tape(&self) -> &'t Tape<T> {
+        self.tape
+    }
+
+    /// The value, borrowed from the tape.
+    pub fn value(&self) -> Ref<'t, Array<T>> {
+        Ref::map(self.tape.nodes.borrow(), |n| &*n[self.id].value)
+    }
+
+    /// A copy of the value.
+    pub fn to_array(&self) -> Array<T> {
+        self.value().clone()
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> Shape {
+        self.value().shape().clone()
+    }
+
+    /// The first element (the value of a scalar such as a loss).
+    pub fn item(&self) -> T {
+        self.value().data()[0]
+    }
+
+    /// Whether a gradient flows to this tensor.
+    pub fn requires_grad(&self) -> bool {
+        self.tape.nodes.borrow()[self.id].requires_grad
+    }
+
+    /// The op that produced this tensor.
+    pub fn op(&self) -> Op {
+        self.tape.nodes.borrow()[self.id].op.clone()
+    }
+
+    /// A new leaf with the same value and no gradient: gradients stop here.
+    pub fn detach(&self) -> Tensor<'t, T> {
+        let v = self.to_array();
+        self.tape.constant(v)
+    }
+
+    #[track_caller]
+    pub(crate) fn check_tape(&self, other: &Tensor<'t, T>, op: &'static str) -> Result<()> {
+        if std::ptr::eq(self.tape, other.tape) {
+            Ok(())
+        } else {
+            Err(Error::TapeMismatch {
+                op,
+                location: Location::caller(),
+            })
+        }
+    }
+
+    /// Records `op` with its computed value; a gradient flows to it if one flows to any input.
+    pub(crate) fn record(&self, op: Op, value: Array<T>) -> Tensor<'t, T> {
+        let rg = {
+            let nodes = self.tape.nodes.borrow();
+            op.inputs().iter().any(|&i| nodes[i].requires_grad)
+        };
+        self.tape.push(op, Value::Owned(value), rg)
+    }
+}
+
+impl<T: Element> fmt::Debug for Tensor<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Tensor(#{} {:?})", self.id, &*self.value())
+    }
+}
