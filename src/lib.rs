@@ -1,8 +1,10 @@
 //! tapegrad: a reverse-mode autograd tensor engine. Every tensor op is recorded on a tape;
 //! `backward` replays it in reverse and gives exact gradients.
 //!
-//! This facade re-exports the engine ([`tapegrad_core`]).
-#![doc = include_str!("../README.md")]
+//! This facade re-exports the engine ([`tapegrad_core`]) at the top level, the layers and
+//! optimizers as [`nn`], and datasets and metrics as [`data`].
 #![warn(missing_docs)]
 
 pub use tapegrad_core::*;
+pub use tapegrad_data as data;
+pub use tapegrad_nn as nn;

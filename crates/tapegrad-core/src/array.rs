@@ -14,8 +14,8 @@ use std::panic::Location;
 /// An n-dimensional array: contiguous row-major data plus its shape.
 ///
 /// ```
-/// use tapegrad::Array;
-/// # fn main() -> tapegrad::Result<()> {
+/// use tapegrad_core::Array;
+/// # fn main() -> tapegrad_core::Result<()> {
 /// let a = Array::<f32>::from_vec(vec![1., 2., 3., 4., 5., 6.], [2, 3])?;
 /// assert_eq!(a.get(&[1, 0]), Some(4.0));
 /// let t = a.t()?; // the 2-D transpose, [3, 2]
@@ -101,12 +101,17 @@ impl<T: Element> Array<T> {
     /// Seed the generator (e.g. [`crate::rng`]) for a reproducible array.
     ///
     /// ```
-    /// use tapegrad::{rng, Array};
+    /// use tapegrad_core::{rng, Array};
     /// let a = Array::<f64>::randn([2, 3], 0.0, 1.0, &mut rng(7));
     /// let b = Array::<f64>::randn([2, 3], 0.0, 1.0, &mut rng(7));
     /// assert_eq!(a, b); // same seed, same numbers
     /// ```
-    pub fn randn<R: Rng + ?Sized>(shape: impl Into<Shape>, mean: f64, std: f64, rng: &mut R) -> Self {
+    pub fn randn<R: Rng + ?Sized>(
+        shape: impl Into<Shape>,
+        mean: f64,
+        std: f64,
+        rng: &mut R,
+    ) -> Self {
         Self::from_fn(shape, |_| {
             let z: f64 = StandardNormal.sample(rng);
             T::of(mean + std * z)
@@ -114,7 +119,12 @@ impl<T: Element> Array<T> {
     }
 
     /// Samples uniformly from `[lo, hi)`.
-    pub fn rand_uniform<R: Rng + ?Sized>(shape: impl Into<Shape>, lo: f64, hi: f64, rng: &mut R) -> Self {
+    pub fn rand_uniform<R: Rng + ?Sized>(
+        shape: impl Into<Shape>,
+        lo: f64,
+        hi: f64,
+        rng: &mut R,
+    ) -> Self {
         Self::from_fn(shape, |_| T::of(lo + (hi - lo) * rng.random::<f64>()))
     }
 

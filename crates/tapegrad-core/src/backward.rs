@@ -31,8 +31,8 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// gradient is passed on (op, gradient shape and norm): the chain rule made visible.
     ///
     /// ```
-    /// use tapegrad::{Array, Tape};
-    /// # fn main() -> tapegrad::Result<()> {
+    /// use tapegrad_core::{Array, Tape};
+    /// # fn main() -> tapegrad_core::Result<()> {
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(Array::from_vec(vec![0.5, -1.0], [2])?);
     /// let (_grads, trace) = x.tanh().sum().backward_trace()?;
@@ -104,7 +104,12 @@ fn map2<T: Element>(a: &Array<T>, b: &Array<T>, f: impl Fn(T, T) -> T) -> Array<
 
 /// Sends the gradient `g` of `node`'s output to its inputs through `emit(input, gradient)`.
 /// Shapes were checked at forward time, so nothing here can fail.
-fn rule<T: Element>(nodes: &[Node<T>], node: &Node<T>, g: Array<T>, emit: &mut dyn FnMut(NodeId, Array<T>)) {
+fn rule<T: Element>(
+    nodes: &[Node<T>],
+    node: &Node<T>,
+    g: Array<T>,
+    emit: &mut dyn FnMut(NodeId, Array<T>),
+) {
     let val = |i: NodeId| -> &Array<T> { &nodes[i].value };
     let need = |i: NodeId| nodes[i].requires_grad;
     let y: &Array<T> = &node.value;
@@ -132,20 +137,44 @@ fn rule<T: Element>(nodes: &[Node<T>], node: &Node<T>, g: Array<T>, emit: &mut d
         // d(ab)/da = b, d(ab)/db = a
         Op::Mul(a, b) => {
             if need(*a) {
-                emit(*a, sum_to_shape(kernels::binary(&g, val(*b), g.shape(), |g, b| g * b), val(*a).shape()));
+                emit(
+                    *a,
+                    sum_to_shape(
+                        kernels::binary(&g, val(*b), g.shape(), |g, b| g * b),
+                        val(*a).shape(),
+                    ),
+                );
             }
             if need(*b) {
-                emit(*b, sum_to_shape(kernels::binary(&g, val(*a), g.shape(), |g, a| g * a), val(*b).shape()));
+                emit(
+                    *b,
+                    sum_to_shape(
+                        kernels::binary(&g, val(*a), g.shape(), |g, a| g * a),
+                        val(*b).shape(),
+                    ),
+                );
             }
         }
         // d(a/b)/da = 1/b, d(a/b)/db = -a/b² = -y/b
         Op::Div(a, b) => {
             if need(*a) {
-                emit(*a, sum_to_shape(kernels::binary(&g, val(*b), g.shape(), |g, b| g / b), val(*a).shape()));
+                emit(
+                    *a,
+                    sum_to_shape(
+                        kernels::binary(&g, val(*b), g.shape(), |g, b| g / b),
+                        val(*a).shape(),
+                    ),
+                );
             }
             if need(*b) {
                 let gy = map2(&g, y, |g, y| g * y);
-                emit(*b, sum_to_shape(kernels::binary(&gy, val(*b), g.shape(), |gy, b| -gy / b), val(*b).shape()));
+                emit(
+                    *b,
+                    sum_to_shape(
+                        kernels::binary(&gy, val(*b), g.shape(), |gy, b| -gy / b),
+                        val(*b).shape(),
+                    ),
+                );
             }
         }
         // d(x+c)/dx = 1
@@ -168,13 +197,34 @@ fn rule<T: Element>(nodes: &[Node<T>], node: &Node<T>, g: Array<T>, emit: &mut d
         // d(x²)/dx = 2x
         Op::Square(x) => emit(*x, map2(&g, val(*x), |g, x| g * (x + x))),
         // d|x|/dx = sign(x), 0 at 0
-        Op::Abs(x) => emit(*x, map2(&g, val(*x), |g, x| if x > T::zero() { g } else if x < T::zero() { -g } else { T::zero() })),
+        Op::Abs(x) => emit(
+            *x,
+            map2(&g, val(*x), |g, x| {
+                if x > T::zero() {
+                    g
+                } else if x < T::zero() {
+                    -g
+                } else {
+                    T::zero()
+                }
+            }),
+        ),
         // d relu(x)/dx = 1 if x > 0 else 0
-        Op::Relu(x) => emit(*x, map2(&g, val(*x), |g, x| if x > T::zero() { g } else { T::zero() })),
+        Op::Relu(x) => emit(
+            *x,
+            map2(
+                &g,
+                val(*x),
+                |g, x| if x > T::zero() { g } else { T::zero() },
+            ),
+        ),
         // d leaky(x)/dx = 1 if x > 0 else slope
         Op::LeakyRelu(x, s) => {
             let s = c(*s);
-            emit(*x, map2(&g, val(*x), |g, x| if x > T::zero() { g } else { g * s }))
+            emit(
+                *x,
+                map2(&g, val(*x), |g, x| if x > T::zero() { g } else { g * s }),
+            )
         }
         // d σ(x)/dx = σ(x)(1 - σ(x)) = y(1 - y)
         Op::Sigmoid(x) => emit(*x, map2(&g, y, |g, y| g * y * (T::one() - y))),
@@ -183,7 +233,8 @@ fn rule<T: Element>(nodes: &[Node<T>], node: &Node<T>, g: Array<T>, emit: &mut d
         // d(AB)/dA = G·Bᵀ, d(AB)/dB = Aᵀ·G (transposes as strides; shared operands sum)
         Op::Matmul(a, b) => {
             let (av, bv) = (val(*a), val(*b));
-            let (d, _) = MatmulDims::of(av.shape(), bv.shape()).expect("internal: matmul shapes were checked");
+            let (d, _) = MatmulDims::of(av.shape(), bv.shape())
+                .expect("internal: matmul shapes were checked");
             if need(*a) {
                 let mut da = Array::zeros(av.shape().clone());
                 d.grad_a(g.data(), bv.data(), da.data_mut());
@@ -232,7 +283,9 @@ fn rule<T: Element>(nodes: &[Node<T>], node: &Node<T>, g: Array<T>, emit: &mut d
             }
         }
         // index_select: scatter-add g's rows back to the picked rows
-        Op::IndexSelect { x, indices } => emit(*x, kernels::scatter_add_rows(&g, indices, val(*x).shape())),
+        Op::IndexSelect { x, indices } => {
+            emit(*x, kernels::scatter_add_rows(&g, indices, val(*x).shape()))
+        }
         // d softmax: y · (g - Σ g·y)
         Op::Softmax { x, axis } => emit(*x, kernels::softmax_backward(y, &g, *axis)),
         // d log_softmax: g - softmax(x) · Σ g, with softmax(x) = e^y
@@ -252,7 +305,10 @@ fn rule<T: Element>(nodes: &[Node<T>], node: &Node<T>, g: Array<T>, emit: &mut d
         Op::BceWithLogits(x, t) => {
             let s = g.data()[0] / c(val(*x).numel().max(1) as f64);
             if need(*x) {
-                emit(*x, map2(val(*x), val(*t), |x, t| s * (crate::ops::sigmoid(x) - t)));
+                emit(
+                    *x,
+                    map2(val(*x), val(*t), |x, t| s * (crate::ops::sigmoid(x) - t)),
+                );
             }
             if need(*t) {
                 emit(*t, val(*x).map(|x| -s * x));
@@ -286,12 +342,28 @@ fn rule<T: Element>(nodes: &[Node<T>], node: &Node<T>, g: Array<T>, emit: &mut d
             }
             if need(*w) {
                 let mut dw = Array::zeros(wv.shape().clone());
-                kernels::gemm(i, o, n, dw.data_mut(), false, kernels::MatRef::transposed(xv.data(), i), kernels::MatRef::rows(dz.data(), o));
+                kernels::gemm(
+                    i,
+                    o,
+                    n,
+                    dw.data_mut(),
+                    false,
+                    kernels::MatRef::transposed(xv.data(), i),
+                    kernels::MatRef::rows(dz.data(), o),
+                );
                 emit(*w, dw);
             }
             if need(*x) {
                 let mut dx = Array::zeros(xv.shape().clone());
-                kernels::gemm(n, i, o, dx.data_mut(), false, kernels::MatRef::rows(dz.data(), o), kernels::MatRef::transposed(wv.data(), o));
+                kernels::gemm(
+                    n,
+                    i,
+                    o,
+                    dx.data_mut(),
+                    false,
+                    kernels::MatRef::rows(dz.data(), o),
+                    kernels::MatRef::transposed(wv.data(), o),
+                );
                 emit(*x, dx);
             }
         }

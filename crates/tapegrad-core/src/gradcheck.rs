@@ -42,7 +42,10 @@ impl GradcheckReport {
 impl fmt::Display for GradcheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (atol, rtol) = self.bounds;
-        writeln!(f, "gradcheck (bound |tape - numeric| <= {atol:e} + {rtol:e}·|numeric|):")?;
+        writeln!(
+            f,
+            "gradcheck (bound |tape - numeric| <= {atol:e} + {rtol:e}·|numeric|):"
+        )?;
         for (i, r) in self.inputs.iter().enumerate() {
             writeln!(
                 f,
@@ -104,8 +107,8 @@ fn reduce<'t, T: Element>(tape: &'t Tape<T>, y: Tensor<'t, T>, seed: u64) -> Res
 /// `sum(y · r)` with fixed random weights `r`, so every output element's gradient matters.
 ///
 /// ```
-/// use tapegrad::{gradcheck, Array, GradcheckOptions};
-/// # fn main() -> tapegrad::Result<()> {
+/// use tapegrad_core::{gradcheck, Array, GradcheckOptions};
+/// # fn main() -> tapegrad_core::Result<()> {
 /// let x = Array::<f64>::from_vec(vec![0.3, -1.2, 2.0], [3])?;
 /// let report = gradcheck(|_tape, xs| Ok(xs[0].tanh().square()), &[x], GradcheckOptions::f64())?;
 /// assert!(report.passes(), "{report}");
@@ -131,7 +134,12 @@ where
         let grads = reduce(&tape, y, opts.seed)?.backward()?;
         ts.iter()
             .zip(inputs)
-            .map(|(t, x)| grads.get(*t).cloned().unwrap_or_else(|| Array::zeros(x.shape().clone())))
+            .map(|(t, x)| {
+                grads
+                    .get(*t)
+                    .cloned()
+                    .unwrap_or_else(|| Array::zeros(x.shape().clone()))
+            })
             .collect()
     };
     let mut reports = Vec::new();

@@ -18,8 +18,16 @@ pub struct Gradients<T> {
 }
 
 impl<T: Element> Gradients<T> {
-    pub(crate) fn new(grads: Vec<Option<Array<T>>>, params: Vec<(ParamId, NodeId)>, tape: (u64, u64)) -> Self {
-        Gradients { grads, params, tape }
+    pub(crate) fn new(
+        grads: Vec<Option<Array<T>>>,
+        params: Vec<(ParamId, NodeId)>,
+        tape: (u64, u64),
+    ) -> Self {
+        Gradients {
+            grads,
+            params,
+            tape,
+        }
     }
 
     /// The gradient for a leaf tensor (`tape.var` or `tape.param`) of the same tape and step;
@@ -51,9 +59,12 @@ impl<T: Element> Gradients<T> {
 
     /// Every parameter gradient present, with its parameter's id.
     pub fn params(&self) -> impl Iterator<Item = (ParamId, &Array<T>)> + '_ {
-        self.params
-            .iter()
-            .filter_map(|&(id, node)| self.grads.get(node).and_then(Option::as_ref).map(|g| (id, g)))
+        self.params.iter().filter_map(|&(id, node)| {
+            self.grads
+                .get(node)
+                .and_then(Option::as_ref)
+                .map(|g| (id, g))
+        })
     }
 }
 
@@ -92,7 +103,14 @@ impl fmt::Display for Trace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "backward: {} steps, output first", self.steps.len())?;
         for s in &self.steps {
-            writeln!(f, "  #{:<3} {:<32} grad {:<12} |grad| = {:.6}", s.id, s.op, s.grad_shape.to_string(), s.grad_norm)?;
+            writeln!(
+                f,
+                "  #{:<3} {:<32} grad {:<12} |grad| = {:.6}",
+                s.id,
+                s.op,
+                s.grad_shape.to_string(),
+                s.grad_norm
+            )?;
         }
         Ok(())
     }

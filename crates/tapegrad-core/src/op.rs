@@ -156,13 +156,35 @@ impl Op {
         use Op::*;
         match self {
             Constant | Var | Param(_) => SmallVec::new(),
-            Add(a, b) | Sub(a, b) | Mul(a, b) | Div(a, b) | Matmul(a, b) | Mse(a, b)
+            Add(a, b)
+            | Sub(a, b)
+            | Mul(a, b)
+            | Div(a, b)
+            | Matmul(a, b)
+            | Mse(a, b)
             | BceWithLogits(a, b) => SmallVec::from_slice(&[*a, *b]),
-            AddScalar(x, _) | MulScalar(x, _) | Powf(x, _) | LeakyRelu(x, _) | Neg(x) | Exp(x)
-            | Log(x) | Sqrt(x) | Square(x) | Abs(x) | Relu(x) | Sigmoid(x) | Tanh(x)
-            | Reshape(x) | Permute(x, _) | BroadcastTo(x) => SmallVec::from_slice(&[*x]),
-            Sum { x, .. } | Mean { x, .. } | Max { x, .. } | IndexSelect { x, .. }
-            | Softmax { x, .. } | LogSoftmax { x, .. } => SmallVec::from_slice(&[*x]),
+            AddScalar(x, _)
+            | MulScalar(x, _)
+            | Powf(x, _)
+            | LeakyRelu(x, _)
+            | Neg(x)
+            | Exp(x)
+            | Log(x)
+            | Sqrt(x)
+            | Square(x)
+            | Abs(x)
+            | Relu(x)
+            | Sigmoid(x)
+            | Tanh(x)
+            | Reshape(x)
+            | Permute(x, _)
+            | BroadcastTo(x) => SmallVec::from_slice(&[*x]),
+            Sum { x, .. }
+            | Mean { x, .. }
+            | Max { x, .. }
+            | IndexSelect { x, .. }
+            | Softmax { x, .. }
+            | LogSoftmax { x, .. } => SmallVec::from_slice(&[*x]),
             CrossEntropy { logits, .. } => SmallVec::from_slice(&[*logits]),
             Concat { xs, .. } => SmallVec::from_slice(xs),
             Linear { x, w, b, .. } => {

@@ -13,8 +13,8 @@ static NEXT_PARAM: AtomicU64 = AtomicU64::new(1);
 /// A persistent, updatable array with a stable [`ParamId`], e.g. a layer's weight.
 ///
 /// ```
-/// use tapegrad::{Array, Param, Tape};
-/// # fn main() -> tapegrad::Result<()> {
+/// use tapegrad_core::{Array, Param, Tape};
+/// # fn main() -> tapegrad_core::Result<()> {
 /// let mut w = Param::new(Array::<f64>::from_vec(vec![3.0], [1])?);
 /// let grad = {
 ///     let tape = Tape::new();

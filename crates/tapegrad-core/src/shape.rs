@@ -213,7 +213,10 @@ mod tests {
     fn broadcast_error_names_op_and_shapes() {
         let e = Shape::broadcast("add", &Shape::new(&[2, 3]), &Shape::new(&[4])).unwrap_err();
         let msg = e.to_string();
-        assert!(msg.starts_with("add: [2, 3] and [4]: cannot broadcast"), "{msg}");
+        assert!(
+            msg.starts_with("add: [2, 3] and [4]: cannot broadcast"),
+            "{msg}"
+        );
         assert!(msg.contains("shape.rs"), "{msg}");
     }
 

@@ -47,8 +47,8 @@ pub(crate) struct Node<T> {
 /// in reverse.
 ///
 /// ```
-/// use tapegrad::{Array, Tape};
-/// # fn main() -> tapegrad::Result<()> {
+/// use tapegrad_core::{Array, Tape};
+/// # fn main() -> tapegrad_core::Result<()> {
 /// let tape = Tape::<f64>::new();
 /// let x = tape.var(Array::from_vec(vec![1.0, 2.0, 3.0], [3])?);
 /// let y = (x * x).sum(); // y = Σ x²
@@ -147,7 +147,9 @@ impl<T: Element> Tape<T> {
     /// Render it with `dot -Tpng tape.dot -o tape.png`.
     pub fn to_dot(&self) -> String {
         let nodes = self.nodes.borrow();
-        let mut s = String::from("digraph tape {\n  rankdir=LR;\n  node [shape=box, fontname=monospace];\n");
+        let mut s = String::from(
+            "digraph tape {\n  rankdir=LR;\n  node [shape=box, fontname=monospace];\n",
+        );
         for (id, n) in nodes.iter().enumerate() {
             let style = match n.op {
                 Op::Constant => ", style=dashed",
@@ -174,7 +176,12 @@ impl<T: Element> fmt::Display for Tape<T> {
         writeln!(f, "tape: {} nodes (* = needs gradient)", nodes.len())?;
         for (id, n) in nodes.iter().enumerate() {
             let mark = if n.requires_grad { '*' } else { ' ' };
-            writeln!(f, "{mark} #{id:<3} {:<32} -> {}", n.op.to_string(), n.value.shape())?;
+            writeln!(
+                f,
+                "{mark} #{id:<3} {:<32} -> {}",
+                n.op.to_string(),
+                n.value.shape()
+            )?;
         }
         Ok(())
     }

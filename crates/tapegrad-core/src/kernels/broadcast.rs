@@ -122,7 +122,10 @@ mod tests {
     #[test]
     fn sum_to_shape_undoes_broadcast() {
         let g = Array::<f64>::ones([2, 3, 4]);
-        assert_eq!(sum_to_shape(g.clone(), &Shape::new(&[3, 1])).data(), &[8.; 3]);
+        assert_eq!(
+            sum_to_shape(g.clone(), &Shape::new(&[3, 1])).data(),
+            &[8.; 3]
+        );
         assert_eq!(sum_to_shape(g.clone(), &Shape::new(&[4])).data(), &[6.; 4]);
         assert_eq!(sum_to_shape(g, &Shape::scalar()).data(), &[24.]);
     }

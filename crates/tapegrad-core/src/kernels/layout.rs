@@ -61,7 +61,11 @@ pub(crate) fn gather_rows<T: Element>(x: &Array<T>, indices: &[usize]) -> Array<
 }
 
 /// Adds row `k` of `g` into row `indices[k]` of a zero array of shape `target`.
-pub(crate) fn scatter_add_rows<T: Element>(g: &Array<T>, indices: &[usize], target: &Shape) -> Array<T> {
+pub(crate) fn scatter_add_rows<T: Element>(
+    g: &Array<T>,
+    indices: &[usize],
+    target: &Shape,
+) -> Array<T> {
     let row = target.numel() / target.dim(0).max(1);
     let mut out = vec![T::zero(); target.numel()];
     for (k, &i) in indices.iter().enumerate() {
@@ -93,7 +97,12 @@ pub(crate) fn concat<T: Element>(xs: &[&Array<T>], axis: usize) -> Array<T> {
 }
 
 /// Positions `start..start + len` of `axis`, copied.
-pub(crate) fn slice_axis<T: Element>(x: &Array<T>, axis: usize, start: usize, len: usize) -> Array<T> {
+pub(crate) fn slice_axis<T: Element>(
+    x: &Array<T>,
+    axis: usize,
+    start: usize,
+    len: usize,
+) -> Array<T> {
     let (outer, n, inner) = x.shape().split_at_axis(axis);
     let mut dims = x.dims().to_vec();
     dims[axis] = len;

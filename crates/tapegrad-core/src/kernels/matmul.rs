@@ -36,12 +36,20 @@ pub(crate) struct MatRef<'a, T> {
 impl<'a, T> MatRef<'a, T> {
     /// A row-major `rows x cols` matrix.
     pub fn rows(data: &'a [T], cols: usize) -> Self {
-        MatRef { data, rs: cols, cs: 1 }
+        MatRef {
+            data,
+            rs: cols,
+            cs: 1,
+        }
     }
 
     /// The transpose of a row-major `rows x cols` matrix, as a view (`cols x rows`).
     pub fn transposed(data: &'a [T], cols: usize) -> Self {
-        MatRef { data, rs: 1, cs: cols }
+        MatRef {
+            data,
+            rs: 1,
+            cs: cols,
+        }
     }
 }
 
@@ -67,8 +75,14 @@ pub(crate) fn gemm<T: Element>(
         return;
     }
     let last = |v: &MatRef<'_, T>, r: usize, c: usize| (r - 1) * v.rs + (c - 1) * v.cs;
-    assert!(last(&lhs, m, k) < lhs.data.len(), "internal: gemm lhs out of bounds");
-    assert!(last(&rhs, k, n) < rhs.data.len(), "internal: gemm rhs out of bounds");
+    assert!(
+        last(&lhs, m, k) < lhs.data.len(),
+        "internal: gemm lhs out of bounds"
+    );
+    assert!(
+        last(&rhs, k, n) < rhs.data.len(),
+        "internal: gemm rhs out of bounds"
+    );
     let threads = num_threads();
     let parallelism = if threads > 1 && m * n * k >= PARALLEL_THRESHOLD {
         gemm::Parallelism::Rayon(threads)
@@ -124,20 +138,44 @@ mod tests {
         let a: Vec<f64> = (0..m * k).map(|i| i as f64 * 0.5 - 3.0).collect();
         let b: Vec<f64> = (0..k * n).map(|i| (i as f64).sin()).collect();
         let mut c = vec![0.0; m * n];
-        gemm(m, n, k, &mut c, false, MatRef::rows(&a, k), MatRef::rows(&b, n));
+        gemm(
+            m,
+            n,
+            k,
+            &mut c,
+            false,
+            MatRef::rows(&a, k),
+            MatRef::rows(&b, n),
+        );
         for (x, y) in c.iter().zip(naive(m, n, k, &a, &b)) {
             assert!((x - y).abs() < 1e-12);
         }
         // (Bᵀ Aᵀ)ᵀ = A B: compute Cᵀ[n x m] from transposed views
         let mut ct = vec![0.0; n * m];
-        gemm(n, m, k, &mut ct, false, MatRef::transposed(&b, n), MatRef::transposed(&a, k));
+        gemm(
+            n,
+            m,
+            k,
+            &mut ct,
+            false,
+            MatRef::transposed(&b, n),
+            MatRef::transposed(&a, k),
+        );
         for i in 0..m {
             for j in 0..n {
                 assert!((ct[j * m + i] - c[i * n + j]).abs() < 1e-12);
             }
         }
         // accumulate adds
-        gemm(m, n, k, &mut c, true, MatRef::rows(&a, k), MatRef::rows(&b, n));
+        gemm(
+            m,
+            n,
+            k,
+            &mut c,
+            true,
+            MatRef::rows(&a, k),
+            MatRef::rows(&b, n),
+        );
         let twice: Vec<f64> = naive(m, n, k, &a, &b).iter().map(|v| 2.0 * v).collect();
         for (x, y) in c.iter().zip(&twice) {
             assert!((x - y).abs() < 1e-12);

@@ -49,7 +49,11 @@ pub(crate) fn max_axis<T: Element>(x: &Array<T>, axis: Option<usize>, out: &Shap
 }
 
 /// Repeats a reduced gradient `g` along `axis` back to `x_shape` (the gradient of a sum).
-pub(crate) fn broadcast_back<T: Element>(g: &Array<T>, x_shape: &Shape, axis: Option<usize>) -> Array<T> {
+pub(crate) fn broadcast_back<T: Element>(
+    g: &Array<T>,
+    x_shape: &Shape,
+    axis: Option<usize>,
+) -> Array<T> {
     let Some(axis) = axis else {
         return Array::full(x_shape.clone(), g.data()[0]);
     };

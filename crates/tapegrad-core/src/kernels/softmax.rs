@@ -69,7 +69,12 @@ fn zip_lanes<T: Element>(
     let mut out = vec![T::zero(); y.numel()];
     if inner == 1 {
         let n1 = n.max(1);
-        for ((yl, gl), ol) in y.data().chunks(n1).zip(g.data().chunks(n1)).zip(out.chunks_mut(n1)) {
+        for ((yl, gl), ol) in y
+            .data()
+            .chunks(n1)
+            .zip(g.data().chunks(n1))
+            .zip(out.chunks_mut(n1))
+        {
             f(yl, gl, ol);
         }
     } else {
@@ -101,7 +106,11 @@ pub(crate) fn softmax_backward<T: Element>(y: &Array<T>, g: &Array<T>, axis: usi
 }
 
 /// The gradient of log-softmax from its output `y`: `g - exp(y) · Σ g` along `axis`.
-pub(crate) fn log_softmax_backward<T: Element>(y: &Array<T>, g: &Array<T>, axis: usize) -> Array<T> {
+pub(crate) fn log_softmax_backward<T: Element>(
+    y: &Array<T>,
+    g: &Array<T>,
+    axis: usize,
+) -> Array<T> {
     zip_lanes(y, g, axis, |y, g, out| {
         let s: T = g.iter().copied().sum();
         for ((o, &yv), &gv) in out.iter_mut().zip(y).zip(g) {
@@ -120,7 +129,10 @@ mod tests {
         let y = softmax(&x, 1);
         assert_eq!(y.data()[..3], [0.5, 0.0, 0.5]);
         let l = log_softmax(&x, 1);
-        assert!(l.data().iter().all(|v| v.is_finite() || *v == f32::NEG_INFINITY));
+        assert!(l
+            .data()
+            .iter()
+            .all(|v| v.is_finite() || *v == f32::NEG_INFINITY));
         // 1e4 - (1e4 + ln 2) in f32: the spacing of f32 near 1e4 is ~1e-3
         assert!((l.data()[0] - (-std::f32::consts::LN_2)).abs() < 2e-3);
     }

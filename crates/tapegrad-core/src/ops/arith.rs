@@ -30,8 +30,8 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// `self + rhs`, broadcasting both sides (`[3, 1] + [4]` gives `[3, 4]`).
     ///
     /// ```
-    /// use tapegrad::{Array, Tape};
-    /// # fn main() -> tapegrad::Result<()> {
+    /// use tapegrad_core::{Array, Tape};
+    /// # fn main() -> tapegrad_core::Result<()> {
     /// let tape = Tape::<f32>::new();
     /// let a = tape.constant(Array::from_vec(vec![1., 2.], [2, 1])?);
     /// let b = tape.constant(Array::from_vec(vec![10., 20., 30.], [3])?);

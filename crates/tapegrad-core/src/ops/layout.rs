@@ -41,7 +41,10 @@ impl<'t, T: Element> Tensor<'t, T> {
     #[track_caller]
     pub fn transpose(self, dim0: isize, dim1: isize) -> Result<Tensor<'t, T>> {
         let shape = self.shape();
-        let (a, b) = (shape.check_axis("transpose", dim0)?, shape.check_axis("transpose", dim1)?);
+        let (a, b) = (
+            shape.check_axis("transpose", dim0)?,
+            shape.check_axis("transpose", dim1)?,
+        );
         let mut perm: Vec<usize> = (0..shape.rank()).collect();
         perm.swap(a, b);
         self.permute(&perm)
@@ -55,7 +58,10 @@ impl<'t, T: Element> Tensor<'t, T> {
     pub fn t(self) -> Result<Tensor<'t, T>> {
         let shape = self.shape();
         if shape.rank() != 2 {
-            return Err(Error::invalid("transpose", format!("t() expects a 2-D tensor, got shape {shape}")));
+            return Err(Error::invalid(
+                "transpose",
+                format!("t() expects a 2-D tensor, got shape {shape}"),
+            ));
         }
         self.permute(&[1, 0])
     }
@@ -71,7 +77,12 @@ impl<'t, T: Element> Tensor<'t, T> {
             let x = self.value();
             let out = Shape::broadcast("broadcast_to", x.shape(), &target)?;
             if out != target {
-                return Err(Error::shape("broadcast_to", x.shape(), &target, "the target must be the broadcast shape"));
+                return Err(Error::shape(
+                    "broadcast_to",
+                    x.shape(),
+                    &target,
+                    "the target must be the broadcast shape",
+                ));
             }
             let zero = crate::Array::zeros(Shape::scalar());
             kernels::binary(&x, &zero, &target, |a, _| a)
@@ -82,8 +93,8 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// Joins tensors along `axis` (as `torch.cat`); the same tensor may appear several times.
     ///
     /// ```
-    /// use tapegrad::{Array, Tape, Tensor};
-    /// # fn main() -> tapegrad::Result<()> {
+    /// use tapegrad_core::{Array, Tape, Tensor};
+    /// # fn main() -> tapegrad_core::Result<()> {
     /// let tape = Tape::<f32>::new();
     /// let a = tape.constant(Array::ones([2, 3]));
     /// let b = tape.constant(Array::zeros([2, 1]));

@@ -34,7 +34,9 @@ impl MatmulDims {
         };
         let (ra, rb) = (a.rank(), b.rank());
         if !(2..=3).contains(&ra) || !(2..=3).contains(&rb) {
-            return Err(err("operands must be 2-D ([m, k]) or 3-D ([batch, m, k])".into()));
+            return Err(err(
+                "operands must be 2-D ([m, k]) or 3-D ([batch, m, k])".into()
+            ));
         }
         let (m, k) = (a.dim(ra - 2), a.dim(ra - 1));
         let (k2, n) = (b.dim(rb - 2), b.dim(rb - 1));
@@ -94,7 +96,11 @@ impl MatmulDims {
         let MatmulDims { m, k, n, .. } = *self;
         for i in 0..self.batch {
             let bo = if self.b_batched { i * k * n } else { 0 };
-            let (ao, acc) = if self.a_batched { (i * m * k, false) } else { (0, i > 0) };
+            let (ao, acc) = if self.a_batched {
+                (i * m * k, false)
+            } else {
+                (0, i > 0)
+            };
             kernels::gemm(
                 m,
                 k,
@@ -112,7 +118,11 @@ impl MatmulDims {
         let MatmulDims { m, k, n, .. } = *self;
         for i in 0..self.batch {
             let ao = if self.a_batched { i * m * k } else { 0 };
-            let (bo, acc) = if self.b_batched { (i * k * n, false) } else { (0, i > 0) };
+            let (bo, acc) = if self.b_batched {
+                (i * k * n, false)
+            } else {
+                (0, i > 0)
+            };
             kernels::gemm(
                 k,
                 n,
@@ -142,8 +152,8 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// `[m, k] x [B, k, n]` (its gradient sums over the batch).
     ///
     /// ```
-    /// use tapegrad::{Array, Tape};
-    /// # fn main() -> tapegrad::Result<()> {
+    /// use tapegrad_core::{Array, Tape};
+    /// # fn main() -> tapegrad_core::Result<()> {
     /// let tape = Tape::<f32>::new();
     /// let a = tape.constant(Array::ones([2, 3]));
     /// let b = tape.constant(Array::ones([4, 5]));
@@ -174,7 +184,12 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// [`Error::Shape`] when `x` or `w` is not 2-D, the inner dims differ, or `b` is not
     /// `[out]`; [`Error::TapeMismatch`].
     #[track_caller]
-    pub fn linear(self, w: Tensor<'t, T>, b: Option<Tensor<'t, T>>, act: Activation) -> Result<Tensor<'t, T>> {
+    pub fn linear(
+        self,
+        w: Tensor<'t, T>,
+        b: Option<Tensor<'t, T>>,
+        act: Activation,
+    ) -> Result<Tensor<'t, T>> {
         self.check_tape(&w, "linear")?;
         if let Some(b) = &b {
             self.check_tape(b, "linear")?;
@@ -208,7 +223,15 @@ impl<'t, T: Element> Tensor<'t, T> {
                     row.copy_from_slice(bv.data());
                 }
             }
-            kernels::gemm(n, o, i, &mut data, b.is_some(), MatRef::rows(x.data(), i), MatRef::rows(wv.data(), o));
+            kernels::gemm(
+                n,
+                o,
+                i,
+                &mut data,
+                b.is_some(),
+                MatRef::rows(x.data(), i),
+                MatRef::rows(wv.data(), o),
+            );
             activate(act, &mut data);
             Array::from_parts(data, Shape::new(&[n, o]))
         };

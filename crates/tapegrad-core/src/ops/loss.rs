@@ -27,11 +27,17 @@ impl<'t, T: Element> Tensor<'t, T> {
                     op: name,
                     lhs: x.shape().clone(),
                     rhs: t.shape().clone(),
-                    reason: "prediction and target must have the same shape (no broadcasting)".into(),
+                    reason: "prediction and target must have the same shape (no broadcasting)"
+                        .into(),
                     location: Location::caller(),
                 });
             }
-            let s: T = x.data().iter().zip(t.data()).map(|(&a, &b)| per_element(a, b)).sum();
+            let s: T = x
+                .data()
+                .iter()
+                .zip(t.data())
+                .map(|(&a, &b)| per_element(a, b))
+                .sum();
             Array::scalar(s / T::of(x.numel().max(1) as f64))
         };
         Ok(self.record(op, value))
@@ -43,7 +49,9 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// [`Error::Shape`] when the shapes differ (no broadcasting, as PyTorch warns).
     #[track_caller]
     pub fn mse(self, target: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
-        self.same_shape_loss(target, "mse", Op::Mse(self.id, target.id), |p, t| (p - t) * (p - t))
+        self.same_shape_loss(target, "mse", Op::Mse(self.id, target.id), |p, t| {
+            (p - t) * (p - t)
+        })
     }
 
     /// Binary cross-entropy on logits, mean over all elements (as
@@ -54,17 +62,20 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// [`Error::Shape`] when the shapes differ.
     #[track_caller]
     pub fn bce_with_logits(self, target: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
-        self.same_shape_loss(target, "bce_with_logits", Op::BceWithLogits(self.id, target.id), |x, t| {
-            x.max(T::zero()) - x * t + (-x.abs()).exp().ln_1p()
-        })
+        self.same_shape_loss(
+            target,
+            "bce_with_logits",
+            Op::BceWithLogits(self.id, target.id),
+            |x, t| x.max(T::zero()) - x * t + (-x.abs()).exp().ln_1p(),
+        )
     }
 
     /// Softmax cross-entropy of logits `[N, C]` with class indices (as `F.cross_entropy`):
     /// the mean over rows of `logsumexp(row) - row[target]`.
     ///
     /// ```
-    /// use tapegrad::{Array, Tape};
-    /// # fn main() -> tapegrad::Result<()> {
+    /// use tapegrad_core::{Array, Tape};
+    /// # fn main() -> tapegrad_core::Result<()> {
     /// let tape = Tape::<f64>::new();
     /// let logits = tape.var(Array::zeros([2, 4]));
     /// let loss = logits.cross_entropy_with_logits(&[1, 3])?;

@@ -42,7 +42,13 @@ impl<'t, T: Element> Tensor<'t, T> {
     }
 
     #[track_caller]
-    fn reduce_axis(self, kind: Kind, name: &'static str, axis: isize, keepdim: bool) -> Result<Tensor<'t, T>> {
+    fn reduce_axis(
+        self,
+        kind: Kind,
+        name: &'static str,
+        axis: isize,
+        keepdim: bool,
+    ) -> Result<Tensor<'t, T>> {
         let a = self.value().shape().check_axis(name, axis)?;
         Ok(self.reduce(kind, Some(a), keepdim))
     }
@@ -66,8 +72,8 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// Sums over `axis` (negative counts from the end); `keepdim` keeps it as size 1.
     ///
     /// ```
-    /// use tapegrad::{Array, Tape};
-    /// # fn main() -> tapegrad::Result<()> {
+    /// use tapegrad_core::{Array, Tape};
+    /// # fn main() -> tapegrad_core::Result<()> {
     /// let tape = Tape::<f32>::new();
     /// let x = tape.constant(Array::from_vec(vec![1., 2., 3., 4., 5., 6.], [2, 3])?);
     /// assert_eq!(x.sum_axis(1, false)?.to_array().data(), &[6., 15.]);

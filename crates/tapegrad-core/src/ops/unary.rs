@@ -56,13 +56,22 @@ impl<'t, T: Element> Tensor<'t, T> {
 
     /// `max(x, 0)` (its gradient at 0 is 0, as PyTorch's).
     pub fn relu(self) -> Tensor<'t, T> {
-        self.unary(Op::Relu(self.id), |x| if x > T::zero() { x } else { T::zero() })
+        self.unary(
+            Op::Relu(self.id),
+            |x| if x > T::zero() { x } else { T::zero() },
+        )
     }
 
     /// `x` for `x > 0`, else `slope · x` (as `F.leaky_relu(x, slope)`).
     pub fn leaky_relu(self, slope: f64) -> Tensor<'t, T> {
         let s = T::of(slope);
-        self.unary(Op::LeakyRelu(self.id, slope), move |x| if x > T::zero() { x } else { s * x })
+        self.unary(Op::LeakyRelu(self.id, slope), move |x| {
+            if x > T::zero() {
+                x
+            } else {
+                s * x
+            }
+        })
     }
 
     /// The logistic sigmoid `1 / (1 + e^-x)`, computed without overflow.
