@@ -3,6 +3,10 @@
 //!
 //! This facade re-exports the engine ([`tapegrad_core`]) at the top level, the layers and
 //! optimizers as [`nn`], and datasets and metrics as [`data`].
+//!
+//! The rest of this page is the project's README.
+//!
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 pub use tapegrad_core::*;
