@@ -1,0 +1,612 @@
+//! Strategies and helpers shared by the gradient-check tests: random shapes (ranks 0-3, dims
+//! 1..=4, size-1 axes and broadcasting included), random values kept inside each op's domain
+//! and away from its kinks, and [`check`], which runs the public `gradcheck` and turns a failing
+//! report into a proptest failure.
+//!
+//! The property list itself is the macro [`gradient_properties!`], instantiated once in f64
+//! (`gradcheck_props.rs`) and once in f32 (`gradcheck_f32.rs`).
+#![allow(dead_code)]
+
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+use std::ops::RangeInclusive;
+use tapegrad_core::{gradcheck, Array, Element, GradcheckOptions, Result, Tape, Tensor};
+
+/// The largest size of any generated axis.
+pub const MAX_DIM: usize = 4;
+
+/// Every generated value has `|x| <= BOUND`.
+pub const BOUND: f64 = 3.0;
+
+/// The distance every value kept from a kink (relu, leaky_relu, abs at 0; relu pre-activations
+/// inside `linear` and the MLP). The largest finite-difference step is f32's
+/// `1e-2 · max(|x|, 1) <= 0.03` on an input, which moves a pre-activation `Σ x·w + b` with
+/// `|x|, |w| <= 3` by at most `0.09`: still on the same side of the kink.
+pub const KINK: f64 = 0.1;
+
+/// Smallest value of a domain-limited op's input (log, sqrt, powf with a real exponent).
+pub const POSITIVE_MIN: f64 = 0.25;
+
+/// A fixed non-unit weight put on every scalar output before gradcheck reduces it with
+/// `.sum()`, so that a rule that ignores its incoming gradient (treats it as 1) fails also
+/// for ops with a rank-0 output (losses, full reductions). Negative, so a sign slip shows too.
+pub const SCALAR_WEIGHT: f64 = -1.375;
+
+/// Dimensions with a rank in `ranks`, each of size `1..=MAX_DIM`.
+pub fn dims(ranks: RangeInclusive<usize>) -> BoxedStrategy<Vec<usize>> {
+    prop::collection::vec(1..=MAX_DIM, ranks).boxed()
+}
+
+/// An array of the given shape with values uniform in `[lo, hi)`.
+pub fn uniform(shape: Vec<usize>, lo: f64, hi: f64) -> BoxedStrategy<Array<f64>> {
+    let n: usize = shape.iter().product();
+    prop::collection::vec(lo..hi, n)
+        .prop_map(move |v| Array::from_vec(v, shape.clone()).expect("length matches"))
+        .boxed()
+}
+
+/// Values in `[-BOUND, BOUND)`.
+pub fn any_values(shape: Vec<usize>) -> BoxedStrategy<Array<f64>> {
+    uniform(shape, -BOUND, BOUND)
+}
+
+/// Values with `min <= |x| < BOUND`, either sign: away from a kink or a pole at 0.
+pub fn away_from_zero(shape: Vec<usize>, min: f64) -> BoxedStrategy<Array<f64>> {
+    let n: usize = shape.iter().product();
+    prop::collection::vec((min..BOUND, any::<bool>()), n)
+        .prop_map(move |v| {
+            let data = v.into_iter().map(|(m, s)| if s { m } else { -m }).collect();
+            Array::from_vec(data, shape.clone()).expect("length matches")
+        })
+        .boxed()
+}
+
+/// Values in `[POSITIVE_MIN, BOUND)`: inside the domain of log, sqrt and real powers.
+pub fn positive(shape: Vec<usize>) -> BoxedStrategy<Array<f64>> {
+    uniform(shape, POSITIVE_MIN, BOUND)
+}
+
+/// Pairwise distinct values (a random permutation of an evenly spaced grid plus a shift), so
+/// `max` has a unique arg-max in every lane. The spacing is at least `5 / 64 ≈ 0.078`, more
+/// than the largest finite-difference step (0.03 for f32), so a perturbed element never
+/// overtakes or falls behind another. `|x| <= 3`.
+pub fn distinct(shape: Vec<usize>) -> BoxedStrategy<Array<f64>> {
+    let n: usize = shape.iter().product();
+    let spacing = (5.0 / n as f64).min(0.5);
+    (
+        Just((0..n).collect::<Vec<usize>>()).prop_shuffle(),
+        -0.5..0.5f64,
+    )
+        .prop_map(move |(perm, shift)| {
+            let mid = (n as f64 - 1.0) / 2.0;
+            let data = perm
+                .iter()
+                .map(|&k| (k as f64 - mid) * spacing + shift)
+                .collect();
+            Array::from_vec(data, shape.clone()).expect("length matches")
+        })
+        .boxed()
+}
+
+/// A shape that broadcasts to `out`: some leading axes dropped, some axes set to 1.
+pub fn broadcastable_to(out: Vec<usize>) -> BoxedStrategy<Vec<usize>> {
+    let r = out.len();
+    (0..=r, prop::collection::vec(prop::bool::weighted(0.35), r))
+        .prop_map(move |(drop, ones)| {
+            (drop..r)
+                .map(|i| if ones[i] { 1 } else { out[i] })
+                .collect()
+        })
+        .boxed()
+}
+
+/// Two shapes that broadcast together (both sides may stretch: `[3, 1]` with `[4]`; rank 0
+/// with anything), each of rank 0-3.
+pub fn broadcast_shapes() -> BoxedStrategy<(Vec<usize>, Vec<usize>)> {
+    dims(0..=3)
+        .prop_flat_map(|out| (broadcastable_to(out.clone()), broadcastable_to(out)))
+        .boxed()
+}
+
+/// Two arrays whose shapes broadcast together, values from `lhs` and `rhs`.
+pub fn broadcast_pair(
+    lhs: fn(Vec<usize>) -> BoxedStrategy<Array<f64>>,
+    rhs: fn(Vec<usize>) -> BoxedStrategy<Array<f64>>,
+) -> BoxedStrategy<(Array<f64>, Array<f64>)> {
+    broadcast_shapes()
+        .prop_flat_map(move |(a, b)| (lhs(a), rhs(b)))
+        .boxed()
+}
+
+/// An array of rank in `ranks` with values from `values`.
+pub fn array(
+    ranks: RangeInclusive<usize>,
+    values: fn(Vec<usize>) -> BoxedStrategy<Array<f64>>,
+) -> BoxedStrategy<Array<f64>> {
+    dims(ranks).prop_flat_map(values).boxed()
+}
+
+/// An array of rank 1-3 and an axis of it, given as a non-negative or a negative index.
+pub fn array_and_axis(
+    values: fn(Vec<usize>) -> BoxedStrategy<Array<f64>>,
+) -> BoxedStrategy<(Array<f64>, isize)> {
+    dims(1..=3)
+        .prop_flat_map(move |d| {
+            let r = d.len() as isize;
+            (values(d), -r..r)
+        })
+        .boxed()
+}
+
+/// The inputs of `linear`: `x`, `w` and an optional `b`.
+pub type LinearInputs = (Array<f64>, Array<f64>, Option<Array<f64>>);
+
+/// `x`, `w`, an optional `b` for `linear`: `x [N, in]`, `w [in, out]`, `b [out]`. With `relu`
+/// the pre-activations `x·w + b` all keep `KINK` away from 0.
+pub fn linear_inputs(relu: bool) -> BoxedStrategy<LinearInputs> {
+    (1..=MAX_DIM, 1..=MAX_DIM, 1..=MAX_DIM, any::<bool>())
+        .prop_flat_map(|(n, i, o, bias)| {
+            let b = if bias {
+                any_values(vec![o]).prop_map(Some).boxed()
+            } else {
+                Just(None).boxed()
+            };
+            (any_values(vec![n, i]), any_values(vec![i, o]), b)
+        })
+        .prop_filter("a relu pre-activation too close to 0", move |(x, w, b)| {
+            !relu || min_abs_preactivation(x, w, b.as_ref()) > KINK
+        })
+        .boxed()
+}
+
+/// `min |x·w + b|` over all elements, computed naively in f64.
+pub fn min_abs_preactivation(x: &Array<f64>, w: &Array<f64>, b: Option<&Array<f64>>) -> f64 {
+    let (n, i, o) = (x.dims()[0], x.dims()[1], w.dims()[1]);
+    let mut m = f64::INFINITY;
+    for r in 0..n {
+        for c in 0..o {
+            let mut z = b.map_or(0.0, |b| b.data()[c]);
+            for k in 0..i {
+                z += x.data()[r * i + k] * w.data()[k * o + c];
+            }
+            m = m.min(z.abs());
+        }
+    }
+    m
+}
+
+/// Runs `gradcheck` on `f` with the inputs converted to `T`, and fails the case (printing the
+/// report and the inputs) unless every element satisfies the options' bound. A rank-0 or
+/// one-element output is multiplied by [`SCALAR_WEIGHT`] first.
+pub fn check<T: Element>(
+    f: impl for<'t> Fn(&'t Tape<T>, &[Tensor<'t, T>]) -> Result<Tensor<'t, T>>,
+    inputs: &[Array<f64>],
+    opts: GradcheckOptions,
+) -> std::result::Result<(), TestCaseError> {
+    let xs: Vec<Array<T>> = inputs.iter().map(Array::cast).collect();
+    let report = gradcheck(
+        |tape, ts| {
+            let y = f(tape, ts)?;
+            Ok(if y.shape().numel() == 1 {
+                y.mul_scalar(SCALAR_WEIGHT)
+            } else {
+                y
+            })
+        },
+        &xs,
+        opts,
+    )
+    .map_err(|e| TestCaseError::fail(format!("gradcheck returned an error: {e}")))?;
+    prop_assert!(report.passes(), "{report}inputs: {inputs:?}");
+    Ok(())
+}
+
+/// The gradient-check properties of every op, for one element type: `$t` is the element
+/// type, `$cases` the number of cases per property, `$opts` the `GradcheckOptions` (its seed
+/// is replaced by a random one per case, so the weights `r` of `sum(y · r)` vary too).
+#[allow(unused_macros)]
+macro_rules! gradient_properties {
+    ($t:ty, $cases:expr, $opts:expr) => {
+        use common::*;
+        use proptest::prelude::*;
+        use tapegrad_core::{Activation, GradcheckOptions, Tensor};
+
+        fn opts(seed: u64) -> GradcheckOptions {
+            GradcheckOptions { seed, ..$opts }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases($cases))]
+
+            // ---- broadcasting binary ops (both sides stretch; rank 0 with anything) ----
+
+            #[test]
+            fn add((a, b) in broadcast_pair(any_values, any_values), seed in any::<u64>()) {
+                check::<$t>(|_, x| x[0].add(x[1]), &[a, b], opts(seed))?;
+            }
+
+            #[test]
+            fn sub((a, b) in broadcast_pair(any_values, any_values), seed in any::<u64>()) {
+                check::<$t>(|_, x| x[0].sub(x[1]), &[a, b], opts(seed))?;
+            }
+
+            #[test]
+            fn mul((a, b) in broadcast_pair(any_values, any_values), seed in any::<u64>()) {
+                check::<$t>(|_, x| x[0].mul(x[1]), &[a, b], opts(seed))?;
+            }
+
+            #[test]
+            fn div(
+                (a, b) in broadcast_pair(any_values, |s| away_from_zero(s, 0.5)),
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(|_, x| x[0].div(x[1]), &[a, b], opts(seed))?;
+            }
+
+            #[test]
+            fn binary_ops_on_the_same_tensor(
+                a in array(0..=3, |s| away_from_zero(s, 0.5)),
+                seed in any::<u64>(),
+            ) {
+                // x + x, x - x, x * x, x / x, all on one input: the gradients of both uses add
+                check::<$t>(
+                    |_, x| {
+                        let (a, s, m, d) =
+                            (x[0].add(x[0])?, x[0].sub(x[0])?, x[0].mul(x[0])?, x[0].div(x[0])?);
+                        a.add(s)?.add(m)?.add(d)
+                    },
+                    &[a],
+                    opts(seed),
+                )?;
+            }
+
+            // ---- ops with a scalar ----
+
+            #[test]
+            fn add_scalar(a in array(0..=3, any_values), c in -3.0..3.0f64, seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].add_scalar(c)), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn mul_scalar(a in array(0..=3, any_values), c in -3.0..3.0f64, seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].mul_scalar(c)), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn powf_real_exponent(
+                a in array(0..=3, positive),
+                p in -2.5..3.0f64,
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(|_, x| Ok(x[0].powf(p)), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn powf_integer_exponent_negative_base(
+                a in array(0..=3, |s| away_from_zero(s, 0.5)),
+                p in prop::sample::select(vec![-2.0, -1.0, 0.0, 1.0, 2.0, 3.0]),
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(|_, x| Ok(x[0].powf(p)), &[a], opts(seed))?;
+            }
+
+            // ---- elementwise unary ops ----
+
+            #[test]
+            fn neg(a in array(0..=3, any_values), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].neg()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn exp(a in array(0..=3, any_values), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].exp()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn log(a in array(0..=3, positive), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].log()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn sqrt(a in array(0..=3, positive), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].sqrt()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn square(a in array(0..=3, any_values), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].square()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn abs(a in array(0..=3, |s| away_from_zero(s, KINK)), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].abs()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn relu(a in array(0..=3, |s| away_from_zero(s, KINK)), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].relu()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn leaky_relu(
+                a in array(0..=3, |s| away_from_zero(s, KINK)),
+                slope in 0.0..0.5f64,
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(|_, x| Ok(x[0].leaky_relu(slope)), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn sigmoid(a in array(0..=3, any_values), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].sigmoid()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn tanh(a in array(0..=3, any_values), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].tanh()), &[a], opts(seed))?;
+            }
+
+            // ---- matmul: 2-D, batched, shared right operand, shared left operand ----
+
+            #[test]
+            fn matmul_2d(
+                (a, b) in (1..=MAX_DIM, 1..=MAX_DIM, 1..=MAX_DIM)
+                    .prop_flat_map(|(m, k, n)| (any_values(vec![m, k]), any_values(vec![k, n]))),
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(|_, x| x[0].matmul(x[1]), &[a, b], opts(seed))?;
+            }
+
+            #[test]
+            fn matmul_batched(
+                (a, b) in (1..=MAX_DIM, 1..=MAX_DIM, 1..=MAX_DIM, 1..=MAX_DIM).prop_flat_map(
+                    |(bt, m, k, n)| (any_values(vec![bt, m, k]), any_values(vec![bt, k, n]))
+                ),
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(|_, x| x[0].matmul(x[1]), &[a, b], opts(seed))?;
+            }
+
+            #[test]
+            fn matmul_batched_by_shared_matrix(
+                (a, b) in (1..=MAX_DIM, 1..=MAX_DIM, 1..=MAX_DIM, 1..=MAX_DIM).prop_flat_map(
+                    |(bt, m, k, n)| (any_values(vec![bt, m, k]), any_values(vec![k, n]))
+                ),
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(|_, x| x[0].matmul(x[1]), &[a, b], opts(seed))?;
+            }
+
+            #[test]
+            fn matmul_shared_matrix_by_batched(
+                (a, b) in (1..=MAX_DIM, 1..=MAX_DIM, 1..=MAX_DIM, 1..=MAX_DIM).prop_flat_map(
+                    |(bt, m, k, n)| (any_values(vec![m, k]), any_values(vec![bt, k, n]))
+                ),
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(|_, x| x[0].matmul(x[1]), &[a, b], opts(seed))?;
+            }
+
+            // ---- linear: fused x·w + b with each activation, with and without bias ----
+
+            #[test]
+            fn linear_identity((x, w, b) in linear_inputs(false), seed in any::<u64>()) {
+                check_linear::<$t>(x, w, b, Activation::Identity, seed)?;
+            }
+
+            #[test]
+            fn linear_relu((x, w, b) in linear_inputs(true), seed in any::<u64>()) {
+                check_linear::<$t>(x, w, b, Activation::Relu, seed)?;
+            }
+
+            #[test]
+            fn linear_sigmoid((x, w, b) in linear_inputs(false), seed in any::<u64>()) {
+                check_linear::<$t>(x, w, b, Activation::Sigmoid, seed)?;
+            }
+
+            #[test]
+            fn linear_tanh((x, w, b) in linear_inputs(false), seed in any::<u64>()) {
+                check_linear::<$t>(x, w, b, Activation::Tanh, seed)?;
+            }
+
+            // ---- reductions: all elements, and each axis with keepdim true/false ----
+
+            #[test]
+            fn sum_all(a in array(0..=3, any_values), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].sum()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn sum_axis(
+                (a, axis) in array_and_axis(any_values),
+                keepdim in any::<bool>(),
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(|_, x| x[0].sum_axis(axis, keepdim), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn mean_all(a in array(0..=3, any_values), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].mean()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn mean_axis(
+                (a, axis) in array_and_axis(any_values),
+                keepdim in any::<bool>(),
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(|_, x| x[0].mean_axis(axis, keepdim), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn max_all(a in array(0..=3, distinct), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].max()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn max_axis(
+                (a, axis) in array_and_axis(distinct),
+                keepdim in any::<bool>(),
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(|_, x| x[0].max_axis(axis, keepdim), &[a], opts(seed))?;
+            }
+
+            // ---- layout ops ----
+
+            #[test]
+            fn reshape(
+                (a, target) in dims(0..=3).prop_flat_map(|d| {
+                    (any_values(d.clone()), Just(d).prop_shuffle(), 0..3usize)
+                }).prop_map(|(a, mut t, mode)| {
+                    match mode {
+                        0 => {}
+                        1 => t = vec![t.iter().product()],
+                        _ => t.insert(t.len() / 2, 1),
+                    }
+                    (a, t)
+                }),
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(|_, x| x[0].reshape(target.clone()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn permute(
+                (a, perm) in dims(0..=3).prop_flat_map(|d| {
+                    let r = d.len();
+                    (any_values(d), Just((0..r).collect::<Vec<usize>>()).prop_shuffle())
+                }),
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(|_, x| x[0].permute(&perm), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn transpose(
+                (a, d0, d1) in dims(1..=3).prop_flat_map(|d| {
+                    let r = d.len() as isize;
+                    (any_values(d), -r..r, -r..r)
+                }),
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(|_, x| x[0].transpose(d0, d1), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn t(a in array(2..=2, any_values), seed in any::<u64>()) {
+                check::<$t>(|_, x| x[0].t(), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn broadcast_to(
+                (a, out) in dims(0..=3).prop_flat_map(|out| {
+                    (broadcastable_to(out.clone()).prop_flat_map(any_values), Just(out))
+                }),
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(|_, x| x[0].broadcast_to(out.clone()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn concat(
+                (xs, picks, axis) in dims(1..=3).prop_flat_map(|d| {
+                    let r = d.len();
+                    (Just(d), 0..r, 1..=3usize)
+                }).prop_flat_map(|(d, axis, k)| {
+                    let parts: Vec<_> = (0..k)
+                        .map(|_| {
+                            let d = d.clone();
+                            (1..=MAX_DIM).prop_flat_map(move |len| {
+                                let mut d = d.clone();
+                                d[axis] = len;
+                                any_values(d)
+                            })
+                        })
+                        .collect();
+                    (parts, prop::collection::vec(0..k, 1..=4), Just(axis))
+                }),
+                seed in any::<u64>(),
+            ) {
+                // picks may repeat a tensor (its gradients add) or leave one out (gradient 0)
+                check::<$t>(
+                    |_, x| {
+                        let ts: Vec<_> = picks.iter().map(|&p| x[p]).collect();
+                        Tensor::concat(&ts, axis as isize)
+                    },
+                    &xs,
+                    opts(seed),
+                )?;
+            }
+
+            #[test]
+            fn index_select(
+                (a, idx) in dims(1..=3).prop_flat_map(|d| {
+                    let rows = d[0];
+                    (any_values(d), prop::collection::vec(0..rows, 1..=6))
+                }),
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(|_, x| x[0].index_select(&idx), &[a], opts(seed))?;
+            }
+
+            // ---- softmax family and losses ----
+
+            #[test]
+            fn softmax((a, axis) in array_and_axis(any_values), seed in any::<u64>()) {
+                check::<$t>(|_, x| x[0].softmax(axis), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn log_softmax((a, axis) in array_and_axis(any_values), seed in any::<u64>()) {
+                check::<$t>(|_, x| x[0].log_softmax(axis), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn mse(
+                (p, t) in dims(0..=3).prop_flat_map(|d| (any_values(d.clone()), any_values(d))),
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(|_, x| x[0].mse(x[1]), &[p, t], opts(seed))?;
+            }
+
+            #[test]
+            fn bce_with_logits(
+                (x, t) in dims(0..=3)
+                    .prop_flat_map(|d| (any_values(d.clone()), uniform(d, 0.0, 1.0))),
+                seed in any::<u64>(),
+            ) {
+                // gradients for both the logits and the (soft) targets
+                check::<$t>(|_, x| x[0].bce_with_logits(x[1]), &[x, t], opts(seed))?;
+            }
+
+            #[test]
+            fn cross_entropy_with_logits(
+                (a, targets) in (1..=MAX_DIM, 1..=MAX_DIM).prop_flat_map(|(n, c)| {
+                    (any_values(vec![n, c]), prop::collection::vec(0..c, n))
+                }),
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(|_, x| x[0].cross_entropy_with_logits(&targets), &[a], opts(seed))?;
+            }
+        }
+
+        fn check_linear<T: tapegrad_core::Element>(
+            x: tapegrad_core::Array<f64>,
+            w: tapegrad_core::Array<f64>,
+            b: Option<tapegrad_core::Array<f64>>,
+            act: Activation,
+            seed: u64,
+        ) -> std::result::Result<(), proptest::test_runner::TestCaseError> {
+            match b {
+                Some(b) => check::<T>(
+                    |_, t| t[0].linear(t[1], Some(t[2]), act),
+                    &[x, w, b],
+                    opts(seed),
+                ),
+                None => check::<T>(|_, t| t[0].linear(t[1], None, act), &[x, w], opts(seed)),
+            }
+        }
+    };
+}
