@@ -25,12 +25,15 @@ pub(crate) struct MatmulDims {
 impl MatmulDims {
     #[track_caller]
     pub fn of(a: &Shape, b: &Shape) -> Result<(MatmulDims, Shape)> {
+        // Taken here: `Location::caller()` inside the closure would name this file, since a
+        // closure does not inherit `#[track_caller]`.
+        let location = Location::caller();
         let err = |reason: String| Error::Shape {
             op: "matmul",
             lhs: a.clone(),
             rhs: b.clone(),
             reason,
-            location: Location::caller(),
+            location,
         };
         let (ra, rb) = (a.rank(), b.rank());
         if !(2..=3).contains(&ra) || !(2..=3).contains(&rb) {
