@@ -369,8 +369,7 @@ fn operator_panic_message_equals_the_checked_error_and_locates_the_caller() {
     let (a, b) = (tape.constant(ones(&[2, 3])), tape.constant(ones(&[4])));
     let checked = message(a.div(b).unwrap_err());
     let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| a / b))
-        .err()
-        .expect("a / b with shapes that cannot broadcast panics");
+        .expect_err("a / b with shapes that cannot broadcast panics");
     let text = panic
         .downcast_ref::<String>()
         .cloned()
