@@ -1,4 +1,80 @@
 //! tapegrad-nn: layers, losses, initializers and optimizers built from tape ops only, so every
-//! gradient comes from the tape.
+//! gradient comes from the tape: no layer, loss or model here writes a derivative by hand,
+//! and [`gradcheck_module`] proves them against finite differences.
+//!
+//! - [`Module`]: forward on a tape, parameters visited by dotted name (`encoder.0.weight`),
+//!   training/evaluation mode, a torch-like printout. Layers: [`Dense`], the activations
+//!   ([`Relu`], [`LeakyRelu`], [`Sigmoid`], [`Tanh`], [`Softmax`], [`Identity`]), [`Dropout`];
+//!   containers: [`Sequential`], [`Mlp`], [`Autoencoder`].
+//! - [`loss`]: mse, mae, huber, bce, bce_with_logits, cross-entropy (class indices or
+//!   probabilities), nll; [`Reduction`] mean (default) or sum.
+//! - [`Init`]: Xavier/Glorot and He/Kaiming (normal, uniform), zeros, constant; seeded.
+//! - [`optim`]: SGD (momentum, Nesterov, weight decay), Adam, AdamW, RMSProp, Adagrad;
+//!   [`schedule`]s for the learning rate; [`ParamGrads`] for gradient accumulation and
+//!   [`clip_grad_norm`] / [`clip_grad_value`].
+//! - [`save`] / [`load`]: safetensors files that PyTorch reads.
+//!
+//! # A training loop
+//!
+//! Each step records the forward pass on a tape, takes the gradients, **resets the tape**
+//! (so the parameters are no longer shared with it and the optimizer updates them in place
+//! instead of copying them), and steps the optimizer:
+//!
+//! ```
+//! use tapegrad_core::{rng, Array, Tape};
+//! use tapegrad_nn::optim::{Optimizer, Sgd};
+//! use tapegrad_nn::{loss, Act, Mlp, Module, OutputAct, Reduction};
+//! # fn main() -> tapegrad_core::Result<()> {
+//! // XOR with a 2-4-1 tanh/sigmoid network
+//! let x = Array::<f32>::from_vec(vec![0., 0., 0., 1., 1., 0., 1., 1.], [4, 2])?;
+//! let y = Array::<f32>::from_vec(vec![0., 1., 1., 0.], [4, 1])?;
+//! let mut model = Mlp::new(&[2, 4, 1], Act::Tanh, OutputAct::Sigmoid, &mut rng(0))?;
+//! let mut opt = Sgd::new(0.5);
+//! let mut tape = Tape::new();
+//! let mut last = f32::INFINITY;
+//! for _ in 0..5000 {
+//!     let grads = {
+//!         let pred = model.forward(&tape, tape.constant(x.clone()))?;
+//!         let l = loss::mse(pred, tape.constant(y.clone()), Reduction::Mean)?;
+//!         last = l.item();
+//!         l.backward()?
+//!     };
+//!     tape.reset();
+//!     opt.step(&mut model, &grads)?;
+//! }
+//! assert!(last < 0.01, "loss {last}");
+//! println!("{model}"); // Mlp(\n  (0): Dense(in=2, out=4, bias)\n  (1): Tanh ...
+//! # Ok(()) }
+//! ```
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+
+mod activation;
+mod autoencoder;
+mod check;
+mod clip;
+mod dense;
+mod dropout;
+mod grads;
+mod init;
+pub mod loss;
+mod mlp;
+mod module;
+pub mod optim;
+pub mod schedule;
+mod sequential;
+mod serialize;
+
+pub use activation::{Act, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
+pub use autoencoder::Autoencoder;
+pub use check::gradcheck_module;
+pub use clip::{clip_grad_norm, clip_grad_value};
+pub use dense::Dense;
+pub use dropout::Dropout;
+pub use grads::{GradSource, ParamGrads};
+pub use init::Init;
+pub use loss::Reduction;
+pub use mlp::{Mlp, OutputAct};
+pub use module::{join_name, Module};
+pub use sequential::Sequential;
+pub use serialize::{load, save};

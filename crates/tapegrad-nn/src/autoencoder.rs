@@ -1,0 +1,210 @@
+//! `Autoencoder`: an encoder and a decoder (two [`Mlp`]s); `forward = decode(encode(x))`.
+
+use crate::activation::Act;
+use crate::mlp::{Mlp, OutputAct};
+use crate::module::{describe_children, fmt_with_count, join_name, Module};
+use rand::Rng;
+use std::fmt;
+use tapegrad_core::{Element, Error, Param, Result, Tape, Tensor};
+
+/// An autoencoder: `encoder` maps an input to a latent code, `decoder` maps the code back.
+/// Parameters are named `encoder.*` and `decoder.*` (`encoder.0.weight`, ...).
+///
+/// [`Autoencoder::new`] builds the symmetric shape: the encoder has sizes
+/// `[input, hidden..., latent]`, the decoder the mirror `[latent, hidden reversed..., input]`,
+/// so depth and latent size are set by `hidden` and `latent`. The latent code is linear (no
+/// activation after the encoder's last layer, as in torch's usual examples); the decoder
+/// ends with `output` (e.g. sigmoid for pixels in [0, 1]). [`Autoencoder::from_parts`] takes
+/// any encoder and decoder that fit together.
+///
+/// ```
+/// use tapegrad_core::{rng, Array, Tape};
+/// use tapegrad_nn::{Act, Autoencoder, Module, OutputAct};
+/// # fn main() -> tapegrad_core::Result<()> {
+/// let ae = Autoencoder::<f32>::new(784, &[128, 64], 16, Act::Relu, OutputAct::Sigmoid, &mut rng(0))?;
+/// assert_eq!(ae.encoder().sizes(), [784, 128, 64, 16]);
+/// assert_eq!(ae.decoder().sizes(), [16, 64, 128, 784]);
+/// let tape = Tape::new();
+/// let x = tape.constant(Array::zeros([4, 784]));
+/// let code = ae.encode(&tape, x)?;
+/// assert_eq!(code.shape().dims(), &[4, 16]);
+/// assert_eq!(ae.forward(&tape, x)?.shape().dims(), &[4, 784]);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Autoencoder<T: Element> {
+    encoder: Mlp<T>,
+    decoder: Mlp<T>,
+}
+
+impl<T: Element> Autoencoder<T> {
+    /// The symmetric autoencoder described on the type: encoder
+    /// `[input, hidden..., latent]` with `act` between layers and a linear code, decoder the
+    /// mirror with `act` between layers and `output` at the end.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when `input` or `latent` is 0.
+    #[track_caller]
+    pub fn new<R: Rng + ?Sized>(
+        input: usize,
+        hidden: &[usize],
+        latent: usize,
+        act: Act,
+        output: OutputAct,
+        rng: &mut R,
+    ) -> Result<Self> {
+        if input == 0 || latent == 0 {
+            return Err(Error::invalid(
+                "Autoencoder::new",
+                format!("input and latent sizes must be positive, got {input} and {latent}"),
+            ));
+        }
+        let enc: Vec<usize> = std::iter::once(input)
+            .chain(hidden.iter().copied())
+            .chain(std::iter::once(latent))
+            .collect();
+        let dec: Vec<usize> = enc.iter().rev().copied().collect();
+        Ok(Autoencoder {
+            encoder: Mlp::new(&enc, act, OutputAct::None, rng)?,
+            decoder: Mlp::new(&dec, act, output, rng)?,
+        })
+    }
+
+    /// An autoencoder from an encoder and a decoder of any depths.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the decoder's inputs differ from the encoder's outputs,
+    /// or the decoder's outputs from the encoder's inputs.
+    #[track_caller]
+    pub fn from_parts(encoder: Mlp<T>, decoder: Mlp<T>) -> Result<Self> {
+        let (e, d) = (encoder.sizes(), decoder.sizes());
+        let (e0, el) = (e[0], e[e.len() - 1]);
+        let (d0, dl) = (d[0], d[d.len() - 1]);
+        if el != d0 || dl != e0 {
+            return Err(Error::invalid(
+                "Autoencoder::from_parts",
+                format!("encoder {e:?} and decoder {d:?} do not fit: the decoder must map {el} back to {e0}"),
+            ));
+        }
+        Ok(Autoencoder { encoder, decoder })
+    }
+
+    /// The encoder.
+    pub fn encoder(&self) -> &Mlp<T> {
+        &self.encoder
+    }
+
+    /// The decoder.
+    pub fn decoder(&self) -> &Mlp<T> {
+        &self.decoder
+    }
+
+    /// The latent size.
+    pub fn latent(&self) -> usize {
+        self.decoder.sizes()[0]
+    }
+
+    /// The latent code of `x`.
+    ///
+    /// # Errors
+    /// [`Error::Shape`](tapegrad_core::Error::Shape) when `x` does not fit the encoder.
+    pub fn encode<'t>(&self, tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
+        self.encoder.forward(tape, x)
+    }
+
+    /// The reconstruction from a latent code.
+    ///
+    /// # Errors
+    /// [`Error::Shape`](tapegrad_core::Error::Shape) when `z` does not fit the decoder.
+    pub fn decode<'t>(&self, tape: &'t Tape<T>, z: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
+        self.decoder.forward(tape, z)
+    }
+}
+
+impl<T: Element> Module<T> for Autoencoder<T> {
+    /// `decode(encode(x))`.
+    ///
+    /// # Errors
+    /// As [`Autoencoder::encode`].
+    fn forward<'t>(&self, tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
+        let z = self.encode(tape, x)?;
+        self.decode(tape, z)
+    }
+
+    fn visit_params<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a Param<T>)) {
+        self.encoder.visit_params(&join_name(prefix, "encoder"), f);
+        self.decoder.visit_params(&join_name(prefix, "decoder"), f);
+    }
+
+    fn visit_params_mut<'a>(&'a mut self, prefix: &str, f: &mut dyn FnMut(&str, &'a mut Param<T>)) {
+        self.encoder
+            .visit_params_mut(&join_name(prefix, "encoder"), f);
+        self.decoder
+            .visit_params_mut(&join_name(prefix, "decoder"), f);
+    }
+
+    fn describe(&self) -> String {
+        describe_children(
+            "Autoencoder",
+            [
+                ("encoder".to_string(), self.encoder.describe()),
+                ("decoder".to_string(), self.decoder.describe()),
+            ],
+        )
+    }
+}
+
+impl<T: Element> fmt::Display for Autoencoder<T> {
+    /// The encoder's and decoder's layers, nested as torch prints them, then the total
+    /// parameter count.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_with_count(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tapegrad_core::rng;
+
+    #[test]
+    fn names_and_display() -> Result<()> {
+        let ae = Autoencoder::<f32>::new(6, &[4], 2, Act::Tanh, OutputAct::Sigmoid, &mut rng(1))?;
+        let names: Vec<String> = ae.named_params().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            [
+                "encoder.0.weight",
+                "encoder.0.bias",
+                "encoder.2.weight",
+                "encoder.2.bias",
+                "decoder.0.weight",
+                "decoder.0.bias",
+                "decoder.2.weight",
+                "decoder.2.bias"
+            ]
+        );
+        assert_eq!(ae.latent(), 2);
+        let s = ae.to_string();
+        assert!(s.starts_with("Autoencoder(\n  (encoder): Mlp(\n    (0): Dense(in=6, out=4, bias)\n    (1): Tanh\n    (2): Dense(in=4, out=2, bias)\n  )\n  (decoder): Mlp(\n"), "{s}");
+        assert!(
+            s.ends_with("    (3): Sigmoid\n  )\n)\ntotal parameters: 80"),
+            "{s}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn parts_must_fit() -> Result<()> {
+        let mut r = rng(2);
+        let enc = Mlp::<f64>::new(&[5, 3], Act::Relu, OutputAct::None, &mut r)?;
+        let dec = Mlp::<f64>::new(&[3, 4], Act::Relu, OutputAct::None, &mut r)?;
+        let err = Autoencoder::from_parts(enc.clone(), dec).unwrap_err();
+        assert!(err.to_string().contains("must map 3 back to 5"), "{err}");
+        let dec = Mlp::<f64>::new(&[3, 8, 8, 5], Act::Relu, OutputAct::Sigmoid, &mut r)?;
+        let ae = Autoencoder::from_parts(enc, dec)?; // asymmetric depth is fine
+        assert_eq!(ae.latent(), 3);
+        assert!(Autoencoder::<f64>::new(0, &[], 2, Act::Relu, OutputAct::None, &mut r).is_err());
+        Ok(())
+    }
+}

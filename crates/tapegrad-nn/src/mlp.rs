@@ -1,0 +1,322 @@
+//! `Mlp`: a multi-layer perceptron built from a list of layer sizes, a hidden activation and an
+//! output activation; each layer and its activation are recorded as one fused node.
+
+use crate::activation::Act;
+use crate::dense::Dense;
+use crate::init::Init;
+use crate::module::{describe_children, fmt_with_count, join_name, Module};
+use rand::Rng;
+use std::fmt;
+use tapegrad_core::{Activation, Element, Error, Param, Result, Tape, Tensor};
+
+/// The activation after an [`Mlp`]'s last layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputAct {
+    /// None: the outputs are raw scores (logits), e.g. for
+    /// [`cross_entropy_with_logits`](crate::loss::cross_entropy_with_logits) or a regression.
+    None,
+    /// The logistic sigmoid: outputs in (0, 1), e.g. binary targets with MSE or BCE.
+    Sigmoid,
+    /// Softmax over the last axis: each row a probability distribution.
+    Softmax,
+}
+
+impl OutputAct {
+    fn fused(self) -> Option<Activation> {
+        match self {
+            OutputAct::None => Some(Activation::Identity),
+            OutputAct::Sigmoid => Some(Activation::Sigmoid),
+            OutputAct::Softmax => None,
+        }
+    }
+
+    fn apply<'t, T: Element>(self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
+        match self {
+            OutputAct::None => Ok(x),
+            OutputAct::Sigmoid => Ok(x.sigmoid()),
+            OutputAct::Softmax => x.softmax(-1),
+        }
+    }
+
+    fn describe(self) -> Option<&'static str> {
+        match self {
+            OutputAct::None => None,
+            OutputAct::Sigmoid => Some("Sigmoid"),
+            OutputAct::Softmax => Some("Softmax(dim=-1)"),
+        }
+    }
+}
+
+/// A multi-layer perceptron: [`Dense`] layers of the given sizes, the hidden activation after
+/// every layer but the last, and the output activation after the last.
+///
+/// Parameter names count the activations as torch's `nn.Sequential` does: dense layer `k` is
+/// child `2k` (`0.weight`, `2.weight`, `4.weight`, ...), its activation child `2k + 1`.
+///
+/// Each dense layer and a ReLU, sigmoid, tanh or identity after it are recorded as one fused
+/// `linear` node (faster; the same values and gradients as the unfused ops, which
+/// [`Mlp::set_fused`] can switch to for checking). Leaky ReLU and softmax are separate nodes.
+///
+/// ```
+/// use tapegrad_core::{rng, Array, Tape};
+/// use tapegrad_nn::{Act, Mlp, Module, OutputAct};
+/// # fn main() -> tapegrad_core::Result<()> {
+/// let mlp = Mlp::<f32>::new(&[64, 64, 32, 10], Act::Relu, OutputAct::None, &mut rng(0))?;
+/// assert_eq!(mlp.param_count(), 64 * 64 + 64 + 64 * 32 + 32 + 32 * 10 + 10);
+/// println!("{mlp}");
+/// let tape = Tape::new();
+/// let logits = mlp.forward(&tape, tape.constant(Array::zeros([8, 64])))?;
+/// assert_eq!(logits.shape().dims(), &[8, 10]);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Mlp<T: Element> {
+    layers: Vec<Dense<T>>,
+    act: Act,
+    output: OutputAct,
+    fused: bool,
+}
+
+impl<T: Element> Mlp<T> {
+    /// An MLP with layer sizes `sizes` (`[2, 4, 1]`: 2 inputs, a hidden layer of 4, 1 output).
+    /// Hidden layers use the initializer that suits `act` ([`Act::default_init`]: He for ReLU,
+    /// Xavier otherwise); the last layer uses Xavier uniform. Biases start at zero.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for fewer than two sizes.
+    #[track_caller]
+    pub fn new<R: Rng + ?Sized>(
+        sizes: &[usize],
+        act: Act,
+        output: OutputAct,
+        rng: &mut R,
+    ) -> Result<Self> {
+        Self::build(sizes, act, output, None, rng)
+    }
+
+    /// As [`Mlp::new`], with one initializer for every layer's weight.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for fewer than two sizes.
+    #[track_caller]
+    pub fn with_init<R: Rng + ?Sized>(
+        sizes: &[usize],
+        act: Act,
+        output: OutputAct,
+        init: Init,
+        rng: &mut R,
+    ) -> Result<Self> {
+        Self::build(sizes, act, output, Some(init), rng)
+    }
+
+    #[track_caller]
+    fn build<R: Rng + ?Sized>(
+        sizes: &[usize],
+        act: Act,
+        output: OutputAct,
+        init: Option<Init>,
+        rng: &mut R,
+    ) -> Result<Self> {
+        if sizes.len() < 2 {
+            return Err(Error::invalid(
+                "Mlp::new",
+                format!("needs at least two layer sizes (inputs and outputs), got {sizes:?}"),
+            ));
+        }
+        let n = sizes.len() - 1;
+        let layers = sizes
+            .windows(2)
+            .enumerate()
+            .map(|(k, w)| {
+                let init = init.unwrap_or(if k + 1 == n {
+                    Init::default_for_other()
+                } else {
+                    act.default_init()
+                });
+                Dense::new(w[0], w[1], init, rng)
+            })
+            .collect();
+        Ok(Mlp {
+            layers,
+            act,
+            output,
+            fused: true,
+        })
+    }
+
+    /// An MLP from existing dense layers.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when there is no layer or a layer's inputs differ from the
+    /// previous layer's outputs.
+    #[track_caller]
+    pub fn from_layers(layers: Vec<Dense<T>>, act: Act, output: OutputAct) -> Result<Self> {
+        if layers.is_empty() {
+            return Err(Error::invalid(
+                "Mlp::from_layers",
+                "needs at least one layer",
+            ));
+        }
+        for (k, pair) in layers.windows(2).enumerate() {
+            if pair[0].outputs() != pair[1].inputs() {
+                return Err(Error::invalid(
+                    "Mlp::from_layers",
+                    format!(
+                        "layer {k} has {} outputs but layer {} has {} inputs",
+                        pair[0].outputs(),
+                        k + 1,
+                        pair[1].inputs()
+                    ),
+                ));
+            }
+        }
+        Ok(Mlp {
+            layers,
+            act,
+            output,
+            fused: true,
+        })
+    }
+
+    /// The layer sizes (`[inputs, hidden..., outputs]`).
+    pub fn sizes(&self) -> Vec<usize> {
+        std::iter::once(self.layers[0].inputs())
+            .chain(self.layers.iter().map(Dense::outputs))
+            .collect()
+    }
+
+    /// The dense layers.
+    pub fn layers(&self) -> &[Dense<T>] {
+        &self.layers
+    }
+
+    /// The hidden activation.
+    pub fn act(&self) -> Act {
+        self.act
+    }
+
+    /// The output activation.
+    pub fn output(&self) -> OutputAct {
+        self.output
+    }
+
+    /// Whether layers and activations are fused into one node each (the default).
+    pub fn is_fused(&self) -> bool {
+        self.fused
+    }
+
+    /// Fuses (the default) or records each layer and activation as separate nodes. Both give
+    /// the same values and gradients; fused is faster.
+    pub fn set_fused(&mut self, fused: bool) {
+        self.fused = fused;
+    }
+
+    fn layer_forward<'t>(
+        &self,
+        tape: &'t Tape<T>,
+        k: usize,
+        x: Tensor<'t, T>,
+    ) -> Result<Tensor<'t, T>> {
+        let layer = &self.layers[k];
+        let last = k + 1 == self.layers.len();
+        let fused = if last {
+            self.output.fused()
+        } else {
+            self.act.fused()
+        };
+        match fused {
+            Some(a) if self.fused => layer.forward_with(tape, x, a),
+            _ => {
+                let z = layer.forward(tape, x)?;
+                if last {
+                    self.output.apply(z)
+                } else {
+                    Ok(self.act.apply(z))
+                }
+            }
+        }
+    }
+}
+
+impl<T: Element> Module<T> for Mlp<T> {
+    /// # Errors
+    /// [`Error::Shape`] when the input's last axis is not the first layer size.
+    fn forward<'t>(&self, tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
+        (0..self.layers.len()).try_fold(x, |x, k| self.layer_forward(tape, k, x))
+    }
+
+    fn visit_params<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a Param<T>)) {
+        for (k, layer) in self.layers.iter().enumerate() {
+            layer.visit_params(&join_name(prefix, &(2 * k).to_string()), f);
+        }
+    }
+
+    fn visit_params_mut<'a>(&'a mut self, prefix: &str, f: &mut dyn FnMut(&str, &'a mut Param<T>)) {
+        for (k, layer) in self.layers.iter_mut().enumerate() {
+            layer.visit_params_mut(&join_name(prefix, &(2 * k).to_string()), f);
+        }
+    }
+
+    fn describe(&self) -> String {
+        let n = self.layers.len();
+        let mut children = Vec::new();
+        for (k, layer) in self.layers.iter().enumerate() {
+            children.push(((2 * k).to_string(), layer.describe()));
+            let act = if k + 1 < n {
+                Some(self.act.describe())
+            } else {
+                self.output.describe().map(str::to_string)
+            };
+            if let Some(a) = act {
+                children.push(((2 * k + 1).to_string(), a));
+            }
+        }
+        describe_children("Mlp", children)
+    }
+}
+
+impl<T: Element> fmt::Display for Mlp<T> {
+    /// One line per layer and activation (as torch prints a `Sequential`), then the total
+    /// parameter count.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_with_count(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tapegrad_core::rng;
+
+    #[test]
+    fn display_names_and_sizes() -> Result<()> {
+        let m = Mlp::<f32>::new(&[2, 4, 1], Act::Tanh, OutputAct::Sigmoid, &mut rng(0))?;
+        assert_eq!(
+            m.to_string(),
+            "Mlp(\n  (0): Dense(in=2, out=4, bias)\n  (1): Tanh\n  (2): Dense(in=4, out=1, bias)\n  (3): Sigmoid\n)\ntotal parameters: 17"
+        );
+        assert_eq!(m.sizes(), [2, 4, 1]);
+        let m = Mlp::<f32>::new(&[784, 64, 32, 10], Act::Relu, OutputAct::None, &mut rng(0))?;
+        let names: Vec<String> = m.named_params().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]
+        );
+        assert_eq!(m.param_count(), 784 * 64 + 64 + 64 * 32 + 32 + 32 * 10 + 10);
+        assert!(!m.to_string().contains("(5)")); // no output activation listed
+        assert!(Mlp::<f32>::new(&[3], Act::Relu, OutputAct::None, &mut rng(0)).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn from_layers_checks_sizes() {
+        let mut r = rng(1);
+        let a = Dense::<f64>::new(3, 4, Init::HeNormal, &mut r);
+        let b = Dense::<f64>::new(5, 1, Init::HeNormal, &mut r);
+        let err = Mlp::from_layers(vec![a, b], Act::Relu, OutputAct::None).unwrap_err();
+        assert!(err
+            .to_string()
+            .contains("layer 0 has 4 outputs but layer 1 has 5 inputs"));
+        assert!(Mlp::<f64>::from_layers(vec![], Act::Relu, OutputAct::None).is_err());
+    }
+}

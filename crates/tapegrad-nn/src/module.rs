@@ -1,0 +1,173 @@
+//! The [`Module`] trait: a forward pass recorded on a tape, plus a visit of the parameters by
+//! dotted name (`encoder.0.weight`), a training/evaluation switch, and a printable summary.
+
+use std::fmt;
+use std::path::Path;
+use tapegrad_core::{Element, Param, Result, Tape, Tensor};
+
+/// A layer or a model: a function of one tensor whose parameters live in the module and are
+/// bound to the tape by `forward` (`tape.param(&p)`), so the tape gives their gradients.
+///
+/// The trait is object-safe: containers hold `Box<dyn Module<T>>`, and optimizers and
+/// [`save`](crate::save) take `&dyn Module<T>` / `&mut dyn Module<T>`.
+///
+/// Names are dotted paths, torch-style: a [`Dense`](crate::Dense) has `weight` and `bias`; a
+/// container prefixes its children's names with their position or role (`0.weight`,
+/// `encoder.2.bias`). Build a child's prefix with [`join_name`].
+///
+/// ```
+/// use tapegrad_core::{rng, Array, Tape};
+/// use tapegrad_nn::{Act, Mlp, Module, OutputAct};
+/// # fn main() -> tapegrad_core::Result<()> {
+/// let model = Mlp::<f32>::new(&[2, 4, 1], Act::Tanh, OutputAct::Sigmoid, &mut rng(0))?;
+/// let names: Vec<String> = model.named_params().into_iter().map(|(n, _)| n).collect();
+/// assert_eq!(names, ["0.weight", "0.bias", "2.weight", "2.bias"]);
+/// assert_eq!(model.param_count(), 2 * 4 + 4 + 4 * 1 + 1);
+/// let tape = Tape::new();
+/// let y = model.forward(&tape, tape.constant(Array::zeros([3, 2])))?;
+/// assert_eq!(y.shape().dims(), &[3, 1]);
+/// # Ok(()) }
+/// ```
+pub trait Module<T: Element> {
+    /// Records the module's computation of `x` on `tape` and returns its output.
+    ///
+    /// # Errors
+    /// Shape errors when `x` does not fit the module (each names both shapes).
+    fn forward<'t>(&self, tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>>;
+
+    /// Calls `f` with the dotted name and a reference of every parameter, in a fixed order.
+    /// `prefix` is prepended (with a dot) to every name; pass `""` at the top.
+    fn visit_params<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a Param<T>));
+
+    /// As [`Module::visit_params`], with mutable access (optimizers, loading).
+    fn visit_params_mut<'a>(&'a mut self, prefix: &str, f: &mut dyn FnMut(&str, &'a mut Param<T>));
+
+    /// Switches training mode (on) or evaluation mode (off). Layers such as
+    /// [`Dropout`](crate::Dropout) obey it; containers pass it to every child. The default
+    /// does nothing (a layer that behaves the same in both modes).
+    fn set_training(&mut self, training: bool) {
+        let _ = training;
+    }
+
+    /// A description as torch prints modules: one line for a layer (`Dense(in=2, out=4,
+    /// bias)`); a container lists its children, one per line, indented. The default is the
+    /// type's name.
+    fn describe(&self) -> String {
+        let name = std::any::type_name::<Self>();
+        let base = name.split('<').next().unwrap_or(name);
+        base.rsplit("::").next().unwrap_or(base).to_string()
+    }
+
+    /// Training mode on (as torch's `model.train()`).
+    fn train(&mut self) {
+        self.set_training(true);
+    }
+
+    /// Evaluation mode on (as torch's `model.eval()`): dropout becomes the identity.
+    fn eval(&mut self) {
+        self.set_training(false);
+    }
+
+    /// The number of scalar parameters (the sum of every parameter's element count).
+    fn param_count(&self) -> usize {
+        let mut n = 0;
+        self.visit_params("", &mut |_, p| n += p.value().numel());
+        n
+    }
+
+    /// Every parameter with its dotted name, in visiting order.
+    fn named_params(&self) -> Vec<(String, &Param<T>)> {
+        let mut v = Vec::new();
+        self.visit_params("", &mut |name, p| v.push((name.to_string(), p)));
+        v
+    }
+
+    /// Every parameter with its dotted name, mutably, in visiting order.
+    fn named_params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
+        let mut v = Vec::new();
+        self.visit_params_mut("", &mut |name, p| v.push((name.to_string(), p)));
+        v
+    }
+
+    /// Saves the parameters to a safetensors file; see [`save`](crate::save).
+    ///
+    /// # Errors
+    /// As [`save`](crate::save).
+    fn save(&self, path: impl AsRef<Path>) -> Result<()>
+    where
+        Self: Sized,
+    {
+        crate::serialize::save(self, path)
+    }
+
+    /// Loads the parameters from a safetensors file; see [`load`](crate::load).
+    ///
+    /// # Errors
+    /// As [`load`](crate::load).
+    fn load(&mut self, path: impl AsRef<Path>) -> Result<()>
+    where
+        Self: Sized,
+    {
+        crate::serialize::load(self, path)
+    }
+}
+
+/// Joins a prefix and a name with a dot; an empty prefix gives the name alone.
+///
+/// ```
+/// assert_eq!(tapegrad_nn::join_name("", "weight"), "weight");
+/// assert_eq!(tapegrad_nn::join_name("encoder.0", "weight"), "encoder.0.weight");
+/// ```
+pub fn join_name(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+/// The torch-style listing of numbered or named children:
+/// `Name(\n  (key): child\n  ...\n)`, nested children indented.
+pub(crate) fn describe_children<'a>(
+    name: &str,
+    children: impl IntoIterator<Item = (String, String)> + 'a,
+) -> String {
+    let mut s = format!("{name}(\n");
+    for (key, desc) in children {
+        s += &format!("  ({key}): {}\n", desc.replace('\n', "\n  "));
+    }
+    s + ")"
+}
+
+/// Writes a container's description and its total parameter count.
+pub(crate) fn fmt_with_count<T: Element>(
+    m: &(impl Module<T> + ?Sized),
+    f: &mut fmt::Formatter<'_>,
+) -> fmt::Result {
+    write!(f, "{}\ntotal parameters: {}", m.describe(), m.param_count())
+}
+
+impl<T: Element> fmt::Display for dyn Module<T> + '_ {
+    /// The module's description and its total parameter count.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_with_count(self, f)
+    }
+}
+
+impl<T: Element> Module<T> for Box<dyn Module<T> + '_> {
+    fn forward<'t>(&self, tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
+        (**self).forward(tape, x)
+    }
+    fn visit_params<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a Param<T>)) {
+        (**self).visit_params(prefix, f);
+    }
+    fn visit_params_mut<'a>(&'a mut self, prefix: &str, f: &mut dyn FnMut(&str, &'a mut Param<T>)) {
+        (**self).visit_params_mut(prefix, f);
+    }
+    fn set_training(&mut self, training: bool) {
+        (**self).set_training(training);
+    }
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+}

@@ -1,0 +1,165 @@
+//! Adam, and AdamW with decoupled weight decay.
+
+use super::{check_range, state, update_params, Optimizer};
+use crate::grads::GradSource;
+use crate::module::Module;
+use std::collections::HashMap;
+use tapegrad_core::{Element, ParamId, Result};
+
+#[derive(Clone, Debug)]
+struct Moments<T> {
+    step: u64,
+    m: Vec<T>,
+    v: Vec<T>,
+}
+
+/// The shared settings and state of Adam and AdamW.
+#[derive(Clone, Debug)]
+struct AdamCore<T: Element> {
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+    decoupled: bool,
+    state: HashMap<ParamId, Moments<T>>,
+}
+
+impl<T: Element> AdamCore<T> {
+    fn new(lr: f64, weight_decay: f64, decoupled: bool) -> Self {
+        AdamCore {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay,
+            decoupled,
+            state: HashMap::new(),
+        }
+    }
+
+    fn step(
+        &mut self,
+        op: &'static str,
+        model: &mut dyn Module<T>,
+        grads: &dyn GradSource<T>,
+    ) -> Result<()> {
+        check_range(op, "lr", self.lr, 0.0, f64::INFINITY, false)?;
+        check_range(op, "beta1", self.beta1, 0.0, 1.0, false)?;
+        check_range(op, "beta2", self.beta2, 0.0, 1.0, false)?;
+        check_range(op, "eps", self.eps, 0.0, f64::INFINITY, false)?;
+        check_range(
+            op,
+            "weight_decay",
+            self.weight_decay,
+            0.0,
+            f64::INFINITY,
+            false,
+        )?;
+        let (lr, b1, b2, eps, wd) = (self.lr, self.beta1, self.beta2, self.eps, self.weight_decay);
+        let decoupled = self.decoupled;
+        let st = &mut self.state;
+        update_params(op, model, grads, |id, p, g| {
+            let (s, _) = state(st, id, || Moments {
+                step: 0,
+                m: vec![T::zero(); p.len()],
+                v: vec![T::zero(); p.len()],
+            });
+            s.step += 1;
+            let t = s.step as f64;
+            let bc1 = 1.0 - b1.powf(t);
+            let bc2_sqrt = (1.0 - b2.powf(t)).sqrt();
+            let step_size = T::of(lr / bc1);
+            let (tb1, tb2, teps) = (T::of(b1), T::of(b2), T::of(eps));
+            let (one_b1, one_b2) = (T::of(1.0 - b1), T::of(1.0 - b2));
+            let inv_bc2 = T::of(1.0 / bc2_sqrt);
+            let (l2, shrink) = if decoupled {
+                (T::zero(), T::of(1.0 - lr * wd))
+            } else {
+                (T::of(wd), T::one())
+            };
+            for ((p, &g), (m, v)) in p.iter_mut().zip(g).zip(s.m.iter_mut().zip(s.v.iter_mut())) {
+                *p *= shrink;
+                let g = g + l2 * *p;
+                *m = tb1 * *m + one_b1 * g;
+                *v = tb2 * *v + one_b2 * g * g;
+                let denom = v.sqrt() * inv_bc2 + teps;
+                *p -= step_size * *m / denom;
+            }
+        })
+    }
+}
+
+/// Adam (`torch.optim.Adam`, Kingma & Ba 2015), defaults `betas = (0.9, 0.999)`,
+/// `eps = 1e-8`, no weight decay. Per parameter, at its step `t` with gradient `g`:
+///
+/// ```text
+/// g = g + weight_decay · p          (L2 penalty, as torch's Adam)
+/// m = β1·m + (1 - β1)·g
+/// v = β2·v + (1 - β2)·g²
+/// p = p - lr/(1 - β1^t) · m / (√v / √(1 - β2^t) + eps)
+/// ```
+#[derive(Clone, Debug)]
+pub struct Adam<T: Element>(AdamCore<T>);
+
+/// AdamW (`torch.optim.AdamW`, Loshchilov & Hutter 2019): Adam with decoupled weight decay,
+/// `p = p · (1 - lr · weight_decay)` before the Adam update, instead of an L2 term in the
+/// gradient. Defaults `betas = (0.9, 0.999)`, `eps = 1e-8`, `weight_decay = 0.01` (torch's).
+#[derive(Clone, Debug)]
+pub struct AdamW<T: Element>(AdamCore<T>);
+
+macro_rules! adam_api {
+    ($ty:ident, $op:literal) => {
+        impl<T: Element> $ty<T> {
+            /// Sets `(β1, β2)`, each in `[0, 1)`.
+            pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
+                self.0.beta1 = beta1;
+                self.0.beta2 = beta2;
+                self
+            }
+
+            /// Sets the term added to the denominator for stability.
+            pub fn eps(mut self, eps: f64) -> Self {
+                self.0.eps = eps;
+                self
+            }
+
+            /// Sets the weight decay.
+            pub fn weight_decay(mut self, wd: f64) -> Self {
+                self.0.weight_decay = wd;
+                self
+            }
+        }
+
+        impl<T: Element> Optimizer<T> for $ty<T> {
+            fn step(&mut self, model: &mut dyn Module<T>, grads: &dyn GradSource<T>) -> Result<()> {
+                self.0.step($op, model, grads)
+            }
+
+            fn lr(&self) -> f64 {
+                self.0.lr
+            }
+
+            fn set_lr(&mut self, lr: f64) {
+                self.0.lr = lr;
+            }
+        }
+    };
+}
+
+adam_api!(Adam, "adam");
+adam_api!(AdamW, "adamw");
+
+impl<T: Element> Adam<T> {
+    /// Adam with learning rate `lr` (torch's default is 1e-3) and the default settings.
+    pub fn new(lr: f64) -> Self {
+        Adam(AdamCore::new(lr, 0.0, false))
+    }
+}
+
+impl<T: Element> AdamW<T> {
+    /// AdamW with learning rate `lr` and the default settings (weight decay 0.01).
+    pub fn new(lr: f64) -> Self {
+        AdamW(AdamCore::new(lr, 0.01, true))
+    }
+}

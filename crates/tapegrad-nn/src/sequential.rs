@@ -1,0 +1,132 @@
+//! `Sequential`: a list of boxed modules applied in order.
+
+use crate::module::{describe_children, fmt_with_count, Module};
+use std::fmt;
+use tapegrad_core::{Element, Param, Result, Tape, Tensor};
+
+/// Modules applied one after another (as `torch.nn.Sequential`). Children are numbered by
+/// position, activations included, so parameter names match torch's: a
+/// `Dense, Tanh, Dense` stack has `0.weight`, `0.bias`, `2.weight`, `2.bias`.
+///
+/// ```
+/// use tapegrad_core::{rng, Array, Tape};
+/// use tapegrad_nn::{Dense, Init, Module, Relu, Sequential};
+/// # fn main() -> tapegrad_core::Result<()> {
+/// let mut r = rng(0);
+/// let model = Sequential::<f32>::new()
+///     .with(Dense::new(4, 8, Init::HeNormal, &mut r))
+///     .with(Relu)
+///     .with(Dense::new(8, 2, Init::XavierUniform, &mut r));
+/// assert_eq!(
+///     model.to_string(),
+///     "Sequential(\n  (0): Dense(in=4, out=8, bias)\n  (1): ReLU\n  (2): Dense(in=8, out=2, bias)\n)\ntotal parameters: 58"
+/// );
+/// let tape = Tape::new();
+/// let y = model.forward(&tape, tape.constant(Array::ones([3, 4])))?;
+/// assert_eq!(y.shape().dims(), &[3, 2]);
+/// # Ok(()) }
+/// ```
+pub struct Sequential<T: Element> {
+    layers: Vec<Box<dyn Module<T>>>,
+}
+
+impl<T: Element> Default for Sequential<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Element> Sequential<T> {
+    /// An empty stack (its forward is the identity).
+    pub fn new() -> Self {
+        Sequential { layers: Vec::new() }
+    }
+
+    /// A stack of the given modules.
+    pub fn from_modules(layers: Vec<Box<dyn Module<T>>>) -> Self {
+        Sequential { layers }
+    }
+
+    /// Appends a module (builder style).
+    pub fn with(mut self, m: impl Module<T> + 'static) -> Self {
+        self.push(m);
+        self
+    }
+
+    /// Appends a module.
+    pub fn push(&mut self, m: impl Module<T> + 'static) {
+        self.layers.push(Box::new(m));
+    }
+
+    /// Appends a boxed module.
+    pub fn push_boxed(&mut self, m: Box<dyn Module<T>>) {
+        self.layers.push(m);
+    }
+
+    /// The number of modules.
+    pub fn len(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// Whether the stack is empty.
+    pub fn is_empty(&self) -> bool {
+        self.layers.is_empty()
+    }
+
+    /// The modules, in order.
+    pub fn layers(&self) -> &[Box<dyn Module<T>>] {
+        &self.layers
+    }
+
+    /// The modules, mutably.
+    pub fn layers_mut(&mut self) -> &mut [Box<dyn Module<T>>] {
+        &mut self.layers
+    }
+}
+
+impl<T: Element> Module<T> for Sequential<T> {
+    fn forward<'t>(&self, tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
+        self.layers.iter().try_fold(x, |x, m| m.forward(tape, x))
+    }
+
+    fn visit_params<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a Param<T>)) {
+        for (i, m) in self.layers.iter().enumerate() {
+            m.visit_params(&crate::join_name(prefix, &i.to_string()), f);
+        }
+    }
+
+    fn visit_params_mut<'a>(&'a mut self, prefix: &str, f: &mut dyn FnMut(&str, &'a mut Param<T>)) {
+        for (i, m) in self.layers.iter_mut().enumerate() {
+            m.visit_params_mut(&crate::join_name(prefix, &i.to_string()), f);
+        }
+    }
+
+    fn set_training(&mut self, training: bool) {
+        self.layers
+            .iter_mut()
+            .for_each(|m| m.set_training(training));
+    }
+
+    fn describe(&self) -> String {
+        describe_children(
+            "Sequential",
+            self.layers
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (i.to_string(), m.describe())),
+        )
+    }
+}
+
+impl<T: Element> fmt::Display for Sequential<T> {
+    /// One line per child (as torch prints it), then the total parameter count.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_with_count(self, f)
+    }
+}
+
+impl<T: Element> fmt::Debug for Sequential<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
