@@ -109,7 +109,8 @@ impl<'t, T: Element> Tensor<'t, T> {
             for (row, &t) in x.data().chunks(c.max(1)).zip(targets) {
                 let m = row.iter().copied().fold(T::neg_infinity(), T::max);
                 let s: T = row.iter().map(|&v| (v - m).exp()).sum();
-                total += m + s.ln() - row[t];
+                // (max - x_t) first: exact-ish, where m + ln s would round ln s away at 1e4
+                total += (m - row[t]) + s.ln();
             }
             Array::scalar(total / T::of(targets.len().max(1) as f64))
         };
