@@ -1,0 +1,886 @@
+//! The standard benchmark workloads (sgemm, mlp, ae, xor, tiny), run with tapegrad.
+//!
+//! Every workload does exactly the work of the peer scripts (PyTorch, JAX, NumPy) so the numbers
+//! can be compared side by side: the same shapes, optimizers, batch sizes and epochs, and the
+//! same initial weights (uniform ±1/sqrt(fan_in) drawn by NumPy's seeded Mersenne Twister,
+//! reproduced here bit for bit). Each figure is printed as one line:
+//!
+//! ```text
+//! RESULT system=tapegrad workload=<id> metric=<name> value=<number>
+//! ```
+//!
+//! Lines starting with `#` are diagnostics (epoch times, losses, conditions).
+//!
+//! ```text
+//! cargo run --release --example bench                          # every workload
+//! cargo run --release --example bench -- --workloads mlp,xor   # a subset
+//! cargo run --release --example bench -- --workloads mlp --phases   # where a step's time goes
+//! ```
+//!
+//! MNIST is looked for in `--data-dir`, then `$TAPEGRAD_DATA` (the folder itself or its `mnist/`
+//! sub-folder), then `$MNIST_DIR`, then `../shared/data/mnist` and `data/mnist` beside the
+//! repository. Without it, mlp and ae are skipped with a message and the rest still runs.
+
+use clap::Parser;
+use rand::seq::SliceRandom;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tapegrad::nn::optim::{Adam, Optimizer, Sgd};
+use tapegrad::nn::{Act, Dense, Mlp, Module, OutputAct};
+use tapegrad::{Array, Tape};
+
+// ---------------------------------------------------------------------------------------------
+// Heap allocation counter (for `allocs_per_step`)
+
+/// The system allocator, counting every allocation (and reallocation) it hands out.
+struct CountingAlloc;
+
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+static ALLOC_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+fn count(size: usize) {
+    ALLOCS.fetch_add(1, Ordering::Relaxed);
+    ALLOC_BYTES.fetch_add(size, Ordering::Relaxed);
+}
+
+// SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
+// `GlobalAlloc` contract; the only addition is bumping two atomic counters.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count(layout.size());
+        // SAFETY: the caller's contract for `alloc` is passed through unchanged.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count(layout.size());
+        // SAFETY: as for `alloc`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System` through this allocator with this `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count(new_size);
+        // SAFETY: as for `dealloc`; `new_size` is the caller's, passed through.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+fn allocs() -> (usize, usize) {
+    (
+        ALLOCS.load(Ordering::Relaxed),
+        ALLOC_BYTES.load(Ordering::Relaxed),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flags
+
+const ALL_WORKLOADS: [&str; 5] = ["sgemm", "mlp", "ae", "xor", "tiny"];
+
+#[derive(Parser, Debug)]
+#[command(
+    about = "The standard workloads (sgemm, mlp, ae, xor, tiny) with tapegrad; prints RESULT lines"
+)]
+struct Args {
+    /// Comma-separated subset of sgemm,mlp,ae,xor,tiny.
+    #[arg(long, value_delimiter = ',', default_value = "sgemm,mlp,ae,xor,tiny")]
+    workloads: Vec<String>,
+    /// Threads a large matmul may use (the workloads allow at most 2).
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// The folder holding the four MNIST *-ubyte.gz files.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Epochs for mlp and ae (the standard is 5; epoch_s is the median of epochs 2..).
+    #[arg(long, default_value_t = 5)]
+    epochs: usize,
+    /// Also print where each mlp/ae training step's time goes (batch, forward, backward, update).
+    #[arg(long)]
+    phases: bool,
+    /// Stop each mlp/ae epoch after this many batches (a shortened run, e.g. for a profiler).
+    #[arg(long)]
+    max_batches: Option<usize>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+const SYSTEM: &str = "tapegrad";
+
+/// `value` with 6 significant digits, as Python's `%.6g` (the peers' format).
+fn g6(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    fn trim(s: String) -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    }
+    let exp = v.abs().log10().floor() as i32;
+    if !(-4..6).contains(&exp) {
+        let s = format!("{v:.5e}");
+        let (m, e) = s.split_once('e').expect("internal: {:e} has an exponent");
+        let e: i32 = e.parse().expect("internal: exponent is an integer");
+        format!(
+            "{}e{}{:02}",
+            trim(m.to_string()),
+            if e < 0 { '-' } else { '+' },
+            e.abs()
+        )
+    } else {
+        let prec = (5 - exp).max(0) as usize;
+        trim(format!("{v:.prec$}"))
+    }
+}
+
+fn result(workload: &str, metric: &str, value: f64) {
+    println!(
+        "RESULT system={SYSTEM} workload={workload} metric={metric} value={}",
+        g6(value)
+    );
+}
+
+fn info(msg: impl AsRef<str>) {
+    println!("# {}", msg.as_ref());
+}
+
+fn median(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "n/a".into())
+}
+
+/// Resets the process's peak resident set size (Linux: `5` into `/proc/self/clear_refs`), so
+/// the next [`peak_rss_mb`] covers one workload only. Returns whether it worked.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// The peak resident set size (`VmHWM`) in MiB, if the platform reports it.
+fn peak_rss_mb() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// NumPy's legacy RandomState (MT19937), so the initial weights equal the peers' to the bit
+
+/// The Mersenne Twister as `numpy.random.RandomState(seed)` seeds and uses it.
+struct NumpyRandomState {
+    mt: [u32; 624],
+    index: usize,
+}
+
+impl NumpyRandomState {
+    fn new(seed: u32) -> Self {
+        let mut mt = [0u32; 624];
+        mt[0] = seed;
+        for i in 1..624 {
+            mt[i] = 1_812_433_253u32
+                .wrapping_mul(mt[i - 1] ^ (mt[i - 1] >> 30))
+                .wrapping_add(i as u32);
+        }
+        NumpyRandomState { mt, index: 624 }
+    }
+
+    fn next_u32(&mut self) -> u32 {
+        if self.index >= 624 {
+            for i in 0..624 {
+                let y = (self.mt[i] & 0x8000_0000) | (self.mt[(i + 1) % 624] & 0x7fff_ffff);
+                let mut v = self.mt[(i + 397) % 624] ^ (y >> 1);
+                if y & 1 == 1 {
+                    v ^= 0x9908_b0df;
+                }
+                self.mt[i] = v;
+            }
+            self.index = 0;
+        }
+        let mut y = self.mt[self.index];
+        self.index += 1;
+        y ^= y >> 11;
+        y ^= (y << 7) & 0x9d2c_5680;
+        y ^= (y << 15) & 0xefc6_0000;
+        y ^ (y >> 18)
+    }
+
+    /// `random_sample()`: a double in [0, 1) from 53 random bits.
+    fn next_f64(&mut self) -> f64 {
+        let a = (self.next_u32() >> 5) as f64;
+        let b = (self.next_u32() >> 6) as f64;
+        (a * 67_108_864.0 + b) / 9_007_199_254_740_992.0
+    }
+
+    /// `uniform(lo, hi, n).astype(np.float32)`.
+    fn uniform_f32(&mut self, lo: f64, hi: f64, n: usize) -> Vec<f32> {
+        (0..n)
+            .map(|_| (lo + (hi - lo) * self.next_f64()) as f32)
+            .collect()
+    }
+
+    /// `randint(0, high)` for a small `high` (NumPy's masked rejection sampling).
+    fn randint(&mut self, high: u32) -> u32 {
+        let max = high - 1;
+        let mask = u32::MAX >> max.leading_zeros();
+        loop {
+            let v = self.next_u32() & mask;
+            if v <= max {
+                return v;
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Models: `nn::Mlp` with the peers' initial weights
+
+/// As the peers' `common.init_layers(sizes, seed)`: for each layer, W `[in, out]` then b, each
+/// uniform in ±1/sqrt(fan_in) from one `RandomState(seed)`, as an [`Mlp`] whose dense layers
+/// are fused with their activations (one `linear` node per layer).
+fn mlp(sizes: &[usize], seed: u32, hidden: Act, output: OutputAct) -> tapegrad::Result<Mlp<f32>> {
+    let mut rs = NumpyRandomState::new(seed);
+    let layers = sizes
+        .windows(2)
+        .map(|io| {
+            let (fan_in, fan_out) = (io[0], io[1]);
+            let bound = 1.0 / (fan_in as f64).sqrt();
+            let w = rs.uniform_f32(-bound, bound, fan_in * fan_out);
+            let b = rs.uniform_f32(-bound, bound, fan_out);
+            Dense::from_arrays(
+                Array::from_vec(w, [fan_in, fan_out])?,
+                Some(Array::from_vec(b, [fan_out])?),
+            )
+        })
+        .collect::<tapegrad::Result<Vec<_>>>()?;
+    Mlp::from_layers(layers, hidden, output)
+}
+
+/// The model's output for `x`, computed on a fresh tape.
+fn predict(model: &Mlp<f32>, x: &Array<f32>) -> tapegrad::Result<Array<f32>> {
+    let tape = Tape::new();
+    Ok(model.forward(&tape, tape.constant(x.clone()))?.to_array())
+}
+
+/// torch.optim.Adam with the workloads' settings.
+fn adam() -> Adam<f32> {
+    Adam::new(1e-3).betas(0.9, 0.999).eps(1e-8)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data
+
+/// MNIST: train and test images `[n, 784]` scaled to [0, 1], and their labels.
+struct Mnist {
+    x_train: Array<f32>,
+    y_train: Vec<usize>,
+    x_test: Array<f32>,
+    y_test: Vec<usize>,
+}
+
+fn mnist_files_in(dir: &Path) -> bool {
+    dir.join("train-images.idx3-ubyte.gz").is_file()
+}
+
+/// The MNIST folder: the flag, `$TAPEGRAD_DATA` (or its `mnist/`), `$MNIST_DIR`, then the
+/// shared data beside the repository and the repository's own `data/mnist`.
+fn find_mnist(flag: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(d) = flag {
+        return if mnist_files_in(d) {
+            Ok(d.to_path_buf())
+        } else {
+            Err(format!(
+                "--data-dir {}: no train-images.idx3-ubyte.gz there",
+                d.display()
+            ))
+        };
+    }
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut tried = Vec::new();
+    if let Some(d) = std::env::var_os("TAPEGRAD_DATA").map(PathBuf::from) {
+        tried.push(d.join("mnist"));
+        tried.push(d);
+    }
+    if let Some(d) = std::env::var_os("MNIST_DIR") {
+        tried.push(PathBuf::from(d));
+    }
+    tried.push(repo.join("../shared/data/mnist"));
+    tried.push(repo.join("data/mnist"));
+    tried
+        .iter()
+        .find(|d| mnist_files_in(d))
+        .cloned()
+        .ok_or_else(|| {
+            let list: Vec<String> = tried.iter().map(|d| d.display().to_string()).collect();
+            format!(
+                "MNIST not found (looked in {}); pass --data-dir or set TAPEGRAD_DATA",
+                list.join(", ")
+            )
+        })
+}
+
+/// Reads one gzip'd IDX file of unsigned bytes: its dims and data.
+fn read_idx_gz(path: &Path) -> Result<(Vec<usize>, Vec<u8>), String> {
+    let err = |m: String| format!("{}: {m}", path.display());
+    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+    let mut bytes = Vec::new();
+    flate2::read::GzDecoder::new(file)
+        .read_to_end(&mut bytes)
+        .map_err(|e| err(e.to_string()))?;
+    if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 0x08 {
+        return Err(err("not an unsigned-byte IDX file".into()));
+    }
+    let ndim = bytes[3] as usize;
+    let header = 4 + 4 * ndim;
+    if bytes.len() < header {
+        return Err(err("truncated header".into()));
+    }
+    let dims: Vec<usize> = (0..ndim)
+        .map(|i| {
+            let b = &bytes[4 + 4 * i..8 + 4 * i];
+            u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize
+        })
+        .collect();
+    let n: usize = dims.iter().product();
+    if bytes.len() - header != n {
+        return Err(err(format!(
+            "{} data bytes for dims {dims:?}",
+            bytes.len() - header
+        )));
+    }
+    Ok((dims, bytes.split_off(header)))
+}
+
+fn load_mnist(dir: &Path) -> Result<Mnist, String> {
+    let images = |name: &str| -> Result<Array<f32>, String> {
+        let (dims, data) = read_idx_gz(&dir.join(name))?;
+        let n = dims[0];
+        let v: Vec<f32> = data.iter().map(|&p| p as f32 / 255.0).collect();
+        Array::from_vec(v, [n, 784]).map_err(|e| format!("{name}: {e}"))
+    };
+    let labels = |name: &str| -> Result<Vec<usize>, String> {
+        Ok(read_idx_gz(&dir.join(name))?
+            .1
+            .into_iter()
+            .map(usize::from)
+            .collect())
+    };
+    Ok(Mnist {
+        x_train: images("train-images.idx3-ubyte.gz")?,
+        y_train: labels("train-labels.idx1-ubyte.gz")?,
+        x_test: images("t10k-images.idx3-ubyte.gz")?,
+        y_test: labels("t10k-labels.idx1-ubyte.gz")?,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The training loop shared by mlp, ae and tiny
+
+/// What a batch is trained against.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    /// Class indices: softmax cross-entropy on the logits.
+    Classes(&'a [usize]),
+    /// The input itself: MSE of the reconstruction (the autoencoder).
+    Input,
+}
+
+/// Settings of one run of [`train_epochs`].
+struct LoopOpts {
+    batch: usize,
+    epochs: usize,
+    seed: u64,
+    max_batches: Option<usize>,
+    /// Time the phases of every step.
+    phases: bool,
+    /// Count heap allocations over these steps of the first epoch.
+    count_allocs: Option<std::ops::Range<usize>>,
+}
+
+/// What [`train_epochs`] measured.
+#[derive(Default)]
+struct LoopStats {
+    epoch_s: Vec<f64>,
+    last_loss: f32,
+    steps: usize,
+    /// (allocations, bytes, steps) over the counting window.
+    allocs: Option<(usize, usize, usize)>,
+    /// batch gather, forward + loss, backward, reset + update
+    phases: [Duration; 4],
+}
+
+/// Shuffled mini-batch training (the peers' `train_epochs`): per epoch a fresh permutation,
+/// then one step per batch. Only the loop is timed.
+fn train_epochs(
+    net: &mut Mlp<f32>,
+    opt: &mut dyn Optimizer<f32>,
+    x: &Array<f32>,
+    target: Target<'_>,
+    o: &LoopOpts,
+) -> tapegrad::Result<LoopStats> {
+    let n = x.dims()[0];
+    let mut rng = tapegrad::rng(o.seed);
+    let mut perm: Vec<usize> = (0..n).collect();
+    let mut labels: Vec<usize> = Vec::with_capacity(o.batch);
+    let mut stats = LoopStats::default();
+    let mut tape = Tape::<f32>::new();
+    for epoch in 0..o.epochs {
+        let t0 = Instant::now();
+        perm.shuffle(&mut rng);
+        for (step, idx) in perm.chunks(o.batch).enumerate() {
+            if o.max_batches.is_some_and(|m| step >= m) {
+                break;
+            }
+            if epoch == 0 {
+                if let Some(w) = &o.count_allocs {
+                    if step == w.start {
+                        let (a, b) = allocs();
+                        stats.allocs = Some((a, b, 0));
+                    } else if step == w.end {
+                        if let Some((a0, b0, _)) = stats.allocs {
+                            let (a, b) = allocs();
+                            stats.allocs = Some((a - a0, b - b0, w.len()));
+                        }
+                    }
+                }
+            }
+            let tp = o.phases.then(Instant::now);
+            let xb = x.select_rows(idx)?;
+            if let Target::Classes(y) = target {
+                labels.clear();
+                labels.extend(idx.iter().map(|&i| y[i]));
+            }
+            let t1 = o.phases.then(Instant::now);
+            let mut t2 = None;
+            let grads = {
+                let xt = tape.constant(xb);
+                let out = net.forward(&tape, xt)?;
+                let loss = match target {
+                    Target::Classes(_) => out.cross_entropy_with_logits(&labels)?,
+                    Target::Input => out.mse(xt)?,
+                };
+                stats.last_loss = loss.item();
+                if o.phases {
+                    t2 = Some(Instant::now());
+                }
+                loss.backward()?
+            };
+            let t3 = o.phases.then(Instant::now);
+            tape.reset();
+            opt.step(net, &grads)?;
+            drop(grads);
+            if let (Some(tp), Some(t1), Some(t2), Some(t3)) = (tp, t1, t2, t3) {
+                let t4 = Instant::now();
+                stats.phases[0] += t1 - tp;
+                stats.phases[1] += t2 - t1;
+                stats.phases[2] += t3 - t2;
+                stats.phases[3] += t4 - t3;
+            }
+            stats.steps += 1;
+        }
+        stats.epoch_s.push(t0.elapsed().as_secs_f64());
+    }
+    // a window that ran past the epoch's end (a shortened run) counts nothing
+    if stats.allocs.is_some_and(|(_, _, s)| s == 0) {
+        stats.allocs = None;
+    }
+    Ok(stats)
+}
+
+fn print_phases(workload: &str, s: &LoopStats) {
+    let total: f64 = s.phases.iter().map(Duration::as_secs_f64).sum();
+    if total == 0.0 {
+        return;
+    }
+    let names = ["batch gather", "forward+loss", "backward", "reset+update"];
+    let parts: Vec<String> = names
+        .iter()
+        .zip(&s.phases)
+        .map(|(n, d)| {
+            format!(
+                "{n} {:.1} us ({:.0}%)",
+                d.as_secs_f64() / s.steps as f64 * 1e6,
+                100.0 * d.as_secs_f64() / total
+            )
+        })
+        .collect();
+    info(format!(
+        "{SYSTEM} {workload} per step ({} steps): {}",
+        s.steps,
+        parts.join(", ")
+    ));
+}
+
+fn report_memory(workload: &str, s: &LoopStats, rss_reset: bool) {
+    if let Some((a, bytes, steps)) = s.allocs {
+        result(workload, "allocs_per_step", a as f64 / steps as f64);
+        info(format!(
+            "{SYSTEM} {workload} heap bytes allocated per step {:.0} (steps in window: {steps})",
+            bytes as f64 / steps as f64
+        ));
+    }
+    if let Some(mb) = peak_rss_mb() {
+        result(workload, "peak_rss_mb", mb);
+        if !rss_reset {
+            info("peak RSS could not be reset between workloads: it covers the whole process");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workloads
+
+const BATCH: usize = 128;
+const SEED: u32 = 0;
+const XOR_SEED: u32 = 0;
+
+fn bench_sgemm() -> tapegrad::Result<()> {
+    const WARMUP: usize = 3;
+    const REPS: usize = 20;
+    let mut rng = tapegrad::rng(u64::from(SEED));
+    for (metric, (m, k, n)) in [
+        ("gflops_1024", (1024, 1024, 1024)),
+        ("gflops_128x784x128", (128, 784, 128)),
+    ] {
+        let a = Array::<f32>::rand_uniform([m, k], 0.0, 1.0, &mut rng);
+        let b = Array::<f32>::rand_uniform([k, n], 0.0, 1.0, &mut rng);
+        let flop = 2.0 * (m * k * n) as f64;
+        // Through the public API: a matmul recorded on a tape (allocates its [m, n] output).
+        let mut tape = Tape::<f32>::new();
+        let mut best = f64::INFINITY;
+        for rep in 0..WARMUP + REPS {
+            {
+                let (at, bt) = (tape.constant(a.clone()), tape.constant(b.clone()));
+                let t0 = Instant::now();
+                let c = at.matmul(bt)?;
+                let dt = t0.elapsed().as_secs_f64();
+                std::hint::black_box(c.id());
+                if rep >= WARMUP {
+                    best = best.min(dt);
+                }
+            }
+            tape.reset();
+        }
+        result("sgemm", metric, flop / best / 1e9);
+        // The same kernel (the `gemm` crate, as the core calls it) into a preallocated output,
+        // as `torch.mm(a, b, out=c)` does: the tape's own cost is the difference.
+        let mut c = vec![0f32; m * n];
+        let mut best = f64::INFINITY;
+        for rep in 0..WARMUP + REPS {
+            let t0 = Instant::now();
+            raw_gemm(m, k, n, a.data(), b.data(), &mut c);
+            let dt = t0.elapsed().as_secs_f64();
+            std::hint::black_box(&c);
+            if rep >= WARMUP {
+                best = best.min(dt);
+            }
+        }
+        info(format!(
+            "{SYSTEM} sgemm {metric}: the gemm crate called directly (no tape, output reused) {} GFLOP/s",
+            g6(flop / best / 1e9)
+        ));
+    }
+    Ok(())
+}
+
+/// `c = a · b` for row-major `a [m, k]`, `b [k, n]`, `c [m, n]`, with the `gemm` crate, the
+/// threads and threshold the core uses.
+fn raw_gemm(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    assert!(a.len() == m * k && b.len() == k * n && c.len() == m * n);
+    let threads = tapegrad::num_threads();
+    let par = if threads > 1 && m * n * k >= 1 << 18 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: the assert above proves each row-major operand holds exactly the elements gemm
+    // reads or writes with these dims and strides; `c` is borrowed mutably, so nothing aliases.
+    #[allow(unsafe_code)]
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a.as_ptr(),
+            1,
+            k as isize,
+            b.as_ptr(),
+            1,
+            n as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+}
+
+fn bench_mlp(data: &Mnist, args: &Args, rss_reset: bool) -> tapegrad::Result<()> {
+    let mut net = mlp(&[784, 128, 64, 10], SEED, Act::Relu, OutputAct::None)?;
+    let mut opt = adam();
+    let opts = LoopOpts {
+        batch: BATCH,
+        epochs: args.epochs,
+        seed: u64::from(SEED),
+        max_batches: args.max_batches,
+        phases: args.phases,
+        count_allocs: Some(50..150),
+    };
+    let s = train_epochs(
+        &mut net,
+        &mut opt,
+        &data.x_train,
+        Target::Classes(&data.y_train),
+        &opts,
+    )?;
+    let pred = predict(&net, &data.x_test)?.argmax_rows()?;
+    let correct = pred
+        .iter()
+        .zip(&data.y_test)
+        .filter(|(p, y)| p == y)
+        .count();
+    let acc = correct as f64 / data.y_test.len() as f64;
+    info(format!(
+        "{SYSTEM} mlp epoch times {} (last batch loss {:.4})",
+        fmt_times(&s.epoch_s),
+        s.last_loss
+    ));
+    result("mlp", "epoch_s", median(later_epochs(&s.epoch_s)));
+    result("mlp", "test_acc", acc);
+    report_memory("mlp", &s, rss_reset);
+    if args.phases {
+        print_phases("mlp", &s);
+    }
+    Ok(())
+}
+
+fn bench_ae(data: &Mnist, args: &Args, rss_reset: bool) -> tapegrad::Result<()> {
+    let mut net = mlp(
+        &[784, 256, 64, 256, 784],
+        SEED,
+        Act::Relu,
+        OutputAct::Sigmoid,
+    )?;
+    let test_mse = |net: &Mlp<f32>| -> tapegrad::Result<f64> {
+        let pred = predict(net, &data.x_test)?;
+        let d: f64 = pred
+            .data()
+            .iter()
+            .zip(data.x_test.data())
+            .map(|(&p, &t)| f64::from(p - t).powi(2))
+            .sum();
+        Ok(d / pred.numel() as f64)
+    };
+    info(format!(
+        "{SYSTEM} ae initial test_mse {:.5}",
+        test_mse(&net)?
+    ));
+    let mut opt = adam();
+    let opts = LoopOpts {
+        batch: BATCH,
+        epochs: args.epochs,
+        seed: u64::from(SEED),
+        max_batches: args.max_batches,
+        phases: args.phases,
+        count_allocs: Some(50..150),
+    };
+    let s = train_epochs(&mut net, &mut opt, &data.x_train, Target::Input, &opts)?;
+    info(format!(
+        "{SYSTEM} ae epoch times {} (last batch loss {:.5})",
+        fmt_times(&s.epoch_s),
+        s.last_loss
+    ));
+    result("ae", "epoch_s", median(later_epochs(&s.epoch_s)));
+    result("ae", "test_mse", test_mse(&net)?);
+    report_memory("ae", &s, rss_reset);
+    if args.phases {
+        print_phases("ae", &s);
+    }
+    Ok(())
+}
+
+fn bench_xor() -> tapegrad::Result<()> {
+    const STEPS: usize = 5000;
+    let x = Array::from_vec(vec![0., 0., 0., 1., 1., 0., 1., 1.], [4, 2])?;
+    let y = Array::from_vec(vec![0., 1., 1., 0.], [4, 1])?;
+    let mut net = mlp(&[2, 4, 1], XOR_SEED, Act::Tanh, OutputAct::Sigmoid)?;
+    let mut opt = Sgd::new(0.5);
+    let mut tape = Tape::<f32>::new();
+    let mut last = 0.0;
+    let t0 = Instant::now();
+    for _ in 0..STEPS {
+        let grads = {
+            let xt = tape.constant(x.clone());
+            let yt = tape.constant(y.clone());
+            let loss = net.forward(&tape, xt)?.mse(yt)?;
+            last = loss.item();
+            loss.backward()?
+        };
+        tape.reset();
+        opt.step(&mut net, &grads)?;
+    }
+    let total = t0.elapsed().as_secs_f64();
+    let pred = predict(&net, &x)?;
+    let final_loss: f64 = pred
+        .data()
+        .iter()
+        .zip(y.data())
+        .map(|(&p, &t)| f64::from(p - t).powi(2))
+        .sum::<f64>()
+        / 4.0;
+    let preds: Vec<String> = pred.data().iter().map(|p| format!("{p:.3}")).collect();
+    info(format!(
+        "{SYSTEM} xor loss at last step {}, predictions {}",
+        g6(f64::from(last)),
+        preds.join(" ")
+    ));
+    result("xor", "total_s", total);
+    result("xor", "final_loss", final_loss);
+    Ok(())
+}
+
+fn bench_tiny() -> tapegrad::Result<()> {
+    // The peers' `tiny_data`: RandomState(1).rand(1437, 64), then randint(0, 10, 1437).
+    let mut rs = NumpyRandomState::new(SEED + 1);
+    let x: Vec<f32> = (0..1437 * 64).map(|_| rs.next_f64() as f32).collect();
+    let x = Array::from_vec(x, [1437, 64])?;
+    let y: Vec<usize> = (0..1437).map(|_| rs.randint(10) as usize).collect();
+    let mut net = mlp(&[64, 64, 32, 10], SEED, Act::Relu, OutputAct::None)?;
+    let mut opt = Sgd::new(0.01);
+    let opts = LoopOpts {
+        batch: 32,
+        epochs: 50,
+        seed: u64::from(SEED),
+        max_batches: None,
+        phases: false,
+        count_allocs: None,
+    };
+    let t0 = Instant::now();
+    let s = train_epochs(&mut net, &mut opt, &x, Target::Classes(&y), &opts)?;
+    let total = t0.elapsed().as_secs_f64();
+    let tape = Tape::new();
+    let loss = net
+        .forward(&tape, tape.constant(x))?
+        .cross_entropy_with_logits(&y)?
+        .item();
+    info(format!(
+        "{SYSTEM} tiny final train loss {loss:.4} ({} steps)",
+        s.steps
+    ));
+    result("tiny", "total_s", total);
+    Ok(())
+}
+
+fn later_epochs(t: &[f64]) -> &[f64] {
+    if t.len() > 1 {
+        &t[1..]
+    } else {
+        t
+    }
+}
+
+fn fmt_times(t: &[f64]) -> String {
+    t.iter()
+        .map(|t| format!("{t:.3}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    if let Some(bad) = args
+        .workloads
+        .iter()
+        .find(|w| !ALL_WORKLOADS.contains(&w.as_str()))
+    {
+        return Err(format!(
+            "unknown workload {bad:?}; choose from {}",
+            ALL_WORKLOADS.join(",")
+        )
+        .into());
+    }
+    if args.threads == 0 || args.epochs == 0 {
+        return Err("--threads and --epochs must be at least 1".into());
+    }
+    tapegrad::set_num_threads(args.threads);
+    let wants = |w: &str| args.workloads.iter().any(|x| x == w);
+    let avx512 = {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::arch::is_x86_feature_detected!("avx512f")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    };
+    info(format!(
+        "{SYSTEM} {} threads={} avx512f={avx512} debug_assertions={} loadavg={}",
+        env!("CARGO_PKG_VERSION"),
+        tapegrad::num_threads(),
+        cfg!(debug_assertions),
+        loadavg()
+    ));
+    if cfg!(debug_assertions) {
+        info("WARNING: a debug build; run with --release for meaningful numbers");
+    }
+    let data = if wants("mlp") || wants("ae") {
+        match find_mnist(args.data_dir.as_deref()).and_then(|d| load_mnist(&d)) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                eprintln!("bench: {e}; skipping mlp and ae");
+                info(format!("{e}; skipping mlp and ae"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    for w in &args.workloads {
+        let rss_reset = reset_peak_rss();
+        match (w.as_str(), &data) {
+            ("sgemm", _) => bench_sgemm()?,
+            ("mlp", Some(d)) => bench_mlp(d, &args, rss_reset)?,
+            ("ae", Some(d)) => bench_ae(d, &args, rss_reset)?,
+            ("xor", _) => bench_xor()?,
+            ("tiny", _) => bench_tiny()?,
+            _ => {} // mlp/ae without data: already reported
+        }
+    }
+    Ok(())
+}
