@@ -1,0 +1,209 @@
+//! Every module and loss, checked in f64 against central finite differences through the tape:
+//! module gradients for the input and every parameter (`gradcheck_module`), loss gradients for
+//! predictions and targets (the core's `gradcheck`). Shapes vary under proptest.
+
+use proptest::prelude::*;
+use tapegrad_core::{gradcheck, rng, Array, GradcheckOptions, Result, Tape};
+use tapegrad_nn::loss::{self, Reduction};
+use tapegrad_nn::{
+    gradcheck_module, Act, Autoencoder, Dense, Dropout, Identity, Init, LeakyRelu, Mlp, Module,
+    OutputAct, Relu, Sequential, Sigmoid, Softmax, Tanh,
+};
+
+fn opts() -> GradcheckOptions {
+    GradcheckOptions::f64()
+}
+
+fn randn(shape: &[usize], seed: u64) -> Array<f64> {
+    Array::randn(shape, 0.0, 1.0, &mut rng(seed))
+}
+
+fn check_module(m: &mut dyn Module<f64>, x: &Array<f64>) {
+    let report = gradcheck_module(m, x, opts()).expect("forward");
+    let n_params = m.named_params().len();
+    assert_eq!(report.inputs.len(), 1 + n_params);
+    assert!(report.passes(), "{}\n{report}", m.describe());
+}
+
+#[test]
+fn dense_all_ranks_with_and_without_bias() {
+    let mut r = rng(1);
+    let mut d = Dense::<f64>::new(3, 4, Init::XavierNormal, &mut r);
+    // give the bias non-zero values so its gradient is checked at a generic point
+    d.visit_params_mut("", &mut |name, p| {
+        if name == "bias" {
+            p.set(Array::from_vec(vec![0.1, -0.2, 0.3, 0.05], [4]).unwrap())
+                .unwrap();
+        }
+    });
+    check_module(&mut d, &randn(&[5, 3], 2));
+    check_module(&mut d, &randn(&[3], 3));
+    check_module(&mut d, &randn(&[2, 3, 3], 4));
+    let mut nb = Dense::<f64>::new_without_bias(4, 2, Init::HeUniform, &mut r);
+    check_module(&mut nb, &randn(&[6, 4], 5));
+}
+
+#[test]
+fn activations() {
+    let x = randn(&[4, 5], 7);
+    check_module(&mut Relu, &x);
+    check_module(&mut LeakyRelu { slope: 0.2 }, &x);
+    check_module(&mut Sigmoid, &x);
+    check_module(&mut Tanh, &x);
+    check_module(&mut Identity, &x);
+    check_module(&mut Softmax::default(), &x);
+    check_module(&mut Softmax { axis: 0 }, &x);
+}
+
+#[test]
+fn dropout_in_both_modes() -> Result<()> {
+    // training: a fresh module with the same seed per evaluation draws the same mask, so the
+    // function is deterministic and finite differences apply
+    let x = randn(&[6, 7], 8);
+    let report = gradcheck(
+        |tape, xs| Dropout::new(0.4, 11)?.forward(tape, xs[0]),
+        std::slice::from_ref(&x),
+        opts(),
+    )?;
+    assert!(report.passes(), "{report}");
+    // and the gradient is the mask: zero where dropped, 1/(1-p) where kept
+    let tape = Tape::<f64>::new();
+    let xt = tape.var(x.clone());
+    let y = Dropout::new(0.4, 11)?.forward(&tape, xt)?;
+    let yv = y.to_array();
+    let grads = y.sum().backward()?;
+    let g = grads.get(xt).expect("x has a gradient");
+    for ((&gi, &yi), &xi) in g.data().iter().zip(yv.data()).zip(x.data()) {
+        if yi == 0.0 {
+            assert_eq!(gi, 0.0);
+        } else {
+            assert!((gi - 1.0 / 0.6).abs() < 1e-12 && (yi - xi / 0.6).abs() < 1e-12);
+        }
+    }
+    // evaluation: the identity
+    let mut d = Dropout::new(0.4, 11)?;
+    d.set_training(false);
+    check_module(&mut d, &x);
+    Ok(())
+}
+
+#[test]
+fn sequential_with_every_kind_of_child() -> Result<()> {
+    let mut r = rng(3);
+    let mut seq = Sequential::<f64>::new()
+        .with(Dense::new(3, 5, Init::HeNormal, &mut r))
+        .with(LeakyRelu { slope: 0.1 })
+        .with(Dense::new(5, 4, Init::XavierUniform, &mut r))
+        .with(Tanh)
+        .with(Dense::new(4, 3, Init::XavierNormal, &mut r))
+        .with(Softmax::default());
+    seq.push(Dropout::new(0.5, 1)?);
+    seq.eval();
+    check_module(&mut seq, &randn(&[4, 3], 9));
+    Ok(())
+}
+
+#[test]
+fn autoencoder() -> Result<()> {
+    let mut ae = Autoencoder::<f64>::new(6, &[4], 2, Act::Tanh, OutputAct::Sigmoid, &mut rng(4))?;
+    check_module(&mut ae, &randn(&[3, 6], 10));
+    Ok(())
+}
+
+const ACTS: [Act; 5] = [
+    Act::Relu,
+    Act::LeakyRelu(0.05),
+    Act::Sigmoid,
+    Act::Tanh,
+    Act::Identity,
+];
+const OUTS: [OutputAct; 3] = [OutputAct::None, OutputAct::Sigmoid, OutputAct::Softmax];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn mlp_any_shape_activation_and_fusion(
+        sizes in prop::collection::vec(1usize..5, 2..5),
+        batch in 1usize..4,
+        act in 0usize..5,
+        out in 0usize..3,
+        fused in any::<bool>(),
+        seed in 0u64..1000,
+    ) {
+        let mut mlp = Mlp::<f64>::new(&sizes, ACTS[act], OUTS[out], &mut rng(seed)).unwrap();
+        mlp.set_fused(fused);
+        let x = randn(&[batch, sizes[0]], seed + 1);
+        let report = gradcheck_module(&mut mlp, &x, opts()).unwrap();
+        prop_assert!(report.passes(), "{}\n{report}", mlp.describe());
+    }
+
+    #[test]
+    fn dense_any_shape(
+        i in 1usize..6, o in 1usize..6, batch in 1usize..5, seed in 0u64..1000,
+    ) {
+        let mut d = Dense::<f64>::new(i, o, Init::XavierNormal, &mut rng(seed));
+        let report = gradcheck_module(&mut d, &randn(&[batch, i], seed + 1), opts()).unwrap();
+        prop_assert!(report.passes(), "{report}");
+    }
+
+    #[test]
+    fn regression_losses(
+        rows in 1usize..5, cols in 1usize..5, seed in 0u64..1000, sum in any::<bool>(),
+    ) {
+        let red = if sum { Reduction::Sum } else { Reduction::Mean };
+        let p = randn(&[rows, cols], seed);
+        let t = randn(&[rows, cols], seed + 1);
+        let inputs = [p, t];
+        let checks = [
+            ("mse", gradcheck(|_, xs| loss::mse(xs[0], xs[1], red), &inputs, opts())),
+            ("mae", gradcheck(|_, xs| loss::mae(xs[0], xs[1], red), &inputs, opts())),
+            ("huber", gradcheck(|_, xs| loss::huber(xs[0], xs[1], 0.7, red), &inputs, opts())),
+        ];
+        for (name, report) in checks {
+            let report = report.unwrap();
+            prop_assert!(report.passes(), "{name}: {report}");
+        }
+    }
+
+    #[test]
+    fn binary_losses(
+        rows in 1usize..5, cols in 1usize..4, seed in 0u64..1000, sum in any::<bool>(),
+    ) {
+        let red = if sum { Reduction::Sum } else { Reduction::Mean };
+        let logits = randn(&[rows, cols], seed);
+        let t = Array::rand_uniform([rows, cols], 0.0, 1.0, &mut rng(seed + 1));
+        let probs = Array::rand_uniform([rows, cols], 0.05, 0.95, &mut rng(seed + 2));
+        let r = gradcheck(|_, xs| loss::bce(xs[0], xs[1], red), &[probs, t.clone()], opts());
+        let r = r.unwrap();
+        prop_assert!(r.passes(), "bce: {r}");
+        let r = gradcheck(|_, xs| loss::bce_with_logits(xs[0], xs[1], red), &[logits, t], opts());
+        let r = r.unwrap();
+        prop_assert!(r.passes(), "bce_with_logits: {r}");
+    }
+
+    #[test]
+    fn class_losses(
+        n in 1usize..6, c in 1usize..5, seed in 0u64..1000, sum in any::<bool>(),
+    ) {
+        let red = if sum { Reduction::Sum } else { Reduction::Mean };
+        let logits = randn(&[n, c], seed).map(|v| 3.0 * v);
+        let targets: Vec<usize> = (0..n).map(|i| (i * 7 + seed as usize) % c).collect();
+        let soft = Array::rand_uniform([n, c], 0.0, 1.0, &mut rng(seed + 1));
+        let one = std::slice::from_ref(&logits);
+        let r = gradcheck(
+            |_, xs| loss::cross_entropy_with_logits(xs[0], &targets, red),
+            one,
+            opts(),
+        );
+        let r = r.unwrap();
+        prop_assert!(r.passes(), "cross_entropy_with_logits: {r}");
+        let both = [logits.clone(), soft];
+        let r = gradcheck(|_, xs| loss::cross_entropy_with_probs(xs[0], xs[1], red), &both, opts());
+        let r = r.unwrap();
+        prop_assert!(r.passes(), "cross_entropy_with_probs: {r}");
+        let r = gradcheck(|_, xs| loss::nll(xs[0].log_softmax(1)?, &targets, red), one, opts());
+        let r = r.unwrap();
+        prop_assert!(r.passes(), "nll: {r}");
+    }
+}
