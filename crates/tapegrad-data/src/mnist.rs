@@ -204,19 +204,20 @@ pub fn load_files(files: &MnistFiles) -> Result<Mnist> {
             .expect("internal: the MNIST reader thread panicked");
         (train, test)
     });
-    let (train, (rows, cols)) = train?;
-    let (test, test_dims) = test?;
+    let (train, (rows, cols), _) = train?;
+    let (test, test_dims, test_gz) = test?;
     if test_dims != (rows, cols) {
-        return Err(Error::Format {
-            path: files.test_images.clone(),
-            offset: Some(8),
-            message: format!(
+        return Err(header_error(
+            &files.test_images,
+            8,
+            test_gz,
+            format!(
                 "test images are {}x{} but the training images ({}) are {rows}x{cols}",
                 test_dims.0,
                 test_dims.1,
                 files.train_images.display()
             ),
-        });
+        ));
     }
     Ok(Mnist {
         train,
@@ -226,24 +227,35 @@ pub fn load_files(files: &MnistFiles) -> Result<Mnist> {
     })
 }
 
-/// Reads one images file and its labels file.
-fn load_split(images: &Path, labels: &Path) -> Result<(Dataset<f32>, (usize, usize))> {
-    let (x, dims) = read_images(images)?;
-    let y = read_labels(labels)?;
+/// A [`Error::Format`] about a header field of a file read earlier.
+fn header_error(path: &Path, offset: usize, gzipped: bool, message: String) -> Error {
+    View {
+        bytes: &[],
+        gzipped,
+    }
+    .error(path, offset, message)
+}
+
+/// Reads one images file and its labels file: the set, the image size, and whether the
+/// images file was gzip.
+fn load_split(images: &Path, labels: &Path) -> Result<(Dataset<f32>, (usize, usize), bool)> {
+    let (x, dims, images_gz) = read_images(images)?;
+    let (y, labels_gz) = read_labels(labels)?;
     if y.len() != dims[0] {
-        return Err(Error::Format {
-            path: labels.to_path_buf(),
-            offset: Some(4),
-            message: format!(
+        return Err(header_error(
+            labels,
+            4,
+            labels_gz,
+            format!(
                 "holds {} labels but {} holds {} images",
                 y.len(),
                 images.display(),
                 dims[0]
             ),
-        });
+        ));
     }
     let ds = Dataset::new(x, y, CLASSES).expect("internal: rows and labels checked");
-    Ok((ds, (dims[1], dims[2])))
+    Ok((ds, (dims[1], dims[2]), images_gz))
 }
 
 fn check_u8(c: View<'_>, path: &Path, dtype: IdxType, what: &str) -> Result<()> {
@@ -258,7 +270,7 @@ fn check_u8(c: View<'_>, path: &Path, dtype: IdxType, what: &str) -> Result<()> 
 }
 
 /// Images: u8 `[N, rows, cols]` to f32 `[N, rows * cols]` in `[0, 1]`.
-fn read_images(path: &Path) -> Result<(Array<f32>, Vec<usize>)> {
+fn read_images(path: &Path) -> Result<(Array<f32>, Vec<usize>, bool)> {
     let content = read::read_file(path)?;
     let c = content.view();
     let h = parse_header(c, path)?;
@@ -281,11 +293,11 @@ fn read_images(path: &Path) -> Result<(Array<f32>, Vec<usize>)> {
         .collect();
     let x = Array::from_vec(pixels, [h.dims[0], h.dims[1] * h.dims[2]])
         .expect("internal: IDX length checked");
-    Ok((x, h.dims))
+    Ok((x, h.dims, c.gzipped))
 }
 
 /// Labels: u8 `[N]`, each below 10.
-fn read_labels(path: &Path) -> Result<Vec<usize>> {
+fn read_labels(path: &Path) -> Result<(Vec<usize>, bool)> {
     let content = read::read_file(path)?;
     let c = content.view();
     let h = parse_header(c, path)?;
@@ -312,7 +324,7 @@ fn read_labels(path: &Path) -> Result<Vec<usize>> {
             ),
         ));
     }
-    Ok(data.iter().map(|&l| usize::from(l)).collect())
+    Ok((data.iter().map(|&l| usize::from(l)).collect(), c.gzipped))
 }
 
 #[cfg(test)]

@@ -143,7 +143,15 @@ fn broken_headers() {
     }
     let (msg, o) = format_err(decode_idx(&huge, p).unwrap_err(), p);
     assert!(msg.contains("their product overflows"), "{msg}");
-    assert!(o == 8 || o == 12, "{msg}");
+    assert_eq!(o, 12, "{msg}"); // the third dimension tips it over
+                                // Dims whose byte size overflows (f64: 8 bytes per value).
+    let mut wide = vec![0, 0, 0x0E, 2];
+    for _ in 0..2 {
+        wide.extend_from_slice(&u32::MAX.to_be_bytes());
+    }
+    let (msg, o) = format_err(decode_idx(&wide, p).unwrap_err(), p);
+    assert!(msg.contains("their byte size overflows"), "{msg}");
+    assert_eq!(o, 4, "{msg}");
     // Wider types count bytes, not values.
     let f = encode_idx(&IdxArray::new(vec![2], IdxData::F64(vec![1.0, 2.0])).unwrap());
     let (msg, o) = format_err(decode_idx(&f[..20], p).unwrap_err(), p);
@@ -330,9 +338,21 @@ fn mnist_content_errors_name_file_and_offset() {
         (3, vec![0x1f, 0x8b, 8, 0, 0], 5, "gzip data ends early"),
     ];
     for (file, bytes, offset, want) in cases {
-        let (_dir, p) = mnist_with(file, bytes);
-        let (msg, o) = format_err(mnist::load(_dir.0.clone()).unwrap_err(), &p);
+        let (dir, p) = mnist_with(file, bytes);
+        let (msg, o) = format_err(mnist::load(&dir.0).unwrap_err(), &p);
         assert_eq!(o, offset, "{msg}");
         assert!(msg.contains(want), "{msg}\n  wanted: {want}");
     }
+    // The same checks on gzipped files say that offsets count decompressed bytes.
+    let dir = TempDir::new("mnist-bad-gz");
+    let names = mnist::FILE_NAMES.map(|n| format!("{n}.gz"));
+    write_fake_mnist(&dir.0, names.each_ref().map(String::as_str), 4, 3);
+    let p = dir.path(&names[1]);
+    std::fs::write(&p, gzip(&u8_idx(&[5], |_| 1))).unwrap();
+    let (msg, o) = format_err(mnist::load(&dir.0).unwrap_err(), &p);
+    assert_eq!(o, 4);
+    assert!(
+        msg.ends_with("holds 4 images (offset in the decompressed data)"),
+        "{msg}"
+    );
 }
