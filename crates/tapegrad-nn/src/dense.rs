@@ -1,6 +1,7 @@
 //! `Dense` (a fully connected, "linear" layer): `y = x · weight + bias`, with
 //! `weight: [in, out]` and `bias: [out]`, recorded as the core's fused `linear` op.
 
+use crate::activation::Act;
 use crate::init::Init;
 use crate::module::{join_name, Module};
 use rand::Rng;
@@ -42,6 +43,17 @@ impl<T: Element> Dense<T> {
             weight: Param::new(init.array(&[inputs, outputs], rng)),
             bias: Some(Param::new(Array::zeros([outputs]))),
         }
+    }
+
+    /// A layer whose weight init suits the activation that follows it (the sensible default):
+    /// He normal for ReLU and leaky ReLU, Xavier uniform otherwise ([`Act::default_init`]).
+    pub fn for_activation<R: Rng + ?Sized>(
+        inputs: usize,
+        outputs: usize,
+        act: Act,
+        rng: &mut R,
+    ) -> Self {
+        Self::new(inputs, outputs, act.default_init(), rng)
     }
 
     /// A layer without a bias (`y = x · weight`).
@@ -224,5 +236,10 @@ mod tests {
         assert_eq!(with.weight().value(), layer.weight().value()); // same seed, same weight
         assert!(Dense::<f32>::from_arrays(Array::zeros([2, 3]), Some(Array::zeros([2]))).is_err());
         assert!(Dense::<f32>::from_arrays(Array::zeros([6]), None).is_err());
+        let relu = Dense::<f32>::for_activation(4, 3, Act::Relu, &mut rng(1));
+        assert_eq!(relu.weight().value(), with.weight().value()); // He normal
+        let tanh = Dense::<f32>::for_activation(4, 3, Act::Tanh, &mut rng(1));
+        let xavier = Init::XavierUniform.array::<f32, _>(&[4, 3], &mut rng(1));
+        assert_eq!(tanh.weight().value(), &xavier);
     }
 }

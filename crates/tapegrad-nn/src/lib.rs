@@ -9,6 +9,7 @@
 //! - [`loss`]: mse, mae, huber, bce, bce_with_logits, cross-entropy (class indices or
 //!   probabilities), nll; [`Reduction`] mean (default) or sum.
 //! - [`Init`]: Xavier/Glorot and He/Kaiming (normal, uniform), zeros, constant; seeded.
+//!   [`Dense::for_activation`] and [`Mlp`] pick He for ReLU stacks, Xavier otherwise.
 //! - [`optim`]: SGD (momentum, Nesterov, weight decay), Adam, AdamW, RMSProp, Adagrad;
 //!   [`schedule`]s for the learning rate; [`ParamGrads`] for gradient accumulation and
 //!   [`clip_grad_norm`] / [`clip_grad_value`].
