@@ -4,8 +4,13 @@
 
 use crate::element::Element;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 static THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// The machine's core count, asked once: `available_parallelism` reads cgroup files on Linux
+/// (several system calls), far too slow to repeat for every small product.
+static CORES: OnceLock<usize> = OnceLock::new();
 
 /// Products with at least this many multiply-adds (m·n·k) may use several threads; smaller
 /// ones stay on the calling thread, where synchronisation would cost more than it saves.
@@ -20,7 +25,7 @@ pub fn set_num_threads(n: usize) {
 /// How many threads a large matmul uses.
 pub fn num_threads() -> usize {
     match THREADS.load(Ordering::Relaxed) {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        0 => *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         n => n,
     }
 }
@@ -83,8 +88,12 @@ pub(crate) fn gemm<T: Element>(
         last(&rhs, k, n) < rhs.data.len(),
         "internal: gemm rhs out of bounds"
     );
-    let threads = num_threads();
-    let parallelism = if threads > 1 && m * n * k >= PARALLEL_THRESHOLD {
+    let threads = if m * n * k >= PARALLEL_THRESHOLD {
+        num_threads()
+    } else {
+        1
+    };
+    let parallelism = if threads > 1 {
         gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None
