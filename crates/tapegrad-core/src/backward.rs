@@ -181,7 +181,9 @@ fn rule<T: Element>(
         Op::AddScalar(x, _) => emit(*x, g),
         // d(cx)/dx = c
         Op::MulScalar(x, k) => emit(*x, g.map(|v| v * c(*k))),
-        // d(x^p)/dx = p·x^(p-1)
+        // d(x^p)/dx = p·x^(p-1); for p = 0 it is 0 everywhere, x = 0 included (as PyTorch),
+        // where the formula would give 0·inf = NaN
+        Op::Powf(x, p) if *p == 0.0 => emit(*x, Array::zeros(val(*x).shape().clone())),
         Op::Powf(x, p) => {
             let (p, pm1) = (c(*p), c(*p - 1.0));
             emit(*x, map2(&g, val(*x), |g, x| g * p * x.powf(pm1)))
