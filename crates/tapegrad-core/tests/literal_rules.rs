@@ -149,6 +149,23 @@ fn powf() {
     assert_close(&g, &[0.5]);
 }
 
+#[test]
+fn powf_zero_exponent_at_zero() {
+    // x^0 = 1 everywhere, so d(x^0)/dx = 0 everywhere, x = 0 included (as PyTorch, which
+    // special-cases p = 0), where p·x^(p-1) would be 0·inf = NaN
+    let g = grad_weighted(
+        arr(&[0.0, 2.0, -3.0], &[3]),
+        arr(&[1.0, 1.0, 1.0], &[3]),
+        |t| Ok(t.powf(0.0)),
+    );
+    assert_close(&g, &[0.0, 0.0, 0.0]);
+    // p = 1 at 0: 1·0^0 = 1; p = 2 at 0: 2·0 = 0
+    let g = grad_weighted(arr(&[0.0], &[1]), arr(&[3.0], &[1]), |t| Ok(t.powf(1.0)));
+    assert_close(&g, &[3.0]);
+    let g = grad_weighted(arr(&[0.0], &[1]), arr(&[3.0], &[1]), |t| Ok(t.powf(2.0)));
+    assert_close(&g, &[0.0]);
+}
+
 // ---- elementwise functions ----
 
 #[test]
