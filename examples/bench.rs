@@ -17,17 +17,17 @@
 //! cargo run --release --example bench -- --workloads mlp --phases   # where a step's time goes
 //! ```
 //!
-//! MNIST is looked for in `--data-dir`, then `$TAPEGRAD_DATA` (the folder itself or its `mnist/`
-//! sub-folder), then `$MNIST_DIR`, then `../shared/data/mnist` and `data/mnist` beside the
-//! repository. Without it, mlp and ae are skipped with a message and the rest still runs.
+//! MNIST is read with `tapegrad::data::mnist`, from `--data-dir`, else `$TAPEGRAD_DATA`, else
+//! `$MNIST_DIR`, else `../shared/data/mnist` or `data/mnist` beside the repository. Without it,
+//! mlp and ae are skipped with a message and the rest still runs.
 
 use clap::Parser;
 use rand::seq::SliceRandom;
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+use tapegrad::data::mnist::{self, Mnist};
 use tapegrad::nn::optim::{Adam, Optimizer, Sgd};
 use tapegrad::nn::{Act, Dense, Mlp, Module, OutputAct};
 use tapegrad::{Array, Tape};
@@ -299,107 +299,35 @@ fn adam() -> Adam<f32> {
 // ---------------------------------------------------------------------------------------------
 // Data
 
-/// MNIST: train and test images `[n, 784]` scaled to [0, 1], and their labels.
-struct Mnist {
-    x_train: Array<f32>,
-    y_train: Vec<usize>,
-    x_test: Array<f32>,
-    y_test: Vec<usize>,
-}
-
-fn mnist_files_in(dir: &Path) -> bool {
-    dir.join("train-images.idx3-ubyte.gz").is_file()
-}
-
-/// The MNIST folder: the flag, `$TAPEGRAD_DATA` (or its `mnist/`), `$MNIST_DIR`, then the
-/// shared data beside the repository and the repository's own `data/mnist`.
+/// MNIST's folder: `--data-dir`, `$TAPEGRAD_DATA`, `$MNIST_DIR` (the peers' variable), then the
+/// shared data beside the repository and the repository's own `data/mnist`; each may hold the
+/// files or a `mnist/` sub-folder with them ([`mnist::find_files`] looks in both).
 fn find_mnist(flag: Option<&Path>) -> Result<PathBuf, String> {
-    if let Some(d) = flag {
-        return if mnist_files_in(d) {
-            Ok(d.to_path_buf())
-        } else {
-            Err(format!(
-                "--data-dir {}: no train-images.idx3-ubyte.gz there",
-                d.display()
-            ))
-        };
-    }
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut tried = Vec::new();
-    if let Some(d) = std::env::var_os("TAPEGRAD_DATA").map(PathBuf::from) {
-        tried.push(d.join("mnist"));
-        tried.push(d);
-    }
-    if let Some(d) = std::env::var_os("MNIST_DIR") {
-        tried.push(PathBuf::from(d));
-    }
-    tried.push(repo.join("../shared/data/mnist"));
-    tried.push(repo.join("data/mnist"));
-    tried
+    let candidates: Vec<PathBuf> = match flag {
+        Some(d) => vec![d.to_path_buf()],
+        None => [
+            std::env::var_os(mnist::ENV_VAR).map(PathBuf::from),
+            std::env::var_os("MNIST_DIR").map(PathBuf::from),
+            Some(repo.join("../shared/data/mnist")),
+            Some(repo.join("data")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    };
+    candidates
         .iter()
-        .find(|d| mnist_files_in(d))
+        .find(|d| mnist::find_files(d).is_ok())
         .cloned()
         .ok_or_else(|| {
-            let list: Vec<String> = tried.iter().map(|d| d.display().to_string()).collect();
+            let list: Vec<String> = candidates.iter().map(|d| d.display().to_string()).collect();
             format!(
-                "MNIST not found (looked in {}); pass --data-dir or set TAPEGRAD_DATA",
-                list.join(", ")
+                "MNIST not found (looked in {}); pass --data-dir DIR or set {}=DIR",
+                list.join(", "),
+                mnist::ENV_VAR
             )
         })
-}
-
-/// Reads one gzip'd IDX file of unsigned bytes: its dims and data.
-fn read_idx_gz(path: &Path) -> Result<(Vec<usize>, Vec<u8>), String> {
-    let err = |m: String| format!("{}: {m}", path.display());
-    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
-    let mut bytes = Vec::new();
-    flate2::read::GzDecoder::new(file)
-        .read_to_end(&mut bytes)
-        .map_err(|e| err(e.to_string()))?;
-    if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 0x08 {
-        return Err(err("not an unsigned-byte IDX file".into()));
-    }
-    let ndim = bytes[3] as usize;
-    let header = 4 + 4 * ndim;
-    if bytes.len() < header {
-        return Err(err("truncated header".into()));
-    }
-    let dims: Vec<usize> = (0..ndim)
-        .map(|i| {
-            let b = &bytes[4 + 4 * i..8 + 4 * i];
-            u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize
-        })
-        .collect();
-    let n: usize = dims.iter().product();
-    if bytes.len() - header != n {
-        return Err(err(format!(
-            "{} data bytes for dims {dims:?}",
-            bytes.len() - header
-        )));
-    }
-    Ok((dims, bytes.split_off(header)))
-}
-
-fn load_mnist(dir: &Path) -> Result<Mnist, String> {
-    let images = |name: &str| -> Result<Array<f32>, String> {
-        let (dims, data) = read_idx_gz(&dir.join(name))?;
-        let n = dims[0];
-        let v: Vec<f32> = data.iter().map(|&p| p as f32 / 255.0).collect();
-        Array::from_vec(v, [n, 784]).map_err(|e| format!("{name}: {e}"))
-    };
-    let labels = |name: &str| -> Result<Vec<usize>, String> {
-        Ok(read_idx_gz(&dir.join(name))?
-            .1
-            .into_iter()
-            .map(usize::from)
-            .collect())
-    };
-    Ok(Mnist {
-        x_train: images("train-images.idx3-ubyte.gz")?,
-        y_train: labels("train-labels.idx1-ubyte.gz")?,
-        x_test: images("t10k-images.idx3-ubyte.gz")?,
-        y_test: labels("t10k-labels.idx1-ubyte.gz")?,
-    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -436,6 +364,8 @@ struct LoopStats {
     allocs: Option<(usize, usize, usize)>,
     /// batch gather, forward + loss, backward, reset + update
     phases: [Duration; 4],
+    /// Every step's wall time in seconds (with `phases`).
+    step_s: Vec<f64>,
 }
 
 /// Shuffled mini-batch training (the peers' `train_epochs`): per epoch a fresh permutation,
@@ -504,6 +434,7 @@ fn train_epochs(
                 stats.phases[1] += t2 - t1;
                 stats.phases[2] += t3 - t2;
                 stats.phases[3] += t4 - t3;
+                stats.step_s.push((t4 - tp).as_secs_f64());
             }
             stats.steps += 1;
         }
@@ -538,6 +469,19 @@ fn print_phases(workload: &str, s: &LoopStats) {
         s.steps,
         parts.join(", ")
     ));
+    // The fastest steps ran without interruption: on a busy machine the 10th percentile is a
+    // steadier estimate of the undisturbed step time than the mean.
+    let mut t = s.step_s.clone();
+    t.sort_by(f64::total_cmp);
+    let pct = |q: f64| t[((t.len() - 1) as f64 * q).round() as usize] * 1e6;
+    if !t.is_empty() {
+        info(format!(
+            "{SYSTEM} {workload} step time: p10 {:.1} us, median {:.1} us, p90 {:.1} us",
+            pct(0.1),
+            pct(0.5),
+            pct(0.9)
+        ));
+    }
 }
 
 fn report_memory(workload: &str, s: &LoopStats, rss_reset: bool) {
@@ -664,17 +608,17 @@ fn bench_mlp(data: &Mnist, args: &Args, rss_reset: bool) -> tapegrad::Result<()>
     let s = train_epochs(
         &mut net,
         &mut opt,
-        &data.x_train,
-        Target::Classes(&data.y_train),
+        &data.train.x,
+        Target::Classes(&data.train.y),
         &opts,
     )?;
-    let pred = predict(&net, &data.x_test)?.argmax_rows()?;
+    let pred = predict(&net, &data.test.x)?.argmax_rows()?;
     let correct = pred
         .iter()
-        .zip(&data.y_test)
+        .zip(&data.test.y)
         .filter(|(p, y)| p == y)
         .count();
-    let acc = correct as f64 / data.y_test.len() as f64;
+    let acc = correct as f64 / data.test.y.len() as f64;
     info(format!(
         "{SYSTEM} mlp epoch times {} (last batch loss {:.4})",
         fmt_times(&s.epoch_s),
@@ -697,11 +641,11 @@ fn bench_ae(data: &Mnist, args: &Args, rss_reset: bool) -> tapegrad::Result<()> 
         OutputAct::Sigmoid,
     )?;
     let test_mse = |net: &Mlp<f32>| -> tapegrad::Result<f64> {
-        let pred = predict(net, &data.x_test)?;
+        let pred = predict(net, &data.test.x)?;
         let d: f64 = pred
             .data()
             .iter()
-            .zip(data.x_test.data())
+            .zip(data.test.x.data())
             .map(|(&p, &t)| f64::from(p - t).powi(2))
             .sum();
         Ok(d / pred.numel() as f64)
@@ -719,7 +663,7 @@ fn bench_ae(data: &Mnist, args: &Args, rss_reset: bool) -> tapegrad::Result<()> 
         phases: args.phases,
         count_allocs: Some(50..150),
     };
-    let s = train_epochs(&mut net, &mut opt, &data.x_train, Target::Input, &opts)?;
+    let s = train_epochs(&mut net, &mut opt, &data.train.x, Target::Input, &opts)?;
     info(format!(
         "{SYSTEM} ae epoch times {} (last batch loss {:.5})",
         fmt_times(&s.epoch_s),
@@ -860,7 +804,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         info("WARNING: a debug build; run with --release for meaningful numbers");
     }
     let data = if wants("mlp") || wants("ae") {
-        match find_mnist(args.data_dir.as_deref()).and_then(|d| load_mnist(&d)) {
+        let loaded = find_mnist(args.data_dir.as_deref())
+            .and_then(|d| mnist::load(&d).map_err(|e| e.to_string()));
+        match loaded {
             Ok(d) => Some(d),
             Err(e) => {
                 eprintln!("bench: {e}; skipping mlp and ae");
