@@ -1,7 +1,7 @@
 //! Gradient checks of composite expressions, as a model builds them: a 2-layer MLP with a
 //! cross-entropy loss (gradients for the input and every weight and bias), `tanh(x·w + b)`
 //! summed, and the fused `linear` against the same expression written with `matmul` and `add`.
-//! f64 at `GradcheckOptions::f64()` (64 cases) and f32 at `GradcheckOptions::f32()` (16 cases);
+//! f64 at `GradcheckOptions::f64()` (256 cases) and f32 at `GradcheckOptions::f32()` (64 cases);
 //! relu pre-activations are kept `KINK` away from 0 by the strategy.
 
 mod common;
@@ -83,7 +83,7 @@ fn with_seed(opts: GradcheckOptions, seed: u64) -> GradcheckOptions {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn mlp_cross_entropy_f64((xs, t) in mlp_inputs(), seed in any::<u64>()) {
@@ -141,7 +141,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(16))]
+    #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
     fn mlp_cross_entropy_f32((xs, t) in mlp_inputs(), seed in any::<u64>()) {

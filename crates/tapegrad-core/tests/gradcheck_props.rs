@@ -1,5 +1,5 @@
 //! Gradient-check properties of every op in f64: random shapes (ranks 0-3 where the op allows
-//! them, size-1 axes and broadcasting), random values, 64 cases per op, each compared with
+//! them, size-1 axes and broadcasting), random values, 256 cases per op, each compared with
 //! central differences by the public `gradcheck` (a non-scalar output is reduced with
 //! `sum(y · r)`, `r` random per case) at `GradcheckOptions::f64()`: eps 1e-6,
 //! `|tape - numeric| <= 1e-6 + 1e-4·|numeric|`.
@@ -11,4 +11,4 @@
 #[macro_use]
 mod common;
 
-gradient_properties!(f64, 64, GradcheckOptions::f64());
+gradient_properties!(f64, 256, GradcheckOptions::f64());
