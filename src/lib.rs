@@ -12,3 +12,5 @@
 pub use tapegrad_core::*;
 pub use tapegrad_data as data;
 pub use tapegrad_nn as nn;
+
+pub mod train;
