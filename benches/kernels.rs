@@ -94,7 +94,7 @@ fn dense_layers(c: &mut Criterion) {
     g.finish();
 }
 
-/// Elementwise ops and softmax at the shapes a classifier step uses: `[128, 10]` (logits) and
+/// Elementwise ops, reductions (sum, mse) and softmax at the shapes a classifier step uses: `[128, 10]` (logits) and
 /// `[128, 784]` (a batch of images).
 fn elementwise(c: &mut Criterion) {
     let mut g = c.benchmark_group("elementwise");
@@ -142,6 +142,22 @@ fn elementwise(c: &mut Criterion) {
                 tape.reset();
                 let y = tape.param(black_box(&x)).softmax(1).expect("axis 1");
                 black_box(y.id())
+            })
+        });
+        g.bench_function(format!("sum_all/{shape}"), |bench| {
+            bench.iter(|| {
+                tape.reset();
+                black_box(tape.param(black_box(&x)).sum().item())
+            })
+        });
+        g.bench_function(format!("mse/{shape}"), |bench| {
+            bench.iter(|| {
+                tape.reset();
+                let l = tape
+                    .param(black_box(&x))
+                    .mse(tape.param(black_box(&same)))
+                    .expect("same shape");
+                black_box(l.item())
             })
         });
         g.bench_function(format!("relu_forward_backward/{shape}"), |bench| {
