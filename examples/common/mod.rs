@@ -49,6 +49,8 @@
 //! ```
 #![allow(dead_code)] // each example uses a subset of the helpers
 
+pub mod mnist_data;
+pub mod optimizer;
 pub mod plot;
 mod progress;
 
