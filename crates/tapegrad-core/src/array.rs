@@ -3,7 +3,7 @@
 
 use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::kernels;
+use crate::kernels::{self, pool};
 use crate::shape::Shape;
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -22,10 +22,28 @@ use std::panic::Location;
 /// assert_eq!(t.data(), &[1., 4., 2., 5., 3., 6.]);
 /// # Ok(()) }
 /// ```
-#[derive(Clone, PartialEq)]
-pub struct Array<T> {
+///
+/// Buffers are recycled: a dropped array gives its buffer to a per-thread pool that the kernels
+/// take their outputs from, so a training loop in its steady state allocates nothing.
+#[derive(PartialEq)]
+pub struct Array<T: Element> {
     shape: Shape,
     data: Vec<T>,
+}
+
+impl<T: Element> Clone for Array<T> {
+    fn clone(&self) -> Self {
+        Array {
+            shape: self.shape.clone(),
+            data: pool::copy_of(&self.data),
+        }
+    }
+}
+
+impl<T: Element> Drop for Array<T> {
+    fn drop(&mut self) {
+        pool::give(std::mem::take(&mut self.data));
+    }
 }
 
 impl<T: Element> Array<T> {
@@ -57,7 +75,7 @@ impl<T: Element> Array<T> {
     pub fn scalar(v: T) -> Self {
         Array {
             shape: Shape::scalar(),
-            data: vec![v],
+            data: pool::filled(1, v),
         }
     }
 
@@ -65,7 +83,7 @@ impl<T: Element> Array<T> {
     pub fn full(shape: impl Into<Shape>, v: T) -> Self {
         let shape = shape.into();
         Array {
-            data: vec![v; shape.numel()],
+            data: pool::filled(shape.numel(), v),
             shape,
         }
     }
@@ -84,7 +102,7 @@ impl<T: Element> Array<T> {
     pub fn arange(n: usize) -> Self {
         Array {
             shape: Shape::new(&[n]),
-            data: (0..n).map(|i| T::of(i as f64)).collect(),
+            data: pool::collect(n, (0..n).map(|i| T::of(i as f64))),
         }
     }
 
@@ -92,7 +110,7 @@ impl<T: Element> Array<T> {
     pub fn from_fn(shape: impl Into<Shape>, f: impl FnMut(usize) -> T) -> Self {
         let shape = shape.into();
         Array {
-            data: (0..shape.numel()).map(f).collect(),
+            data: pool::collect(shape.numel(), (0..shape.numel()).map(f)),
             shape,
         }
     }
@@ -159,8 +177,35 @@ impl<T: Element> Array<T> {
     }
 
     /// The elements as a `Vec`, consuming the array.
-    pub fn into_vec(self) -> Vec<T> {
-        self.data
+    pub fn into_vec(mut self) -> Vec<T> {
+        std::mem::take(&mut self.data)
+    }
+
+    /// Splits the array into its shape and data (the inverse of [`Array::from_vec`]).
+    pub fn into_parts(mut self) -> (Shape, Vec<T>) {
+        (
+            std::mem::take(&mut self.shape),
+            std::mem::take(&mut self.data),
+        )
+    }
+
+    /// The same buffer with another shape of the same element count, without copying.
+    ///
+    /// # Errors
+    /// [`Error::DataLength`] when the element counts differ.
+    #[track_caller]
+    pub fn into_shape(mut self, shape: impl Into<Shape>) -> Result<Self> {
+        let shape = shape.into();
+        if shape.numel() != self.numel() {
+            return Err(Error::DataLength {
+                op: "into_shape",
+                len: self.numel(),
+                shape,
+                location: Location::caller(),
+            });
+        }
+        self.shape = shape;
+        Ok(self)
     }
 
     /// The element at a multi-index, or `None` when the index is out of range.
@@ -187,7 +232,7 @@ impl<T: Element> Array<T> {
     pub fn map(&self, f: impl Fn(T) -> T) -> Self {
         Array {
             shape: self.shape.clone(),
-            data: self.data.iter().map(|&x| f(x)).collect(),
+            data: pool::collect(self.numel(), self.data.iter().map(|&x| f(x))),
         }
     }
 
@@ -195,7 +240,7 @@ impl<T: Element> Array<T> {
     pub fn cast<U: Element>(&self) -> Array<U> {
         Array {
             shape: self.shape.clone(),
-            data: self.data.iter().map(|&x| U::of(x.as_f64())).collect(),
+            data: pool::collect(self.numel(), self.data.iter().map(|&x| U::of(x.as_f64()))),
         }
     }
 
@@ -216,7 +261,7 @@ impl<T: Element> Array<T> {
         }
         Ok(Array {
             shape,
-            data: self.data.clone(),
+            data: pool::copy_of(&self.data),
         })
     }
 
@@ -261,7 +306,7 @@ impl<T: Element> Array<T> {
         let mut dims = self.dims().to_vec();
         dims[0] = range.len();
         Ok(Array {
-            data: self.data[range.start * row..range.end * row].to_vec(),
+            data: pool::copy_of(&self.data[range.start * row..range.end * row]),
             shape: Shape::new(&dims),
         })
     }

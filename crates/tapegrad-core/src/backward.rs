@@ -8,7 +8,7 @@
 use crate::array::Array;
 use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::gradients::{Gradients, Trace, TraceStep};
+use crate::gradients::{Gradients, LeafGrads, Trace, TraceStep};
 use crate::kernels::{self, sum_to_shape};
 use crate::op::{Activation, NodeId, Op};
 use crate::ops::MatmulDims;
@@ -61,8 +61,11 @@ fn run<T: Element>(root: &Tensor<'_, T>, mut trace: Option<&mut Trace>) -> Resul
             location: Location::caller(),
         });
     }
-    let mut grads: Vec<Option<Array<T>>> = Vec::new();
+    // the working gradients, one slot per node: the tape keeps this vector between steps
+    let mut grads = tape.scratch.take();
+    grads.clear();
     grads.resize_with(root.id + 1, || None);
+    let mut leaves = LeafGrads::new();
     if nodes[root.id].requires_grad {
         grads[root.id] = Some(Array::ones(shape.clone()));
     }
@@ -78,7 +81,7 @@ fn run<T: Element>(root: &Tensor<'_, T>, mut trace: Option<&mut Trace>) -> Resul
             });
         }
         if node.op.is_leaf() {
-            grads[id] = Some(g); // kept: leaves are what the caller asks for
+            leaves.push((id, g)); // kept: leaves are what the caller asks for
             continue;
         }
         rule(&nodes, node, g, &mut |input, gi| {
@@ -95,7 +98,9 @@ fn run<T: Element>(root: &Tensor<'_, T>, mut trace: Option<&mut Trace>) -> Resul
             }
         });
     }
-    Ok(Gradients::new(grads, tape.bound_params(), tape.uid()))
+    grads.clear();
+    tape.scratch.replace(grads);
+    Ok(Gradients::new(leaves, tape.bound_params(), tape.uid()))
 }
 
 fn map2<T: Element>(a: &Array<T>, b: &Array<T>, f: impl Fn(T, T) -> T) -> Array<T> {
@@ -265,7 +270,7 @@ fn rule<T: Element>(
         Op::Reshape(x) => emit(*x, Array::from_parts(g.into_vec(), val(*x).shape().clone())),
         // permute's gradient is permuted back by the inverse permutation
         Op::Permute(x, perm) => {
-            let mut inv = vec![0; perm.len()];
+            let mut inv: smallvec::SmallVec<[usize; 4]> = smallvec::smallvec![0; perm.len()];
             for (i, &p) in perm.iter().enumerate() {
                 inv[p] = i;
             }

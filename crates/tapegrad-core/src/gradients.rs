@@ -7,27 +7,33 @@ use crate::op::{NodeId, ParamId};
 use crate::param::Param;
 use crate::shape::Shape;
 use crate::tape::Tensor;
+use smallvec::SmallVec;
 use std::fmt;
+
+/// Leaf gradients by node id (most models have at most a few dozen parameters).
+pub(crate) type LeafGrads<T> = SmallVec<[(NodeId, Array<T>); 8]>;
+/// The parameters bound on a tape, with their node ids.
+pub(crate) type BoundParams = SmallVec<[(ParamId, NodeId); 8]>;
 
 /// The gradients of one backward pass: one per leaf variable and bound parameter that the
 /// output depends on. Gradients of intermediate nodes are not kept.
-pub struct Gradients<T> {
-    grads: Vec<Option<Array<T>>>,
-    params: Vec<(ParamId, NodeId)>,
+pub struct Gradients<T: Element> {
+    leaves: LeafGrads<T>,
+    params: BoundParams,
     tape: (u64, u64),
 }
 
 impl<T: Element> Gradients<T> {
-    pub(crate) fn new(
-        grads: Vec<Option<Array<T>>>,
-        params: Vec<(ParamId, NodeId)>,
-        tape: (u64, u64),
-    ) -> Self {
+    pub(crate) fn new(leaves: LeafGrads<T>, params: BoundParams, tape: (u64, u64)) -> Self {
         Gradients {
-            grads,
+            leaves,
             params,
             tape,
         }
+    }
+
+    fn leaf(&self, node: NodeId) -> Option<&Array<T>> {
+        self.leaves.iter().find(|(n, _)| *n == node).map(|(_, g)| g)
     }
 
     /// The gradient for a leaf tensor (`tape.var` or `tape.param`) of the same tape and step;
@@ -36,7 +42,7 @@ impl<T: Element> Gradients<T> {
         if t.tape().uid() != self.tape {
             return None;
         }
-        self.grads.get(t.id()).and_then(Option::as_ref)
+        self.leaf(t.id())
     }
 
     /// The gradient for a parameter bound on the tape; `None` if the output does not depend on it.
@@ -47,24 +53,22 @@ impl<T: Element> Gradients<T> {
     /// The gradient for a parameter, by its id.
     pub fn by_id(&self, id: ParamId) -> Option<&Array<T>> {
         let (_, node) = self.params.iter().find(|(pid, _)| *pid == id)?;
-        self.grads.get(*node).and_then(Option::as_ref)
+        self.leaf(*node)
     }
 
     /// The gradient for a parameter, taken out (leaving `None`): for optimizers that want to
     /// reuse the buffer.
     pub fn take_by_id(&mut self, id: ParamId) -> Option<Array<T>> {
-        let (_, node) = self.params.iter().find(|(pid, _)| *pid == id)?;
-        self.grads.get_mut(*node).and_then(Option::take)
+        let (_, node) = *self.params.iter().find(|(pid, _)| *pid == id)?;
+        let i = self.leaves.iter().position(|(n, _)| *n == node)?;
+        Some(self.leaves.swap_remove(i).1)
     }
 
     /// Every parameter gradient present, with its parameter's id.
     pub fn params(&self) -> impl Iterator<Item = (ParamId, &Array<T>)> + '_ {
-        self.params.iter().filter_map(|&(id, node)| {
-            self.grads
-                .get(node)
-                .and_then(Option::as_ref)
-                .map(|g| (id, g))
-        })
+        self.params
+            .iter()
+            .filter_map(|&(id, node)| self.leaf(node).map(|g| (id, g)))
     }
 }
 

@@ -27,7 +27,7 @@ static NEXT_PARAM: AtomicU64 = AtomicU64::new(1);
 /// assert_eq!(w.value().data(), &[0.0]);
 /// # Ok(()) }
 /// ```
-pub struct Param<T> {
+pub struct Param<T: Element> {
     id: ParamId,
     value: Arc<Array<T>>,
 }

@@ -8,6 +8,7 @@
 use crate::array::Array;
 use crate::element::Element;
 use crate::error::{Error, Result};
+use crate::gradients::BoundParams;
 use crate::op::{NodeId, Op, ParamId};
 use crate::param::Param;
 use crate::shape::Shape;
@@ -21,12 +22,12 @@ use std::sync::Arc;
 static NEXT_TAPE: AtomicU64 = AtomicU64::new(1);
 
 /// A node's value: computed by its op, or shared with a [`Param`] (no copy).
-pub(crate) enum Value<T> {
+pub(crate) enum Value<T: Element> {
     Owned(Array<T>),
     Shared(Arc<Array<T>>),
 }
 
-impl<T> Deref for Value<T> {
+impl<T: Element> Deref for Value<T> {
     type Target = Array<T>;
     fn deref(&self) -> &Array<T> {
         match self {
@@ -37,7 +38,7 @@ impl<T> Deref for Value<T> {
 }
 
 /// One recorded operation: what it was, what it produced, whether a gradient flows to it.
-pub(crate) struct Node<T> {
+pub(crate) struct Node<T: Element> {
     pub op: Op,
     pub value: Value<T>,
     pub requires_grad: bool,
@@ -60,6 +61,10 @@ pub(crate) struct Node<T> {
 pub struct Tape<T: Element> {
     pub(crate) nodes: RefCell<Vec<Node<T>>>,
     params: RefCell<Vec<(ParamId, NodeId)>>,
+    /// backward's per-node gradient slots, kept between steps
+    pub(crate) scratch: RefCell<Vec<Option<Array<T>>>>,
+    /// index vectors of the ops that hold one (targets, picked rows, concat inputs), kept
+    indices: RefCell<Vec<Vec<usize>>>,
     uid: u64,
     generation: Cell<u64>,
 }
@@ -76,6 +81,8 @@ impl<T: Element> Tape<T> {
         Tape {
             nodes: RefCell::new(Vec::new()),
             params: RefCell::new(Vec::new()),
+            scratch: RefCell::new(Vec::new()),
+            indices: RefCell::new(Vec::new()),
             uid: NEXT_TAPE.fetch_add(1, Ordering::Relaxed),
             generation: Cell::new(0),
         }
@@ -85,7 +92,20 @@ impl<T: Element> Tape<T> {
     /// tape must be gone (the borrow checker enforces it), and [`Gradients`](crate::Gradients)
     /// computed before no longer answer for tensors.
     pub fn reset(&mut self) {
-        self.nodes.get_mut().clear();
+        // values go back to the buffer pool as they drop; index vectors are kept here
+        let indices = self.indices.get_mut();
+        for node in self.nodes.get_mut().drain(..) {
+            match node.op {
+                Op::CrossEntropy { targets: v, .. }
+                | Op::IndexSelect { indices: v, .. }
+                | Op::Concat { xs: v, .. } => {
+                    if indices.len() < 64 {
+                        indices.push(v);
+                    }
+                }
+                _ => {}
+            }
+        }
         self.params.get_mut().clear();
         self.generation.set(self.generation.get() + 1);
     }
@@ -122,8 +142,16 @@ impl<T: Element> Tape<T> {
     }
 
     /// The parameters bound to the tape and their node ids.
-    pub(crate) fn bound_params(&self) -> Vec<(ParamId, NodeId)> {
-        self.params.borrow().clone()
+    pub(crate) fn bound_params(&self) -> BoundParams {
+        self.params.borrow().iter().copied().collect()
+    }
+
+    /// A copy of `src` in a kept index vector (no allocation in a steady training loop).
+    pub(crate) fn index_vec(&self, src: impl IntoIterator<Item = usize>) -> Vec<usize> {
+        let mut v = self.indices.borrow_mut().pop().unwrap_or_default();
+        v.clear();
+        v.extend(src);
+        v
     }
 
     pub(crate) fn push(&self, op: Op, value: Value<T>, requires_grad: bool) -> Tensor<'_, T> {

@@ -1,6 +1,7 @@
 //! Elementwise binary kernels with NumPy broadcasting, and `sum_to_shape`, their inverse for
 //! gradients.
 
+use super::pool;
 use crate::array::Array;
 use crate::element::Element;
 use crate::shape::Shape;
@@ -15,20 +16,22 @@ pub(crate) fn binary<T: Element>(
 ) -> Array<T> {
     let (ad, bd) = (a.data(), b.data());
     if a.shape() == out && b.shape() == out {
-        let data = ad.iter().zip(bd).map(|(&x, &y)| f(x, y)).collect();
+        let data = pool::collect(ad.len(), ad.iter().zip(bd).map(|(&x, &y)| f(x, y)));
         return Array::from_parts(data, out.clone());
     }
     if b.numel() == 1 && a.shape() == out {
         let y = bd[0];
-        return Array::from_parts(ad.iter().map(|&x| f(x, y)).collect(), out.clone());
+        let data = pool::collect(ad.len(), ad.iter().map(|&x| f(x, y)));
+        return Array::from_parts(data, out.clone());
     }
     if a.numel() == 1 && b.shape() == out {
         let x = ad[0];
-        return Array::from_parts(bd.iter().map(|&y| f(x, y)).collect(), out.clone());
+        let data = pool::collect(bd.len(), bd.iter().map(|&y| f(x, y)));
+        return Array::from_parts(data, out.clone());
     }
     let sa = a.shape().broadcast_strides(out);
     let sb = b.shape().broadcast_strides(out);
-    let mut data = Vec::with_capacity(out.numel());
+    let mut data = pool::take(out.numel());
     for_each_row(out, &sa, &sb, |oa, ob, n, ia, ib| {
         for j in 0..n {
             data.push(f(ad[oa + j * ia], bd[ob + j * ib]));
@@ -85,11 +88,11 @@ pub(crate) fn sum_to_shape<T: Element>(g: Array<T>, target: &Shape) -> Array<T> 
     }
     if target.numel() == 1 {
         let s = g.data().iter().copied().sum();
-        return Array::from_parts(vec![s], target.clone());
+        return Array::from_parts(pool::filled(1, s), target.clone());
     }
     let st = target.broadcast_strides(g.shape());
     let ones: SmallVec<[usize; 4]> = g.shape().strides();
-    let mut out = vec![T::zero(); target.numel()];
+    let mut out = pool::filled(target.numel(), T::zero());
     let gd = g.data();
     for_each_row(g.shape(), &ones, &st, |og, ot, n, _ig, it| {
         let row = &gd[og..og + n];

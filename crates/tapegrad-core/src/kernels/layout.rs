@@ -1,6 +1,7 @@
 //! Kernels that move data without arithmetic: permute, gather and scatter rows, concat and
 //! slices along an axis.
 
+use super::pool;
 use crate::array::Array;
 use crate::element::Element;
 use crate::shape::Shape;
@@ -14,7 +15,7 @@ pub(crate) fn permute<T: Element>(x: &Array<T>, perm: &[usize]) -> Array<T> {
     let src: SmallVec<[usize; 4]> = perm.iter().map(|&p| xs[p]).collect();
     let xd = x.data();
     let n = out_shape.numel();
-    let mut data = Vec::with_capacity(n);
+    let mut data = pool::take(n);
     if n == 0 {
         return Array::from_parts(data, out_shape);
     }
@@ -51,11 +52,11 @@ pub(crate) fn permute<T: Element>(x: &Array<T>, perm: &[usize]) -> Array<T> {
 /// The rows (first-axis slices) at `indices`, in order.
 pub(crate) fn gather_rows<T: Element>(x: &Array<T>, indices: &[usize]) -> Array<T> {
     let row = x.numel() / x.dims()[0].max(1);
-    let mut data = Vec::with_capacity(indices.len() * row);
+    let mut data = pool::take(indices.len() * row);
     for &i in indices {
         data.extend_from_slice(&x.data()[i * row..(i + 1) * row]);
     }
-    let mut dims = x.dims().to_vec();
+    let mut dims: SmallVec<[usize; 4]> = SmallVec::from_slice(x.dims());
     dims[0] = indices.len();
     Array::from_parts(data, Shape::new(&dims))
 }
@@ -67,7 +68,7 @@ pub(crate) fn scatter_add_rows<T: Element>(
     target: &Shape,
 ) -> Array<T> {
     let row = target.numel() / target.dim(0).max(1);
-    let mut out = vec![T::zero(); target.numel()];
+    let mut out = pool::filled(target.numel(), T::zero());
     for (k, &i) in indices.iter().enumerate() {
         for (o, &v) in out[i * row..(i + 1) * row]
             .iter_mut()
@@ -84,9 +85,9 @@ pub(crate) fn concat<T: Element>(xs: &[&Array<T>], axis: usize) -> Array<T> {
     let first = xs[0].shape();
     let (outer, _, inner) = first.split_at_axis(axis);
     let total: usize = xs.iter().map(|x| x.dims()[axis]).sum();
-    let mut dims = first.dims().to_vec();
+    let mut dims: SmallVec<[usize; 4]> = SmallVec::from_slice(first.dims());
     dims[axis] = total;
-    let mut data = Vec::with_capacity(outer * total * inner);
+    let mut data = pool::take(outer * total * inner);
     for o in 0..outer {
         for x in xs {
             let block = x.dims()[axis] * inner;
@@ -104,9 +105,9 @@ pub(crate) fn slice_axis<T: Element>(
     len: usize,
 ) -> Array<T> {
     let (outer, n, inner) = x.shape().split_at_axis(axis);
-    let mut dims = x.dims().to_vec();
+    let mut dims: SmallVec<[usize; 4]> = SmallVec::from_slice(x.dims());
     dims[axis] = len;
-    let mut data = Vec::with_capacity(outer * len * inner);
+    let mut data = pool::take(outer * len * inner);
     for o in 0..outer {
         let base = (o * n + start) * inner;
         data.extend_from_slice(&x.data()[base..base + len * inner]);

@@ -4,6 +4,7 @@
 mod broadcast;
 mod layout;
 mod matmul;
+pub(crate) mod pool;
 mod reduce;
 mod softmax;
 

@@ -1,6 +1,7 @@
 //! Reductions along one axis (or over everything): sum and max, and the kernels that send
 //! their gradients back.
 
+use super::pool;
 use crate::array::Array;
 use crate::element::Element;
 use crate::shape::Shape;
@@ -8,11 +9,11 @@ use crate::shape::Shape;
 /// Sums over `axis` (all elements when `None`); `out` is the reduced shape.
 pub(crate) fn sum_axis<T: Element>(x: &Array<T>, axis: Option<usize>, out: &Shape) -> Array<T> {
     let Some(axis) = axis else {
-        return Array::from_parts(vec![x.data().iter().copied().sum()], out.clone());
+        return Array::from_parts(pool::filled(1, x.data().iter().copied().sum()), out.clone());
     };
     let (outer, n, inner) = x.shape().split_at_axis(axis);
     let xd = x.data();
-    let mut data = vec![T::zero(); outer * inner];
+    let mut data = pool::filled(outer * inner, T::zero());
     for o in 0..outer {
         let dst = &mut data[o * inner..(o + 1) * inner];
         for j in 0..n {
@@ -30,10 +31,10 @@ pub(crate) fn max_axis<T: Element>(x: &Array<T>, axis: Option<usize>, out: &Shap
     let xd = x.data();
     let Some(axis) = axis else {
         let m = xd.iter().copied().fold(T::neg_infinity(), T::max);
-        return Array::from_parts(vec![m], out.clone());
+        return Array::from_parts(pool::filled(1, m), out.clone());
     };
     let (outer, n, inner) = x.shape().split_at_axis(axis);
-    let mut data = vec![T::neg_infinity(); outer * inner];
+    let mut data = pool::filled(outer * inner, T::neg_infinity());
     for o in 0..outer {
         let dst = &mut data[o * inner..(o + 1) * inner];
         for j in 0..n {
@@ -59,7 +60,7 @@ pub(crate) fn broadcast_back<T: Element>(
     };
     let (outer, n, inner) = x_shape.split_at_axis(axis);
     let gd = g.data();
-    let mut data = Vec::with_capacity(x_shape.numel());
+    let mut data = pool::take(x_shape.numel());
     for o in 0..outer {
         let src = &gd[o * inner..(o + 1) * inner];
         for _ in 0..n {
@@ -83,7 +84,7 @@ pub(crate) fn max_backward<T: Element>(
         None => (1, x.numel(), 1),
     };
     let (md, gd) = (max.data(), g.data());
-    let mut out = vec![T::zero(); x.numel()];
+    let mut out = pool::filled(x.numel(), T::zero());
     for o in 0..outer {
         for i in 0..inner {
             let m = md[o * inner + i];

@@ -1,6 +1,7 @@
 //! Softmax and log-softmax along an axis, stable for large logits: the maximum is subtracted
 //! before exponentiating.
 
+use super::pool;
 use crate::array::Array;
 use crate::element::Element;
 
@@ -8,7 +9,7 @@ use crate::element::Element;
 /// what `f` leaves in `buf`.
 fn for_each_lane<T: Element>(x: &Array<T>, axis: usize, mut f: impl FnMut(&mut [T])) -> Array<T> {
     let (outer, n, inner) = x.shape().split_at_axis(axis);
-    let mut out = x.data().to_vec();
+    let mut out = pool::copy_of(x.data());
     if inner == 1 {
         for lane in out.chunks_mut(n.max(1)) {
             f(lane);
@@ -68,7 +69,7 @@ fn zip_lanes<T: Element>(
     mut f: impl FnMut(&[T], &[T], &mut [T]),
 ) -> Array<T> {
     let (outer, n, inner) = y.shape().split_at_axis(axis);
-    let mut out = vec![T::zero(); y.numel()];
+    let mut out = pool::filled(y.numel(), T::zero());
     if inner == 1 {
         let n1 = n.max(1);
         for ((yl, gl), ol) in y

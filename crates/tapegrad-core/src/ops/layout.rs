@@ -134,7 +134,7 @@ impl<'t, T: Element> Tensor<'t, T> {
             (kernels::concat(&arrays, axis), axis)
         };
         let op = Op::Concat {
-            xs: xs.iter().map(|x| x.id).collect(),
+            xs: first.tape.index_vec(xs.iter().map(|x| x.id)),
             axis,
         };
         Ok(first.record(op, v))
@@ -155,7 +155,7 @@ impl<'t, T: Element> Tensor<'t, T> {
         Ok(self.record(
             Op::IndexSelect {
                 x: self.id,
-                indices: indices.to_vec(),
+                indices: self.tape.index_vec(indices.iter().copied()),
             },
             v,
         ))

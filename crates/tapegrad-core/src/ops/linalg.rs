@@ -173,7 +173,7 @@ impl<'t, T: Element> Tensor<'t, T> {
             let nodes = self.tape.nodes.borrow();
             let (a, b) = (&*nodes[self.id].value, &*nodes[rhs.id].value);
             let (d, out) = MatmulDims::of(a.shape(), b.shape())?;
-            let mut data = vec![T::zero(); out.numel()];
+            let mut data = crate::kernels::pool::filled(out.numel(), T::zero());
             d.forward(a.data(), b.data(), &mut data);
             Array::from_parts(data, out)
         };
@@ -210,7 +210,7 @@ impl<'t, T: Element> Tensor<'t, T> {
                 });
             }
             let (n, i, o) = (x.dims()[0], x.dims()[1], wv.dims()[1]);
-            let mut data = vec![T::zero(); n * o];
+            let mut data = crate::kernels::pool::filled(n * o, T::zero());
             if let Some(b) = &b {
                 let bv = &*nodes[b.id].value;
                 if bv.dims() != [o] {

@@ -117,7 +117,7 @@ impl<'t, T: Element> Tensor<'t, T> {
         Ok(self.record(
             Op::CrossEntropy {
                 logits: self.id,
-                targets: targets.to_vec(),
+                targets: self.tape.index_vec(targets.iter().copied()),
             },
             value,
         ))

@@ -1,0 +1,180 @@
+//! A per-thread free list of element buffers, so that a training loop in its steady state
+//! allocates nothing: every [`Array`](crate::Array) gives its buffer back here when it is
+//! dropped (e.g. when [`Tape::reset`](crate::Tape::reset) clears the step's values, or a
+//! step's [`Gradients`](crate::Gradients) go out of scope), and the kernels take their output
+//! buffers from here.
+//!
+//! Buffers are kept in buckets by power-of-two capacity. The pool is bounded: at most
+//! [`PER_BUCKET`] buffers per bucket, no buffer over [`MAX_POOLED`] elements, and at most
+//! [`MAX_TOTAL`] elements in all; anything beyond is freed as usual.
+
+use crate::element::Element;
+use std::any::{Any, TypeId};
+use std::cell::RefCell;
+
+/// Buffers kept per capacity bucket.
+const PER_BUCKET: usize = 16;
+/// The largest buffer (in elements) worth keeping: 16 M elements (64 MB of f32).
+const MAX_POOLED: usize = 1 << 24;
+/// The most elements kept in all, per thread and element type (128 MB of f32).
+const MAX_TOTAL: usize = 1 << 25;
+/// Fresh buffers up to this size are rounded up to a power of two, so they fit any request
+/// of their bucket later.
+const ROUND_UP_LIMIT: usize = 1 << 22;
+const BUCKETS: usize = 25;
+
+struct Pool<T> {
+    buckets: Vec<Vec<Vec<T>>>,
+    total: usize,
+}
+
+impl<T> Pool<T> {
+    const fn new() -> Self {
+        Pool {
+            buckets: Vec::new(),
+            total: 0,
+        }
+    }
+
+    fn take(&mut self, len: usize) -> Option<Vec<T>> {
+        let ceil = ceil_log2(len);
+        for k in [ceil, ceil.wrapping_sub(1), ceil + 1] {
+            let Some(bucket) = self.buckets.get_mut(k) else {
+                continue;
+            };
+            if let Some(i) = bucket.iter().rposition(|v| v.capacity() >= len) {
+                let v = bucket.swap_remove(i);
+                self.total -= v.capacity();
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    fn give(&mut self, mut v: Vec<T>) {
+        let cap = v.capacity();
+        if cap == 0 || cap > MAX_POOLED || self.total + cap > MAX_TOTAL {
+            return;
+        }
+        let k = floor_log2(cap);
+        if self.buckets.len() <= k {
+            self.buckets.resize_with(BUCKETS.max(k + 1), Vec::new);
+        }
+        if self.buckets[k].len() < PER_BUCKET {
+            v.clear();
+            self.total += cap;
+            self.buckets[k].push(v);
+        }
+    }
+}
+
+fn floor_log2(n: usize) -> usize {
+    (usize::BITS - 1 - n.leading_zeros()) as usize
+}
+
+fn ceil_log2(n: usize) -> usize {
+    if n <= 1 {
+        0
+    } else {
+        floor_log2(n - 1) + 1
+    }
+}
+
+struct Pools {
+    f32: Pool<f32>,
+    f64: Pool<f64>,
+}
+
+thread_local! {
+    static POOLS: RefCell<Pools> = const { RefCell::new(Pools { f32: Pool::new(), f64: Pool::new() }) };
+}
+
+/// Runs `f` on this thread's pool for `T` (f32 and f64 have one each).
+fn with_pool<T: Element, R>(f: impl FnOnce(&mut Pool<T>) -> R) -> Option<R> {
+    POOLS
+        .try_with(|p| {
+            let mut p = p.try_borrow_mut().ok()?;
+            let any: &mut dyn Any = if TypeId::of::<T>() == TypeId::of::<f32>() {
+                &mut p.f32
+            } else {
+                &mut p.f64
+            };
+            any.downcast_mut::<Pool<T>>().map(f)
+        })
+        .ok()
+        .flatten()
+}
+
+/// An empty buffer with room for at least `len` elements, reused when possible.
+pub(crate) fn take<T: Element>(len: usize) -> Vec<T> {
+    if len == 0 {
+        return Vec::new();
+    }
+    if let Some(v) = with_pool::<T, _>(|p| p.take(len)).flatten() {
+        return v;
+    }
+    let cap = if len <= ROUND_UP_LIMIT {
+        len.next_power_of_two()
+    } else {
+        len
+    };
+    Vec::with_capacity(cap)
+}
+
+/// Gives a buffer back for reuse (or frees it when the pool is full).
+pub(crate) fn give<T: Element>(v: Vec<T>) {
+    if v.capacity() != 0 {
+        let mut slot = Some(v);
+        with_pool::<T, _>(|p| p.give(slot.take().expect("internal: buffer given once")));
+    }
+}
+
+/// A buffer of `len` copies of `value`.
+pub(crate) fn filled<T: Element>(len: usize, value: T) -> Vec<T> {
+    let mut v = take(len);
+    v.resize(len, value);
+    v
+}
+
+/// A buffer holding the items of `iter`, which yields about `len` of them.
+pub(crate) fn collect<T: Element>(len: usize, iter: impl Iterator<Item = T>) -> Vec<T> {
+    let mut v = take(len);
+    v.extend(iter);
+    v
+}
+
+/// A pooled copy of a slice.
+pub(crate) fn copy_of<T: Element>(s: &[T]) -> Vec<T> {
+    let mut v = take(s.len());
+    v.extend_from_slice(s);
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_given_buffer_comes_back() {
+        let v: Vec<f32> = take(100);
+        let (ptr, cap) = (v.as_ptr(), v.capacity());
+        assert!(cap >= 100);
+        give(v);
+        let w: Vec<f32> = take(90);
+        assert_eq!((w.as_ptr(), w.capacity()), (ptr, cap));
+        assert!(w.is_empty());
+        give(w);
+        // f64 has its own pool
+        let x: Vec<f64> = take(100);
+        assert_ne!(x.as_ptr() as usize, ptr as usize);
+    }
+
+    #[test]
+    fn log2_helpers() {
+        assert_eq!((floor_log2(1), floor_log2(7), floor_log2(8)), (0, 2, 3));
+        assert_eq!(
+            (ceil_log2(1), ceil_log2(7), ceil_log2(8), ceil_log2(9)),
+            (0, 3, 3, 4)
+        );
+    }
+}
