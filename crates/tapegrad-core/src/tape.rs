@@ -98,10 +98,10 @@ impl<T: Element> Tape<T> {
             match node.op {
                 Op::CrossEntropy { targets: v, .. }
                 | Op::IndexSelect { indices: v, .. }
-                | Op::Concat { xs: v, .. } => {
-                    if indices.len() < 64 {
-                        indices.push(v);
-                    }
+                | Op::Concat { xs: v, .. }
+                    if indices.len() < 64 =>
+                {
+                    indices.push(v)
                 }
                 _ => {}
             }
