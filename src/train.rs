@@ -455,9 +455,9 @@ impl FitConfig {
         self
     }
 
-    #[track_caller]
-    fn check(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::invalid("FitConfig", m));
+    /// What is wrong with the settings, if anything.
+    fn problem(&self) -> std::result::Result<(), String> {
+        let bad = Err;
         if self.batch_size == 0 || self.eval_batch_size == 0 {
             return bad("batch_size and eval_batch_size must be at least 1".into());
         }
@@ -663,6 +663,7 @@ pub struct Evaluation {
 ///   targets that do not suit the loss (labels for MSE, values for cross-entropy), or inputs
 ///   and targets with different numbers of rows.
 /// - The model's shape errors when the inputs or targets do not fit it, the optimizer's errors.
+#[track_caller]
 pub fn fit<T: Element>(
     model: &mut dyn Module<T>,
     opt: &mut dyn Optimizer<T>,
@@ -709,6 +710,7 @@ pub type InputTransform<'a, T> = dyn FnMut(&mut Array<T>, usize, usize) -> Resul
 ///
 /// # Errors
 /// As [`fit`], and whatever `transform` returns (training stops then).
+#[track_caller]
 pub fn fit_with<T: Element>(
     model: &mut dyn Module<T>,
     opt: &mut dyn Optimizer<T>,
@@ -718,7 +720,9 @@ pub fn fit_with<T: Element>(
     callback: &mut dyn Callback,
     transform: &mut InputTransform<'_, T>,
 ) -> Result<History> {
-    config.check()?;
+    if let Err(m) = config.problem() {
+        return Err(Error::invalid("FitConfig", m));
+    }
     train.check("training", config.loss)?;
     if let Some(v) = &val {
         v.check("validation", config.loss)?;
@@ -931,6 +935,7 @@ fn mix(seed: u64, stream: u64) -> u64 {
 /// # Errors
 /// As [`fit`] for targets that do not suit the loss or the model; a NaN loss is returned as it
 /// is (not an error).
+#[track_caller]
 pub fn evaluate<T: Element>(
     model: &mut dyn Module<T>,
     data: Data<'_, T>,
@@ -979,6 +984,7 @@ pub fn evaluate<T: Element>(
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] for a batch size of 0 or a rank-0 `x`; the model's shape errors.
+#[track_caller]
 pub fn predict<T: Element>(
     model: &mut dyn Module<T>,
     x: &Array<T>,
@@ -1038,6 +1044,7 @@ pub fn predict<T: Element>(
 ///
 /// # Errors
 /// As [`predict`].
+#[track_caller]
 pub fn predict_classes<T: Element>(
     model: &mut dyn Module<T>,
     x: &Array<T>,

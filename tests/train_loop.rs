@@ -27,7 +27,10 @@ fn weights(m: &dyn Module<f32>) -> Vec<Array<f32>> {
         .collect()
 }
 
-fn losses(h: &History) -> Vec<(f64, Option<f64>, Option<f64>, Option<f64>)> {
+/// An epoch's figures without its duration.
+type Figures = (f64, Option<f64>, Option<f64>, Option<f64>);
+
+fn losses(h: &History) -> Vec<Figures> {
     h.epochs
         .iter()
         .map(|e| (e.train_loss, e.train_accuracy, e.val_loss, e.val_accuracy))

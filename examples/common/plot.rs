@@ -168,6 +168,7 @@ fn draw_panel(
     builder
         .caption(axes.title, (FONT, 22))
         .margin(12)
+        .margin_right(28)
         .x_label_area_size(45)
         .y_label_area_size(70);
     let label_style = (FONT, 16);
@@ -193,7 +194,7 @@ fn draw_panel(
                 .collect();
             add_series(&mut chart, s, pts)?;
         }
-        legend_box(&mut chart, series.len())?;
+        legend_box(&mut chart, series.len(), quiet_corner(series, axes.log_y))?;
     } else {
         let mut chart = builder.build_cartesian_2d(x0..x1, y0..y1)?;
         chart
@@ -215,9 +216,52 @@ fn draw_panel(
                 .collect();
             add_series(&mut chart, s, pts)?;
         }
-        legend_box(&mut chart, series.len())?;
+        legend_box(&mut chart, series.len(), quiet_corner(series, axes.log_y))?;
     }
     Ok(())
+}
+
+/// The corner where the legend covers the fewest points (upper right on a tie).
+fn quiet_corner(series: &[Series], log_y: bool) -> SeriesLabelPosition {
+    let pts: Vec<(f64, f64)> = series
+        .iter()
+        .flat_map(|s| s.points.iter().copied())
+        .collect();
+    corner_for(&pts, log_y)
+}
+
+/// The corner of the plot of `pts` with the fewest points under a legend-sized box.
+fn corner_for(pts: &[(f64, f64)], log_y: bool) -> SeriesLabelPosition {
+    let f = |y: f64| if log_y { y.max(1e-300).ln() } else { y };
+    let ok: Vec<(f64, f64)> = pts
+        .iter()
+        .filter(|p| p.0.is_finite() && p.1.is_finite() && (!log_y || p.1 > 0.0))
+        .map(|&(x, y)| (x, f(y)))
+        .collect();
+    let (x0, x1) = ok
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let (y0, y1) = ok
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let (wx, wy) = ((x1 - x0).max(1e-12), (y1 - y0).max(1e-12));
+    let count = |right: bool, upper: bool| {
+        ok.iter()
+            .filter(|p| {
+                let (u, v) = ((p.0 - x0) / wx, (p.1 - y0) / wy);
+                (if right { u > 0.6 } else { u < 0.4 }) && (if upper { v > 0.7 } else { v < 0.3 })
+            })
+            .count()
+    };
+    [
+        (SeriesLabelPosition::UpperRight, count(true, true)),
+        (SeriesLabelPosition::LowerRight, count(true, false)),
+        (SeriesLabelPosition::UpperLeft, count(false, true)),
+        (SeriesLabelPosition::LowerLeft, count(false, false)),
+    ]
+    .into_iter()
+    .min_by_key(|c| c.1)
+    .map_or(SeriesLabelPosition::UpperRight, |c| c.0)
 }
 
 /// A tick label with a sensible number of digits.
@@ -274,6 +318,7 @@ where
 fn legend_box<'a, X: Ranged, Y: Ranged>(
     chart: &mut ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>,
     n: usize,
+    position: SeriesLabelPosition,
 ) -> Drawn {
     if n > 1 {
         chart
@@ -281,7 +326,7 @@ fn legend_box<'a, X: Ranged, Y: Ranged>(
             .label_font((FONT, 16))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.5))
-            .position(SeriesLabelPosition::UpperRight)
+            .position(position)
             .draw()?;
     }
     Ok(())
@@ -400,7 +445,11 @@ pub fn confusion_matrix(path: &Path, title: &str, cm: &ConfusionMatrix) -> Resul
         (0..k).map(|i| i.to_string()).collect()
     };
     let cell = (560 / k.max(1)).clamp(24, 64) as i32;
-    let (left, top) = (110, 90);
+    let label_size = (cell as f64 * 0.4).clamp(12.0, 18.0);
+    // row labels are right-aligned before the grid; the axis title goes left of the longest
+    let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(1) as f64;
+    let name_px = (longest * label_size * 0.62).ceil() as i32;
+    let (left, top) = (name_px + 56, 90);
     let size = (
         (left + cell * k as i32 + 40) as u32,
         (top + cell * k as i32 + 40) as u32,
@@ -418,8 +467,11 @@ pub fn confusion_matrix(path: &Path, title: &str, cm: &ConfusionMatrix) -> Resul
         )?;
         let ylab =
             text(18.0, &BLACK, HPos::Center, VPos::Center).transform(FontTransform::Rotate270);
-        root.draw_text("true class", &ylab, (22, top + cell * k as i32 / 2))?;
-        let label_size = (cell as f64 * 0.4).clamp(12.0, 18.0);
+        root.draw_text(
+            "true class",
+            &ylab,
+            (left - name_px - 34, top + cell * k as i32 / 2),
+        )?;
         for (i, name) in names.iter().enumerate() {
             let c = left + cell * i as i32 + cell / 2;
             root.draw_text(
@@ -545,7 +597,7 @@ pub fn image_grid(
             ));
         }
     }
-    let cols = cols.max(1);
+    let cols = cols.clamp(1, images.len().max(1));
     let rows = images.len().div_ceil(cols).max(1);
     let (iw, ih) = images
         .iter()
@@ -651,6 +703,7 @@ pub fn scatter(
         let mut chart = ChartBuilder::on(root)
             .caption(axes.title, (FONT, 22))
             .margin(12)
+            .margin_right(28)
             .x_label_area_size(45)
             .y_label_area_size(70)
             .right_y_label_area_size(if classes > 1 { 90 } else { 0 })
@@ -685,7 +738,7 @@ pub fn scatter(
                 .label_font((FONT, 16))
                 .background_style(WHITE.mix(0.9))
                 .border_style(BLACK.mix(0.5))
-                .position(SeriesLabelPosition::UpperRight)
+                .position(corner_for(points, false))
                 .draw()?;
         }
         Ok(())
@@ -764,6 +817,7 @@ pub fn decision_boundary(
         let mut chart = ChartBuilder::on(root)
             .caption(axes.title, (FONT, 22))
             .margin(12)
+            .margin_right(28)
             .x_label_area_size(45)
             .y_label_area_size(60)
             .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)?;
