@@ -100,7 +100,7 @@ struct Args {
     /// Threads a large matmul may use (the workloads allow at most 2).
     #[arg(long, default_value_t = 2)]
     threads: usize,
-    /// The folder holding the four MNIST *-ubyte.gz files.
+    /// The folder holding the four MNIST files (or a `mnist/` sub-folder with them).
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Epochs for mlp and ae (the standard is 5; epoch_s is the median of epochs 2..).
@@ -767,8 +767,17 @@ fn fmt_times(t: &[f64]) -> String {
         .join(" ")
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = Args::parse();
+fn main() -> std::process::ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(bad) = args
         .workloads
         .iter()
