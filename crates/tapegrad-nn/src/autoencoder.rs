@@ -143,6 +143,16 @@ impl<T: Element> Module<T> for Autoencoder<T> {
             .visit_params_mut(&join_name(prefix, "decoder"), f);
     }
 
+    fn for_each_param<'a>(&'a self, f: &mut dyn FnMut(&'a Param<T>)) {
+        self.encoder.for_each_param(f);
+        self.decoder.for_each_param(f);
+    }
+
+    fn for_each_param_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut Param<T>)) {
+        self.encoder.for_each_param_mut(f);
+        self.decoder.for_each_param_mut(f);
+    }
+
     fn describe(&self) -> String {
         describe_children(
             "Autoencoder",

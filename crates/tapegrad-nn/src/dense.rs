@@ -175,6 +175,20 @@ impl<T: Element> Module<T> for Dense<T> {
         }
     }
 
+    fn for_each_param<'a>(&'a self, f: &mut dyn FnMut(&'a Param<T>)) {
+        f(&self.weight);
+        if let Some(b) = &self.bias {
+            f(b);
+        }
+    }
+
+    fn for_each_param_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut Param<T>)) {
+        f(&mut self.weight);
+        if let Some(b) = &mut self.bias {
+            f(b);
+        }
+    }
+
     fn describe(&self) -> String {
         format!(
             "Dense(in={}, out={}, {})",

@@ -257,6 +257,14 @@ impl<T: Element> Module<T> for Mlp<T> {
         }
     }
 
+    fn for_each_param<'a>(&'a self, f: &mut dyn FnMut(&'a Param<T>)) {
+        self.layers.iter().for_each(|l| l.for_each_param(f));
+    }
+
+    fn for_each_param_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut Param<T>)) {
+        self.layers.iter_mut().for_each(|l| l.for_each_param_mut(f));
+    }
+
     fn describe(&self) -> String {
         let n = self.layers.len();
         let mut children = Vec::new();

@@ -101,6 +101,14 @@ impl<T: Element> Module<T> for Sequential<T> {
         }
     }
 
+    fn for_each_param<'a>(&'a self, f: &mut dyn FnMut(&'a Param<T>)) {
+        self.layers.iter().for_each(|m| m.for_each_param(f));
+    }
+
+    fn for_each_param_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut Param<T>)) {
+        self.layers.iter_mut().for_each(|m| m.for_each_param_mut(f));
+    }
+
     fn set_training(&mut self, training: bool) {
         self.layers
             .iter_mut()

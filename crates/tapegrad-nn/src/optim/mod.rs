@@ -77,13 +77,17 @@ pub(crate) fn update_params<T: Element>(
     grads: &dyn GradSource<T>,
     mut f: impl FnMut(ParamId, &mut [T], &[T]),
 ) -> Result<()> {
-    let mut bad: Option<Error> = None;
-    model.visit_params("", &mut |name, p| {
-        if bad.is_some() {
-            return;
-        }
-        if let Some(g) = grads.grad(p.id()) {
-            if g.shape() != p.value().shape() {
+    let mut mismatch = false;
+    model.for_each_param(&mut |p| {
+        mismatch |= grads
+            .grad(p.id())
+            .is_some_and(|g| g.shape() != p.value().shape());
+    });
+    if mismatch {
+        // the slow path, with names, only to say which parameter is wrong
+        let mut bad: Option<Error> = None;
+        model.visit_params("", &mut |name, p| match grads.grad(p.id()) {
+            Some(g) if bad.is_none() && g.shape() != p.value().shape() => {
                 bad = Some(Error::shape(
                     op,
                     p.value().shape(),
@@ -91,12 +95,11 @@ pub(crate) fn update_params<T: Element>(
                     format!("the gradient of parameter `{name}` must have its shape"),
                 ));
             }
-        }
-    });
-    if let Some(e) = bad {
-        return Err(e);
+            _ => {}
+        });
+        return Err(bad.expect("internal: a mismatch was seen"));
     }
-    model.visit_params_mut("", &mut |_, p| {
+    model.for_each_param_mut(&mut |p| {
         if let Some(g) = grads.grad(p.id()) {
             f(p.id(), p.value_mut().data_mut(), g.data());
         }
