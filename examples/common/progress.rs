@@ -23,7 +23,7 @@ pub struct Progress {
     epoch_loss: f64,
     epoch_steps: usize,
     last_val: String,
-    last_draw: Instant,
+    last_draw: Option<Instant>,
 }
 
 impl Progress {
@@ -38,7 +38,7 @@ impl Progress {
             epoch_loss: 0.0,
             epoch_steps: 0,
             last_val: String::new(),
-            last_draw: Instant::now(),
+            last_draw: None,
         }
     }
 
@@ -102,8 +102,11 @@ impl Callback for Progress {
         self.epoch_steps += 1;
         if let Some(bar) = &self.bar {
             bar.inc(1);
-            if self.last_draw.elapsed() >= Duration::from_millis(100) {
-                self.last_draw = Instant::now();
+            if self
+                .last_draw
+                .map_or(true, |t| t.elapsed() >= Duration::from_millis(100))
+            {
+                self.last_draw = Some(Instant::now());
                 let mean = self.epoch_loss / self.epoch_steps as f64;
                 bar.set_message(format!(
                     "epoch {epoch}/{}  loss {mean:.4}{}",
