@@ -1,0 +1,219 @@
+//! The autoencoder example at reduced size on the bundled digits: it learns (reconstruction
+//! error well below the mean-image baseline, k-NN on the 4-number codes far above chance,
+//! denoising beats the noisy input), writes its figures, and reports a missing MNIST folder
+//! as a clean error. Also the example's PCA (Jacobi eigen-decomposition) and centroids.
+
+#[allow(dead_code)]
+#[path = "../examples/autoencoder.rs"]
+mod autoencoder;
+
+use autoencoder::{class_centroids, jacobi_eigen, run, Args, Pca};
+use std::path::PathBuf;
+use tapegrad::{rng, Array};
+
+/// A fresh, empty folder under the system's temp folder, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "tapegrad-example-autoencoder-{name}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create a temp folder");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn small_args(out: &TempDir) -> Args {
+    let mut args = Args {
+        digits: true,
+        epochs: Some(60),
+        denoise_epochs: Some(60),
+        hidden: vec![64],
+        latent: 4,
+        batch_size: 32,
+        lr: 3e-3,
+        ..Args::default()
+    };
+    args.common.out = Some(out.0.clone());
+    args.common.quiet = true;
+    args
+}
+
+#[test]
+fn learns_digits_codes_and_denoises() {
+    let out = TempDir::new("digits");
+    let r = run(&small_args(&out)).expect("the example runs on the bundled digits");
+    assert_eq!(r.rows, (1437, 360));
+    assert_eq!(r.encoder, [64, 64, 4]);
+    assert_eq!(r.history.len(), 60);
+    // Reconstructions: far better than drawing every digit as the mean image.
+    assert!(
+        r.test_mse < 0.6 * r.baseline_mse,
+        "test MSE {} vs baseline {}",
+        r.test_mse,
+        r.baseline_mse
+    );
+    assert!(r.test_psnr > 13.0, "PSNR {}", r.test_psnr);
+    // k-NN (k = 5) on the 4-number codes: chance is 10%.
+    assert_eq!(r.knn_k, 5);
+    assert!(r.knn_accuracy > 0.7, "k-NN accuracy {}", r.knn_accuracy);
+    assert_eq!(r.knn_correct as f64 / 360.0, r.knn_accuracy);
+    // Denoising at sigma 0.2, 0.4, 0.6: at 0.4 and 0.6 the output is much closer to the clean
+    // images than the noisy input, and the denoiser beats the plain autoencoder.
+    let sigmas: Vec<f64> = r.denoise.iter().map(|d| d.sigma).collect();
+    assert_eq!(sigmas, [0.2, 0.4, 0.6]);
+    for d in &r.denoise[1..] {
+        assert!(d.denoised_mse < 0.6 * d.noisy_mse, "{d:?}");
+        assert!(d.denoised_mse < d.plain_mse, "{d:?}");
+    }
+    let noisy: Vec<f64> = r.denoise.iter().map(|d| d.noisy_mse).collect();
+    assert!(noisy[0] < noisy[1] && noisy[1] < noisy[2], "{noisy:?}");
+    // Every figure and CSV is written, non-empty, and the PNGs are PNGs.
+    let names: Vec<String> = r
+        .files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for want in [
+        "history.csv",
+        "loss.png",
+        "reconstructions.png",
+        "latent.png",
+        "interpolation.png",
+        "denoise_history.csv",
+        "denoising.png",
+    ] {
+        assert!(
+            names.iter().any(|n| n == want),
+            "{want} missing from {names:?}"
+        );
+    }
+    for p in &r.files {
+        let bytes = std::fs::read(p).expect("the file exists");
+        assert!(p.starts_with(&out.0), "{} outside --out", p.display());
+        if p.extension().is_some_and(|e| e == "png") {
+            assert_eq!(&bytes[1..4], b"PNG", "{}", p.display());
+        } else {
+            let text = String::from_utf8(bytes).unwrap();
+            assert_eq!(text.lines().count(), 61, "{}", p.display());
+        }
+    }
+    let shown = r.to_string();
+    assert!(
+        shown.contains("k-NN (k=5) accuracy on the test codes"),
+        "{shown}"
+    );
+    assert!(shown.contains("denoising"), "{shown}");
+}
+
+#[test]
+fn missing_mnist_is_a_clean_error() {
+    let empty = TempDir::new("empty");
+    let out = TempDir::new("missing-out");
+    let mut args = small_args(&out);
+    args.digits = false;
+    args.data_dir = Some(empty.0.clone());
+    let err = run(&args).expect_err("an empty folder holds no MNIST");
+    let msg = err.to_string();
+    assert!(msg.contains(&empty.0.display().to_string()), "{msg}");
+    for file in [
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ] {
+        assert!(msg.contains(file), "{msg}");
+    }
+    assert!(msg.contains(".gz"), "{msg}");
+    assert!(msg.contains("Download"), "{msg}");
+    // Nothing was trained or written.
+    assert_eq!(std::fs::read_dir(&out.0).unwrap().count(), 0);
+}
+
+#[test]
+fn jacobi_eigen_decomposes_symmetric_matrices() {
+    // [[2, 1], [1, 2]]: eigenvalues 3 (along (1, 1)) and 1 (along (1, -1)).
+    let (values, vectors) = jacobi_eigen(vec![vec![2.0, 1.0], vec![1.0, 2.0]]);
+    let mut sorted = values.clone();
+    sorted.sort_by(f64::total_cmp);
+    assert!((sorted[0] - 1.0).abs() < 1e-12 && (sorted[1] - 3.0).abs() < 1e-12);
+    let big = if values[0] > values[1] { 0 } else { 1 };
+    let r = std::f64::consts::FRAC_1_SQRT_2;
+    assert!((vectors[0][big].abs() - r).abs() < 1e-12);
+    assert!((vectors[0][big] - vectors[1][big]).abs() < 1e-12);
+
+    // A random symmetric 5x5: A v = lambda v for each pair, and V orthonormal.
+    let m = Array::<f64>::randn([5, 5], 0.0, 1.0, &mut rng(3));
+    let a: Vec<Vec<f64>> = (0..5)
+        .map(|i| {
+            (0..5)
+                .map(|j| m.data()[i * 5 + j] + m.data()[j * 5 + i])
+                .collect()
+        })
+        .collect();
+    let (values, v) = jacobi_eigen(a.clone());
+    for k in 0..5 {
+        for i in 0..5 {
+            let av: f64 = (0..5).map(|j| a[i][j] * v[j][k]).sum();
+            assert!((av - values[k] * v[i][k]).abs() < 1e-9, "pair {k}, row {i}");
+        }
+        for l in 0..5 {
+            let dot: f64 = (0..5).map(|i| v[i][k] * v[i][l]).sum();
+            let want = if k == l { 1.0 } else { 0.0 };
+            assert!((dot - want).abs() < 1e-9, "columns {k} and {l}: {dot}");
+        }
+    }
+}
+
+#[test]
+fn pca_finds_the_long_axis() {
+    // Points spread along (3, 4)/5 with a little spread across it, offset by (10, -2, 1) in 3-D.
+    let g = Array::<f32>::randn([500, 2], 0.0, 1.0, &mut rng(7));
+    let x = Array::from_fn([500, 3], |i| {
+        let (r, c) = (i / 3, i % 3);
+        let (t, s) = (5.0 * g.data()[2 * r], 0.1 * g.data()[2 * r + 1]);
+        match c {
+            0 => 10.0 + t * 0.6 - s * 0.8,
+            1 => -2.0 + t * 0.8 + s * 0.6,
+            _ => 1.0,
+        }
+    });
+    let pca = Pca::fit(&x).unwrap();
+    let c = &pca.components[0];
+    assert!(
+        (c[0] - 0.6).abs() < 1e-3 && (c[1] - 0.8).abs() < 1e-3,
+        "{c:?}"
+    );
+    assert!(c[2].abs() < 1e-6, "{c:?}");
+    let ex = pca.explained();
+    assert!(ex[0] > 0.999 && ex[2] < 1e-9, "{ex:?}");
+    assert!((pca.mean[0] - 10.0).abs() < 0.5 && (pca.mean[2] - 1.0).abs() < 1e-6);
+    // Projections are centred, with the variance of the first component.
+    let p = pca.project2(&x);
+    let mean0 = p.iter().map(|q| q.0).sum::<f64>() / 500.0;
+    let var0 = p.iter().map(|q| (q.0 - mean0).powi(2)).sum::<f64>() / 499.0;
+    assert!(mean0.abs() < 1e-4, "{mean0}");
+    assert!(
+        (var0 - pca.variances[0]).abs() < 1e-3 * var0,
+        "{var0} vs {:?}",
+        pca.variances
+    );
+    assert!(Pca::fit(&Array::<f32>::zeros([1, 3])).is_err());
+}
+
+#[test]
+fn centroids_are_class_means() {
+    let z = Array::<f32>::from_vec(vec![0., 0., 2., 2., 10., 10., 1., 5.], [4, 2]).unwrap();
+    let c = class_centroids(&z, &[0, 0, 1, 2], 4).unwrap();
+    assert_eq!(c.data(), &[1., 1., 10., 10., 1., 5., 0., 0.]);
+    assert!(class_centroids(&z, &[0, 0, 1, 4], 4).is_err());
+}
