@@ -1,5 +1,5 @@
 //! The shared training loop: [`fit`], [`evaluate`] and [`predict`] for any
-//! [`Module`](crate::nn::Module), so that a program does not rewrite the loop.
+//! [`Module`], so that a program does not rewrite the loop.
 //!
 //! [`fit`] runs epochs of shuffled mini-batches (seeded, through [`Batches`]); each step records
 //! the forward pass and the loss on one reused [`Tape`], takes the gradients, resets the tape and

@@ -277,7 +277,7 @@ fn format_tick(v: f64) -> String {
         format!("{v:.1}")
     } else {
         let s = format!("{v:.3}");
-        s.trim_end_matches('0').to_string()
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }
 
@@ -444,10 +444,13 @@ pub fn confusion_matrix(path: &Path, title: &str, cm: &ConfusionMatrix) -> Resul
     } else {
         (0..k).map(|i| i.to_string()).collect()
     };
-    let cell = (560 / k.max(1)).clamp(24, 64) as i32;
-    let label_size = (cell as f64 * 0.4).clamp(12.0, 18.0);
-    // row labels are right-aligned before the grid; the axis title goes left of the longest
+    // row labels are right-aligned before the grid; the axis title goes left of the longest;
+    // a cell is wide enough for its column's name (up to 160 px)
     let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(1) as f64;
+    let base = (560 / k.max(1)).clamp(24, 64) as i32;
+    let base_size = (base as f64 * 0.4).clamp(12.0, 18.0);
+    let cell = base.max(((longest * base_size * 0.62).ceil() as i32 + 12).min(160));
+    let label_size = (cell as f64 * 0.4).clamp(12.0, 18.0);
     let name_px = (longest * label_size * 0.62).ceil() as i32;
     let (left, top) = (name_px + 56, 90);
     let size = (
@@ -606,7 +609,13 @@ pub fn image_grid(
     let has_caption = images.iter().any(|im| !im.caption.is_empty());
     let caption_h = if has_caption { 24 } else { 6 };
     let pad = 10;
-    let cell_w = (iw as i32 * s).max(if has_caption { 96 } else { 0 }) + pad;
+    // captions are 14 px text: about 8 px per character
+    let caption_px = images
+        .iter()
+        .map(|im| im.caption.chars().count() as i32 * 8)
+        .max()
+        .unwrap_or(0);
+    let cell_w = (iw as i32 * s).max(caption_px) + pad;
     let cell_h = ih as i32 * s + caption_h + pad;
     let top = 44;
     let width = (cell_w * cols as i32 + pad).max(320);
@@ -706,7 +715,6 @@ pub fn scatter(
             .margin_right(28)
             .x_label_area_size(45)
             .y_label_area_size(70)
-            .right_y_label_area_size(if classes > 1 { 90 } else { 0 })
             .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)?;
         chart
             .configure_mesh()
