@@ -232,7 +232,7 @@ impl<T: Element> Array<T> {
     pub fn map(&self, f: impl Fn(T) -> T) -> Self {
         Array {
             shape: self.shape.clone(),
-            data: pool::collect(self.numel(), self.data.iter().map(|&x| f(x))),
+            data: kernels::simd::map(&self.data, f),
         }
     }
 

@@ -312,10 +312,7 @@ fn rule<T: Element>(
         Op::BceWithLogits(x, t) => {
             let s = g.data()[0] / c(val(*x).numel().max(1) as f64);
             if need(*x) {
-                emit(
-                    *x,
-                    map2(val(*x), val(*t), |x, t| s * (crate::ops::sigmoid(x) - t)),
-                );
+                emit(*x, map2(val(*x), val(*t), |x, t| s * (x.sigmoid() - t)));
             }
             if need(*t) {
                 emit(*t, val(*x).map(|x| -s * x));

@@ -1,7 +1,7 @@
 //! Elementwise binary kernels with NumPy broadcasting, and `sum_to_shape`, their inverse for
 //! gradients.
 
-use super::pool;
+use super::{pool, simd};
 use crate::array::Array;
 use crate::element::Element;
 use crate::shape::Shape;
@@ -16,26 +16,47 @@ pub(crate) fn binary<T: Element>(
 ) -> Array<T> {
     let (ad, bd) = (a.data(), b.data());
     if a.shape() == out && b.shape() == out {
-        let data = pool::collect(ad.len(), ad.iter().zip(bd).map(|(&x, &y)| f(x, y)));
-        return Array::from_parts(data, out.clone());
+        return Array::from_parts(simd::zip(ad, bd, f), out.clone());
     }
     if b.numel() == 1 && a.shape() == out {
         let y = bd[0];
-        let data = pool::collect(ad.len(), ad.iter().map(|&x| f(x, y)));
-        return Array::from_parts(data, out.clone());
+        return Array::from_parts(simd::map(ad, |x| f(x, y)), out.clone());
     }
     if a.numel() == 1 && b.shape() == out {
         let x = ad[0];
-        let data = pool::collect(bd.len(), bd.iter().map(|&y| f(x, y)));
-        return Array::from_parts(data, out.clone());
+        return Array::from_parts(simd::map(bd, |y| f(x, y)), out.clone());
     }
     let sa = a.shape().broadcast_strides(out);
     let sb = b.shape().broadcast_strides(out);
-    let mut data = pool::take(out.numel());
-    for_each_row(out, &sa, &sb, |oa, ob, n, ia, ib| {
-        for j in 0..n {
-            data.push(f(ad[oa + j * ia], bd[ob + j * ib]));
-        }
+    let mut data = pool::filled(out.numel(), T::zero());
+    let mut at = 0;
+    simd::vectorized(|| {
+        for_each_row(out, &sa, &sb, |oa, ob, n, ia, ib| {
+            let dst = &mut data[at..at + n];
+            at += n;
+            match (ia, ib) {
+                // the common cases get contiguous loops that vectorize: a row of each side,
+                // a row and a repeated value, a repeated value and a row
+                (1, 1) => simd::zip_into(&ad[oa..oa + n], &bd[ob..ob + n], dst, &f),
+                (1, 0) => {
+                    let y = bd[ob];
+                    for (d, &x) in dst.iter_mut().zip(&ad[oa..oa + n]) {
+                        *d = f(x, y);
+                    }
+                }
+                (0, 1) => {
+                    let x = ad[oa];
+                    for (d, &y) in dst.iter_mut().zip(&bd[ob..ob + n]) {
+                        *d = f(x, y);
+                    }
+                }
+                _ => {
+                    for (j, d) in dst.iter_mut().enumerate() {
+                        *d = f(ad[oa + j * ia], bd[ob + j * ib]);
+                    }
+                }
+            }
+        });
     });
     Array::from_parts(data, out.clone())
 }
@@ -87,22 +108,24 @@ pub(crate) fn sum_to_shape<T: Element>(g: Array<T>, target: &Shape) -> Array<T> 
         return g;
     }
     if target.numel() == 1 {
-        let s = g.data().iter().copied().sum();
+        let s = simd::sum(g.data());
         return Array::from_parts(pool::filled(1, s), target.clone());
     }
     let st = target.broadcast_strides(g.shape());
     let ones: SmallVec<[usize; 4]> = g.shape().strides();
     let mut out = pool::filled(target.numel(), T::zero());
     let gd = g.data();
-    for_each_row(g.shape(), &ones, &st, |og, ot, n, _ig, it| {
-        let row = &gd[og..og + n];
-        if it == 0 {
-            out[ot] += row.iter().copied().sum::<T>();
-        } else {
-            for (o, &v) in out[ot..ot + n].iter_mut().zip(row) {
-                *o += v;
+    simd::vectorized(|| {
+        for_each_row(g.shape(), &ones, &st, |og, ot, n, _ig, it| {
+            let row = &gd[og..og + n];
+            if it == 0 {
+                out[ot] += simd::sum(row);
+            } else {
+                for (o, &v) in out[ot..ot + n].iter_mut().zip(row) {
+                    *o += v;
+                }
             }
-        }
+        })
     });
     Array::from_parts(out, target.clone())
 }

@@ -14,7 +14,7 @@ static CORES: OnceLock<usize> = OnceLock::new();
 
 /// Products with at least this many multiply-adds (m·n·k) may use several threads; smaller
 /// ones stay on the calling thread, where synchronisation would cost more than it saves.
-const PARALLEL_THRESHOLD: usize = 1 << 18;
+const PARALLEL_THRESHOLD: usize = 1 << 21;
 
 /// Sets how many threads a large matmul may use (0 = all available cores, the default).
 /// The result of a matmul does not depend on it beyond floating-point summation order.

@@ -6,6 +6,7 @@ mod layout;
 mod matmul;
 pub(crate) mod pool;
 mod reduce;
+pub(crate) mod simd;
 mod softmax;
 
 pub(crate) use broadcast::{binary, sum_to_shape};
@@ -13,4 +14,5 @@ pub(crate) use layout::{concat, gather_rows, permute, scatter_add_rows, slice_ax
 pub(crate) use matmul::{gemm, MatRef};
 pub use matmul::{num_threads, set_num_threads};
 pub(crate) use reduce::{broadcast_back, max_axis, max_backward, sum_axis};
+pub use simd::vectorized;
 pub(crate) use softmax::{log_softmax, log_softmax_backward, softmax, softmax_backward};

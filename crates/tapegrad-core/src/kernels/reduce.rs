@@ -1,7 +1,7 @@
 //! Reductions along one axis (or over everything): sum and max, and the kernels that send
 //! their gradients back.
 
-use super::pool;
+use super::{pool, simd};
 use crate::array::Array;
 use crate::element::Element;
 use crate::shape::Shape;
@@ -9,20 +9,26 @@ use crate::shape::Shape;
 /// Sums over `axis` (all elements when `None`); `out` is the reduced shape.
 pub(crate) fn sum_axis<T: Element>(x: &Array<T>, axis: Option<usize>, out: &Shape) -> Array<T> {
     let Some(axis) = axis else {
-        return Array::from_parts(pool::filled(1, x.data().iter().copied().sum()), out.clone());
+        return Array::from_parts(pool::filled(1, simd::sum(x.data())), out.clone());
     };
     let (outer, n, inner) = x.shape().split_at_axis(axis);
     let xd = x.data();
     let mut data = pool::filled(outer * inner, T::zero());
-    for o in 0..outer {
-        let dst = &mut data[o * inner..(o + 1) * inner];
-        for j in 0..n {
-            let src = &xd[(o * n + j) * inner..(o * n + j + 1) * inner];
-            for (d, &s) in dst.iter_mut().zip(src) {
-                *d += s;
+    simd::vectorized(|| {
+        for o in 0..outer {
+            let dst = &mut data[o * inner..(o + 1) * inner];
+            if inner == 1 {
+                dst[0] = simd::sum(&xd[o * n..(o + 1) * n]);
+                continue;
+            }
+            for j in 0..n {
+                let src = &xd[(o * n + j) * inner..(o * n + j + 1) * inner];
+                for (d, &s) in dst.iter_mut().zip(src) {
+                    *d += s;
+                }
             }
         }
-    }
+    });
     Array::from_parts(data, out.clone())
 }
 

@@ -1,7 +1,7 @@
 //! Softmax and log-softmax along an axis, stable for large logits: the maximum is subtracted
 //! before exponentiating.
 
-use super::pool;
+use super::{pool, simd};
 use crate::array::Array;
 use crate::element::Element;
 
@@ -10,6 +10,18 @@ use crate::element::Element;
 fn for_each_lane<T: Element>(x: &Array<T>, axis: usize, mut f: impl FnMut(&mut [T])) -> Array<T> {
     let (outer, n, inner) = x.shape().split_at_axis(axis);
     let mut out = pool::copy_of(x.data());
+    simd::vectorized(|| lanes(&mut out, outer, n, inner, &mut f));
+    Array::from_parts(out, x.shape().clone())
+}
+
+#[inline(always)]
+fn lanes<T: Element>(
+    out: &mut [T],
+    outer: usize,
+    n: usize,
+    inner: usize,
+    f: &mut impl FnMut(&mut [T]),
+) {
     if inner == 1 {
         for lane in out.chunks_mut(n.max(1)) {
             f(lane);
@@ -28,19 +40,16 @@ fn for_each_lane<T: Element>(x: &Array<T>, axis: usize, mut f: impl FnMut(&mut [
             }
         }
     }
-    Array::from_parts(out, x.shape().clone())
 }
 
 /// `exp(x - max) / sum(exp(x - max))` along `axis`.
 pub(crate) fn softmax<T: Element>(x: &Array<T>, axis: usize) -> Array<T> {
     for_each_lane(x, axis, |lane| {
         let m = lane.iter().copied().fold(T::neg_infinity(), T::max);
-        let mut s = T::zero();
         for v in lane.iter_mut() {
-            *v = (*v - m).exp();
-            s += *v;
+            *v = (*v - m).exp_fast();
         }
-        let inv = T::one() / s;
+        let inv = T::one() / simd::sum(lane);
         for v in lane.iter_mut() {
             *v *= inv;
         }
@@ -53,8 +62,7 @@ pub(crate) fn softmax<T: Element>(x: &Array<T>, axis: usize) -> Array<T> {
 pub(crate) fn log_softmax<T: Element>(x: &Array<T>, axis: usize) -> Array<T> {
     for_each_lane(x, axis, |lane| {
         let m = lane.iter().copied().fold(T::neg_infinity(), T::max);
-        let s: T = lane.iter().map(|&v| (v - m).exp()).sum();
-        let ls = s.ln();
+        let ls = simd::sum_zip(lane, lane, |v, _| (v - m).exp_fast()).ln();
         for v in lane.iter_mut() {
             *v = (*v - m) - ls;
         }
@@ -70,14 +78,21 @@ fn zip_lanes<T: Element>(
 ) -> Array<T> {
     let (outer, n, inner) = y.shape().split_at_axis(axis);
     let mut out = pool::filled(y.numel(), T::zero());
+    simd::vectorized(|| zip_lanes_into(y.data(), g.data(), &mut out, (outer, n, inner), &mut f));
+    Array::from_parts(out, y.shape().clone())
+}
+
+#[inline(always)]
+fn zip_lanes_into<T: Element>(
+    y: &[T],
+    g: &[T],
+    out: &mut [T],
+    (outer, n, inner): (usize, usize, usize),
+    f: &mut impl FnMut(&[T], &[T], &mut [T]),
+) {
     if inner == 1 {
         let n1 = n.max(1);
-        for ((yl, gl), ol) in y
-            .data()
-            .chunks(n1)
-            .zip(g.data().chunks(n1))
-            .zip(out.chunks_mut(n1))
-        {
+        for ((yl, gl), ol) in y.chunks(n1).zip(g.chunks(n1)).zip(out.chunks_mut(n1)) {
             f(yl, gl, ol);
         }
     } else {
@@ -85,8 +100,8 @@ fn zip_lanes<T: Element>(
         for o in 0..outer {
             for i in 0..inner {
                 for j in 0..n {
-                    yb[j] = y.data()[(o * n + j) * inner + i];
-                    gb[j] = g.data()[(o * n + j) * inner + i];
+                    yb[j] = y[(o * n + j) * inner + i];
+                    gb[j] = g[(o * n + j) * inner + i];
                 }
                 f(&yb, &gb, &mut ob);
                 for j in 0..n {
@@ -95,13 +110,12 @@ fn zip_lanes<T: Element>(
             }
         }
     }
-    Array::from_parts(out, y.shape().clone())
 }
 
 /// The gradient of softmax from its output `y`: `y · (g - Σ g·y)` along `axis`.
 pub(crate) fn softmax_backward<T: Element>(y: &Array<T>, g: &Array<T>, axis: usize) -> Array<T> {
     zip_lanes(y, g, axis, |y, g, out| {
-        let dot: T = y.iter().zip(g).map(|(&a, &b)| a * b).sum();
+        let dot = simd::sum_zip(y, g, |a, b| a * b);
         for ((o, &yv), &gv) in out.iter_mut().zip(y).zip(g) {
             *o = yv * (gv - dot);
         }
@@ -115,9 +129,9 @@ pub(crate) fn log_softmax_backward<T: Element>(
     axis: usize,
 ) -> Array<T> {
     zip_lanes(y, g, axis, |y, g, out| {
-        let s: T = g.iter().copied().sum();
+        let s = simd::sum(g);
         for ((o, &yv), &gv) in out.iter_mut().zip(y).zip(g) {
-            *o = gv - yv.exp() * s;
+            *o = gv - yv.exp_fast() * s;
         }
     })
 }

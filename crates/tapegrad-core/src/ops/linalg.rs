@@ -4,7 +4,7 @@
 use crate::array::Array;
 use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::kernels::{self, MatRef};
+use crate::kernels::{self, simd, MatRef};
 use crate::op::{Activation, Op};
 use crate::shape::Shape;
 use crate::tape::Tensor;
@@ -143,9 +143,9 @@ impl MatmulDims {
 pub(crate) fn activate<T: Element>(act: Activation, z: &mut [T]) {
     match act {
         Activation::Identity => {}
-        Activation::Relu => z.iter_mut().for_each(|v| *v = v.max(T::zero())),
-        Activation::Sigmoid => z.iter_mut().for_each(|v| *v = super::unary::sigmoid(*v)),
-        Activation::Tanh => z.iter_mut().for_each(|v| *v = v.tanh()),
+        Activation::Relu => simd::map_in_place(z, |v| v.max(T::zero())),
+        Activation::Sigmoid => simd::map_in_place(z, T::sigmoid),
+        Activation::Tanh => simd::map_in_place(z, T::tanh),
     }
 }
 

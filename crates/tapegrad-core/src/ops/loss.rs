@@ -32,12 +32,7 @@ impl<'t, T: Element> Tensor<'t, T> {
                     location: Location::caller(),
                 });
             }
-            let s: T = x
-                .data()
-                .iter()
-                .zip(t.data())
-                .map(|(&a, &b)| per_element(a, b))
-                .sum();
+            let s = crate::kernels::simd::sum_zip(x.data(), t.data(), per_element);
             Array::scalar(s / T::of(x.numel().max(1) as f64))
         };
         Ok(self.record(op, value))
@@ -108,7 +103,7 @@ impl<'t, T: Element> Tensor<'t, T> {
             let mut total = T::zero();
             for (row, &t) in x.data().chunks(c.max(1)).zip(targets) {
                 let m = row.iter().copied().fold(T::neg_infinity(), T::max);
-                let s: T = row.iter().map(|&v| (v - m).exp()).sum();
+                let s = crate::kernels::simd::sum_zip(row, row, |v, _| (v - m).exp_fast());
                 // (max - x_t) first: exact-ish, where m + ln s would round ln s away at 1e4
                 total += (m - row[t]) + s.ln();
             }

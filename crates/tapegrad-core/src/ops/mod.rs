@@ -14,4 +14,3 @@ mod softmax;
 mod unary;
 
 pub(crate) use linalg::MatmulDims;
-pub(crate) use unary::sigmoid;

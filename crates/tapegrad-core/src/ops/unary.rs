@@ -7,17 +7,6 @@ use crate::element::Element;
 use crate::op::Op;
 use crate::tape::Tensor;
 
-/// The logistic function, stable for large |x|.
-#[inline]
-pub(crate) fn sigmoid<T: Element>(x: T) -> T {
-    if x >= T::zero() {
-        T::one() / (T::one() + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (T::one() + e)
-    }
-}
-
 impl<'t, T: Element> Tensor<'t, T> {
     fn unary(self, op: Op, f: impl Fn(T) -> T) -> Tensor<'t, T> {
         let v: Array<T> = self.value().map(f);
@@ -31,7 +20,7 @@ impl<'t, T: Element> Tensor<'t, T> {
 
     /// `e^x`.
     pub fn exp(self) -> Tensor<'t, T> {
-        self.unary(Op::Exp(self.id), T::exp)
+        self.unary(Op::Exp(self.id), T::exp_fast)
     }
 
     /// The natural logarithm. Not an error for `x <= 0`: `log(0) = -inf`, `log(x < 0) = NaN`.
@@ -76,7 +65,7 @@ impl<'t, T: Element> Tensor<'t, T> {
 
     /// The logistic sigmoid `1 / (1 + e^-x)`, computed without overflow.
     pub fn sigmoid(self) -> Tensor<'t, T> {
-        self.unary(Op::Sigmoid(self.id), sigmoid)
+        self.unary(Op::Sigmoid(self.id), T::sigmoid)
     }
 
     /// The hyperbolic tangent.

@@ -78,14 +78,18 @@ impl<T: Element> AdamCore<T> {
             } else {
                 (T::of(wd), T::one())
             };
-            for ((p, &g), (m, v)) in p.iter_mut().zip(g).zip(s.m.iter_mut().zip(s.v.iter_mut())) {
-                *p *= shrink;
-                let g = g + l2 * *p;
-                *m = tb1 * *m + one_b1 * g;
-                *v = tb2 * *v + one_b2 * g * g;
-                let denom = v.sqrt() * inv_bc2 + teps;
-                *p -= step_size * *m / denom;
-            }
+            // compiled for the CPU's vector width (AVX-512/AVX2), chosen at run time
+            tapegrad_core::vectorized(|| {
+                let moments = s.m.iter_mut().zip(s.v.iter_mut());
+                for ((p, &g), (m, v)) in p.iter_mut().zip(g).zip(moments) {
+                    *p *= shrink;
+                    let g = g + l2 * *p;
+                    *m = tb1 * *m + one_b1 * g;
+                    *v = tb2 * *v + one_b2 * g * g;
+                    let denom = v.sqrt() * inv_bc2 + teps;
+                    *p -= step_size * *m / denom;
+                }
+            });
         })
     }
 }

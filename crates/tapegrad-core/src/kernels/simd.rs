@@ -1,0 +1,123 @@
+//! Runtime SIMD dispatch for tapegrad's own loops (the `gemm` crate dispatches its own).
+//!
+//! [`vectorized`] runs a closure compiled for the widest vector instructions the CPU has
+//! (AVX-512, AVX2 with FMA, or the x86-64 baseline), chosen at run time by `pulp`, the
+//! dispatcher `gemm` itself builds on. The loops below are `#[inline(always)]` so that they are
+//! compiled inside that context, where LLVM vectorizes them at the CPU's full width.
+
+use super::pool;
+use crate::element::Element;
+use std::sync::OnceLock;
+
+fn arch() -> pulp::Arch {
+    static ARCH: OnceLock<pulp::Arch> = OnceLock::new();
+    *ARCH.get_or_init(pulp::Arch::new)
+}
+
+/// Runs `f` compiled for the widest vector instructions this CPU supports, detected once at
+/// run time: write the whole loop inside `f` (functions it calls should be `#[inline]`).
+/// Results are the same as calling `f()` directly, up to the rounding of fused multiply-adds.
+///
+/// ```
+/// let a = vec![1.0f32; 1000];
+/// let mut b = vec![2.0f32; 1000];
+/// tapegrad_core::vectorized(|| {
+///     for (y, x) in b.iter_mut().zip(&a) {
+///         *y += 3.0 * x;
+///     }
+/// });
+/// assert_eq!(b[999], 5.0);
+/// ```
+#[inline(always)]
+pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+    arch().dispatch(f)
+}
+
+/// `f` of every element, into a pooled buffer.
+#[inline(always)]
+pub(crate) fn map<T: Element>(src: &[T], f: impl Fn(T) -> T) -> Vec<T> {
+    let mut out = pool::filled(src.len(), T::zero());
+    vectorized(|| map_into(src, &mut out, f));
+    out
+}
+
+#[inline(always)]
+fn map_into<T: Element>(src: &[T], dst: &mut [T], f: impl Fn(T) -> T) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = f(s);
+    }
+}
+
+/// `f` of every pair of elements, into a pooled buffer (same lengths).
+#[inline(always)]
+pub(crate) fn zip<T: Element>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> Vec<T> {
+    let mut out = pool::filled(a.len(), T::zero());
+    vectorized(|| zip_into(a, b, &mut out, f));
+    out
+}
+
+#[inline(always)]
+pub(crate) fn zip_into<T: Element>(a: &[T], b: &[T], dst: &mut [T], f: impl Fn(T, T) -> T) {
+    for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
+        *d = f(x, y);
+    }
+}
+
+/// Applies `f` to every element in place.
+#[inline(always)]
+pub(crate) fn map_in_place<T: Element>(x: &mut [T], f: impl Fn(T) -> T) {
+    vectorized(|| {
+        for v in x.iter_mut() {
+            *v = f(*v);
+        }
+    })
+}
+
+/// The sum of `f(a[i], b[i])`, with eight accumulators so that it vectorizes (the summation
+/// order is fixed, so the result is deterministic).
+#[inline(always)]
+pub(crate) fn sum_zip<T: Element>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> T {
+    vectorized(|| {
+        let mut acc = [T::zero(); 8];
+        let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+        let (ra, rb) = (ca.remainder(), cb.remainder());
+        for (x, y) in ca.zip(cb) {
+            for i in 0..8 {
+                acc[i] += f(x[i], y[i]);
+            }
+        }
+        let mut s = acc.iter().copied().fold(T::zero(), |s, v| s + v);
+        for (&x, &y) in ra.iter().zip(rb) {
+            s += f(x, y);
+        }
+        s
+    })
+}
+
+/// The sum of a slice (eight accumulators, vectorized).
+#[inline(always)]
+pub(crate) fn sum<T: Element>(a: &[T]) -> T {
+    sum_zip(a, a, |x, _| x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_match_a_plain_loop() {
+        let a: Vec<f64> = (0..1003).map(|i| (i as f64).sin()).collect();
+        let plain: f64 = a.iter().sum();
+        assert!((sum(&a) - plain).abs() < 1e-9);
+        let b: Vec<f64> = (0..1003).map(|i| (i as f64).cos()).collect();
+        let dot: f64 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        assert!((sum_zip(&a, &b, |x, y| x * y) - dot).abs() < 1e-9);
+    }
+
+    #[test]
+    fn map_and_zip() {
+        let a = [1.0f32, 2.0, 3.0];
+        assert_eq!(map(&a, |x| x * 2.0), vec![2.0, 4.0, 6.0]);
+        assert_eq!(zip(&a, &a, |x, y| x + y), vec![2.0, 4.0, 6.0]);
+    }
+}
