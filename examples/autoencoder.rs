@@ -771,7 +771,7 @@ pub fn run(args: &Args) -> Result<Report> {
     files.push(plot::image_grid(
         &out.join("reconstructions.png"),
         &format!(
-            "test originals (label) and reconstructions (MSE), latent {}",
+            "test digits (label) and their reconstructions from {} numbers (MSE)",
             args.latent
         ),
         &grid,
