@@ -12,9 +12,10 @@ static THREADS: AtomicUsize = AtomicUsize::new(0);
 /// (several system calls), far too slow to repeat for every small product.
 static CORES: OnceLock<usize> = OnceLock::new();
 
-/// Products with at least this many multiply-adds (m·n·k) may use several threads; smaller
-/// ones stay on the calling thread, where synchronisation would cost more than it saves.
-const PARALLEL_THRESHOLD: usize = 1 << 21;
+/// Products with at least this many multiply-adds (m·n·k, here 4 M) may use several threads;
+/// smaller ones stay on the calling thread, where waking the pool costs more than it saves
+/// (measured: below about 2^21 two threads were slower than one, even on an idle machine).
+const PARALLEL_THRESHOLD: usize = 1 << 22;
 
 /// Sets how many threads a large matmul may use (0 = all available cores, the default).
 /// The result of a matmul does not depend on it beyond floating-point summation order.
