@@ -19,9 +19,9 @@ fn main() -> Result<()> {
     let mut r = rng(3);
     let mut params = [
         Param::new(Array::randn([2, 4], 0.0, 1.0, &mut r)), // w1
-        Param::new(Array::zeros([4])),                       // b1
-        Param::new(Array::randn([4, 1], 0.0, 1.0, &mut r)),  // w2
-        Param::new(Array::zeros([1])),                       // b2
+        Param::new(Array::zeros([4])),                      // b1
+        Param::new(Array::randn([4, 1], 0.0, 1.0, &mut r)), // w2
+        Param::new(Array::zeros([1])),                      // b2
     ];
     let lr = 0.5;
     let mut tape = Tape::new();
@@ -44,7 +44,10 @@ fn main() -> Result<()> {
         // Free the tape first, so the parameters are updated in place (no copy).
         tape.reset();
         for p in &mut params {
-            let g = grads.param(p).expect("every parameter feeds the loss").clone();
+            let g = grads
+                .param(p)
+                .expect("every parameter feeds the loss")
+                .clone();
             for (w, g) in p.value_mut().data_mut().iter_mut().zip(g.data()) {
                 *w -= lr * g; // plain SGD
             }

@@ -14,7 +14,7 @@ static CORES: OnceLock<usize> = OnceLock::new();
 
 /// Products with at least this many multiply-adds (m·n·k, here 4 M) may use several threads;
 /// smaller ones stay on the calling thread, where waking the pool costs more than it saves
-/// (measured: below about 2^21 two threads were slower than one, even on an idle machine).
+/// (on this project's 2-core machines under load, smaller products ran slower on two threads).
 const PARALLEL_THRESHOLD: usize = 1 << 22;
 
 /// Sets how many threads a large matmul may use (0 = all available cores, the default).
