@@ -39,7 +39,9 @@ pub use element::Element;
 pub use error::{Error, Result};
 pub use gradcheck::{gradcheck, GradcheckOptions, GradcheckReport, InputReport};
 pub use gradients::{Gradients, Trace, TraceStep};
-pub use kernels::{num_threads, set_num_threads, vectorized};
+pub use kernels::{
+    num_threads, parallel_threshold, set_num_threads, set_parallel_threshold, vectorized,
+};
 pub use op::{Activation, NodeId, Op, ParamId};
 pub use param::Param;
 pub use shape::Shape;

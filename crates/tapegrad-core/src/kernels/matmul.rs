@@ -12,10 +12,24 @@ static THREADS: AtomicUsize = AtomicUsize::new(0);
 /// (several system calls), far too slow to repeat for every small product.
 static CORES: OnceLock<usize> = OnceLock::new();
 
-/// Products with at least this many multiply-adds (m·n·k, here 4 M) may use several threads;
-/// smaller ones stay on the calling thread, where waking the pool costs more than it saves
-/// (on this project's 2-core machines under load, smaller products ran slower on two threads).
-const PARALLEL_THRESHOLD: usize = 1 << 22;
+/// Products with at least this many multiply-adds (m·n·k) may use several threads; the
+/// default, 2^26 (64 M), keeps a training step's products on the calling thread. Measured on
+/// this project's 2-core machines (docs/performance.md): splitting the 128-row products of a
+/// training step (4 M to 26 M multiply-adds) over two threads made mlp and ae epochs 10-20%
+/// slower, because the pool's threads fall asleep between a step's products and waking them
+/// costs more than the split saves; a lone large product (1024³) still gains nearly 2x.
+static PARALLEL_THRESHOLD: AtomicUsize = AtomicUsize::new(1 << 26);
+
+/// Sets the size (multiply-adds, m·n·k) from which a matmul may split over several threads
+/// (default 2^26). Lower it for large products back to back, e.g. on a quiet many-core machine.
+pub fn set_parallel_threshold(multiply_adds: usize) {
+    PARALLEL_THRESHOLD.store(multiply_adds, Ordering::Relaxed);
+}
+
+/// The size (multiply-adds) from which a matmul may use several threads.
+pub fn parallel_threshold() -> usize {
+    PARALLEL_THRESHOLD.load(Ordering::Relaxed)
+}
 
 /// Sets how many threads a large matmul may use (0 = all available cores, the default).
 /// The result of a matmul does not depend on it beyond floating-point summation order.
@@ -89,7 +103,7 @@ pub(crate) fn gemm<T: Element>(
         last(&rhs, k, n) < rhs.data.len(),
         "internal: gemm rhs out of bounds"
     );
-    let threads = if m * n * k >= PARALLEL_THRESHOLD {
+    let threads = if m * n * k >= parallel_threshold() {
         num_threads()
     } else {
         1
