@@ -4,16 +4,23 @@
 //! step's [`Gradients`](crate::Gradients) go out of scope), and the kernels take their output
 //! buffers from here.
 //!
-//! Buffers are kept in buckets by power-of-two capacity. The pool is bounded: at most
-//! [`PER_BUCKET`] buffers per bucket, no buffer over [`MAX_POOLED`] elements, and at most
-//! [`MAX_TOTAL`] elements in all; anything beyond is freed as usual.
+//! Buffers are kept in buckets by power-of-two capacity. The pool is bounded: at most 1024
+//! buffers per bucket up to 4096 elements and 64 per larger bucket, no buffer over
+//! [`MAX_POOLED`] elements, and at most [`MAX_TOTAL`] elements in all; anything beyond is freed
+//! as usual.
 
 use crate::element::Element;
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
 
-/// Buffers kept per capacity bucket.
-const PER_BUCKET: usize = 16;
+/// Buffers kept per capacity bucket: many small ones (a long chain of tiny ops), fewer large.
+fn per_bucket(k: usize) -> usize {
+    if k <= 12 {
+        1024
+    } else {
+        64
+    }
+}
 /// The largest buffer (in elements) worth keeping: 16 M elements (64 MB of f32).
 const MAX_POOLED: usize = 1 << 24;
 /// The most elements kept in all, per thread and element type (128 MB of f32).
@@ -42,8 +49,14 @@ impl<T> Pool<T> {
             let Some(bucket) = self.buckets.get_mut(k) else {
                 continue;
             };
-            if let Some(i) = bucket.iter().rposition(|v| v.capacity() >= len) {
-                let v = bucket.swap_remove(i);
+            // every buffer of bucket `ceil` or above fits; below, look at the last few only
+            let found = bucket
+                .iter()
+                .rev()
+                .take(8)
+                .position(|v| v.capacity() >= len);
+            if let Some(back) = found {
+                let v = bucket.swap_remove(bucket.len() - 1 - back);
                 self.total -= v.capacity();
                 return Some(v);
             }
@@ -53,14 +66,28 @@ impl<T> Pool<T> {
 
     fn give(&mut self, mut v: Vec<T>) {
         let cap = v.capacity();
-        if cap == 0 || cap > MAX_POOLED || self.total + cap > MAX_TOTAL {
+        if cap == 0 || cap > MAX_POOLED {
             return;
         }
         let k = floor_log2(cap);
+        // over budget: make room by freeing larger buffers (a one-off evaluation's outputs must
+        // not crowd out the buffers every training step reuses), else free this one
+        while self.total + cap > MAX_TOTAL {
+            let Some(b) = (k + 1..self.buckets.len())
+                .rev()
+                .find(|&b| !self.buckets[b].is_empty())
+            else {
+                return;
+            };
+            let big = self.buckets[b]
+                .pop()
+                .expect("internal: bucket is not empty");
+            self.total -= big.capacity();
+        }
         if self.buckets.len() <= k {
             self.buckets.resize_with(BUCKETS.max(k + 1), Vec::new);
         }
-        if self.buckets[k].len() < PER_BUCKET {
+        if self.buckets[k].len() < per_bucket(k) {
             v.clear();
             self.total += cap;
             self.buckets[k].push(v);
