@@ -35,6 +35,22 @@ fn mlp_inputs() -> BoxedStrategy<MlpInputs> {
         .boxed()
 }
 
+/// [`mlp_inputs`] at half the scale, for f32: with values up to 3 the logits grow large
+/// enough that the f32 central difference's truncation error (step 1e-2·|x|) alone can exceed
+/// the f32 bound (a case proptest found: |tape − numeric| = 0.019 at a gradient of 0.1). The
+/// kink margin is checked again after scaling.
+fn mlp_inputs_f32() -> BoxedStrategy<MlpInputs> {
+    mlp_inputs()
+        .prop_map(|(xs, t): MlpInputs| {
+            let half: Vec<Array<f64>> = xs.iter().map(|a| a.map(|v| 0.5 * v)).collect();
+            (half, t)
+        })
+        .prop_filter("a hidden pre-activation too close to 0", |(xs, _)| {
+            min_abs_preactivation(&xs[0], &xs[1], Some(&xs[2])) > KINK
+        })
+        .boxed()
+}
+
 /// `((x.matmul(w1) + b1).relu().matmul(w2) + b2).cross_entropy_with_logits(t)`, checked for
 /// all five inputs.
 fn check_mlp<T: Element>(
@@ -144,7 +160,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn mlp_cross_entropy_f32((xs, t) in mlp_inputs(), seed in any::<u64>()) {
+    fn mlp_cross_entropy_f32((xs, t) in mlp_inputs_f32(), seed in any::<u64>()) {
         check_mlp::<f32>(&xs, &t, with_seed(GradcheckOptions::f32(), seed))?;
     }
 
