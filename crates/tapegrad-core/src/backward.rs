@@ -341,7 +341,8 @@ fn rule<T: Element>(
             let (n, i, o) = (xv.dims()[0], xv.dims()[1], wv.dims()[1]);
             if let Some(b) = b {
                 if need(*b) {
-                    emit(*b, sum_to_shape(dz.clone(), val(*b).shape()));
+                    // db = Σ_rows dz: a column sum of the borrowed dz, no copy of it
+                    emit(*b, kernels::sum_axis(&dz, Some(0), val(*b).shape()));
                 }
             }
             if need(*w) {
