@@ -8,29 +8,10 @@
 mod autoencoder;
 
 use autoencoder::{class_centroids, jacobi_eigen, run, Args, Pca};
-use std::path::PathBuf;
 use tapegrad::{rng, Array};
 
-/// A fresh, empty folder under the system's temp folder, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "tapegrad-example-autoencoder-{name}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create a temp folder");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::TempDir;
 
 fn small_args(out: &TempDir) -> Args {
     let mut args = Args {
@@ -50,7 +31,7 @@ fn small_args(out: &TempDir) -> Args {
 
 #[test]
 fn learns_digits_codes_and_denoises() {
-    let out = TempDir::new("digits");
+    let out = TempDir::new("example-autoencoder", "digits");
     let r = run(&small_args(&out)).expect("the example runs on the bundled digits");
     assert_eq!(r.rows, (1437, 360));
     assert_eq!(r.encoder, [64, 64, 4]);
@@ -117,8 +98,8 @@ fn learns_digits_codes_and_denoises() {
 
 #[test]
 fn missing_mnist_is_a_clean_error() {
-    let empty = TempDir::new("empty");
-    let out = TempDir::new("missing-out");
+    let empty = TempDir::new("example-autoencoder", "empty");
+    let out = TempDir::new("example-autoencoder", "missing-out");
     let mut args = small_args(&out);
     args.digits = false;
     args.data_dir = Some(empty.0.clone());

@@ -10,30 +10,12 @@ mod mnist;
 
 use mnist::{run, Args};
 use rand::Rng;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tapegrad::data::idx::{write_idx, IdxArray, IdxData};
 use tapegrad::rng;
 
-/// A fresh, empty folder under the system's temp folder, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "tapegrad-example-mnist-{name}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create a temp folder");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::TempDir;
 
 /// `n` fake 28x28 digits: label `c` is a 4x8 bright bar whose place depends on `c` (two
 /// columns of five), jittered by a pixel, on a background of faint noise.
@@ -68,7 +50,7 @@ fn write_pair(dir: &Path, images: &str, labels: &str, n: usize, seed: u64) {
 
 #[test]
 fn trains_on_a_fake_mnist_and_reports() {
-    let data = TempDir::new("data");
+    let data = TempDir::new("example-mnist", "data");
     write_pair(
         &data.0,
         "train-images.idx3-ubyte.gz",
@@ -83,7 +65,7 @@ fn trains_on_a_fake_mnist_and_reports() {
         200,
         2,
     );
-    let out = TempDir::new("out");
+    let out = TempDir::new("example-mnist", "out");
     let mut args = Args {
         epochs: 4,
         batch_size: 32,
@@ -144,8 +126,8 @@ fn trains_on_a_fake_mnist_and_reports() {
 
 #[test]
 fn missing_mnist_is_a_clean_error() {
-    let empty = TempDir::new("empty");
-    let out = TempDir::new("missing-out");
+    let empty = TempDir::new("example-mnist", "empty");
+    let out = TempDir::new("example-mnist", "missing-out");
     let mut args = Args {
         data_dir: Some(empty.0.clone()),
         ..Args::default()
