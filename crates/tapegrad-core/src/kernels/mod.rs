@@ -2,6 +2,7 @@
 //! `shape.rs` already checked (and only `debug_assert!` them).
 
 mod broadcast;
+mod gemm;
 mod layout;
 mod matmul;
 pub(crate) mod pool;

@@ -1,0 +1,543 @@
+//! tapegrad's own single-threaded GEMM: `dst (+)= lhs · rhs` on strided operands, with no heap
+//! allocation in the steady state.
+//!
+//! The algorithm is BLIS's. The product is cut into blocks: `kc` of the shared dimension at a
+//! time, `nc` columns of `rhs` packed into contiguous `kc x nr` panels (a block sized for the
+//! L2 cache), `mc` rows of `lhs` packed into `mr x kc` panels (each panel stays in L1 while the
+//! microkernel sweeps it over the `rhs` panels). The microkernel keeps an `mr x nr` tile of
+//! `dst` in registers, broadcasts one `lhs` element per row and multiplies it into `nr / lanes`
+//! vector loads of `rhs` per step of the shared dimension.
+//!
+//! - [`avx512`]: AVX-512F microkernels (`12 x 32` for f32, `12 x 16` for f64);
+//! - [`avx2`]: AVX2 + FMA microkernels (`6 x 16` for f32, `6 x 8` for f64);
+//! - [`portable`]: plain Rust for any CPU (`4 x 8` for f32, `4 x 4` for f64);
+//! - [`pack`]: copying operand blocks into panels; [`buffer`]: the thread-local, 64-byte
+//!   aligned packing buffers, grown when too small and kept, so that a call in the steady
+//!   state allocates nothing.
+//!
+//! Small products skip packing: `lhs` is read in place when the shared dimension fits one
+//! `kc` block, `rhs` when it is row-major and `lhs` has few rows; the tiniest products (a few
+//! hundred multiply-adds) run a plain loop. The CPU path is chosen once at run time.
+//!
+//! The summation order depends only on the shapes and the CPU path, never on addresses or
+//! timing, so the same inputs give bit-identical results on every call.
+// Until kernels/matmul.rs calls `gemm_serial`, only the tests reach this module.
+#![cfg_attr(not(test), allow(dead_code))]
+
+/// Defines a SIMD microkernel `$name::<R, PACKED>` (see [`KernelFn`]) for one element type and
+/// instruction set: an `R x (NV * lanes)` tile of accumulators in registers; per step of `k`,
+/// `NV` vector loads of `b` and `R` broadcasts of `a`, each multiplied into a row.
+#[cfg(target_arch = "x86_64")]
+macro_rules! simd_kernel {
+    (
+        $name:ident, $features:literal, $t:ty, $mr:literal, $nv:literal, $lanes:literal,
+        zero: $zero:ident, splat: $splat:ident, load: $load:ident, store: $store:ident,
+        fma: $fma:ident, add: $add:ident
+    ) => {
+        /// A microkernel instance: `R` rows; `PACKED` reads an `mr`-wide packed lhs panel.
+        ///
+        /// # Safety
+        ///
+        /// See [`KernelFn`](super::KernelFn); the CPU must have the enabled features.
+        #[allow(unsafe_code, clippy::too_many_arguments)]
+        #[target_feature(enable = $features)]
+        unsafe fn $name<const R: usize, const PACKED: bool>(
+            k: usize,
+            a: *const $t,
+            a_rs: usize,
+            a_cs: usize,
+            b: *const $t,
+            b_rs: usize,
+            c: *mut $t,
+            c_rs: usize,
+            load_c: bool,
+        ) {
+            let (a_rs, a_cs) = if PACKED { (1, $mr) } else { (a_rs, a_cs) };
+            // SAFETY: the reads and writes are exactly those of the KernelFn contract, which
+            // the caller guarantees; the features are enabled on this function.
+            unsafe {
+                let mut acc = [[$zero(); $nv]; R];
+                let (mut a, mut b) = (a, b);
+                for _ in 0..k {
+                    let mut bv = [$zero(); $nv];
+                    for (v, x) in bv.iter_mut().enumerate() {
+                        *x = $load(b.add(v * $lanes));
+                    }
+                    for (i, row) in acc.iter_mut().enumerate() {
+                        let av = $splat(*a.add(i * a_rs));
+                        for (x, y) in row.iter_mut().zip(&bv) {
+                            *x = $fma(av, *y, *x);
+                        }
+                    }
+                    a = a.add(a_cs);
+                    b = b.add(b_rs);
+                }
+                for (i, row) in acc.iter().enumerate() {
+                    for (v, x) in row.iter().enumerate() {
+                        let p = c.add(i * c_rs + v * $lanes);
+                        let r = if load_c { $add($load(p), *x) } else { *x };
+                        $store(p, r);
+                    }
+                }
+            }
+        }
+    };
+}
+
+/// The table of a kernel's instances for 1 to `mr` rows, packed or strided.
+#[cfg(target_arch = "x86_64")]
+macro_rules! kernel_table {
+    ($name:ident, $t:ty, $packed:literal; $($r:literal)*) => {
+        &[$($name::<$r, $packed> as super::KernelFn<$t>),*]
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+// The AVX-512 intrinsics are stable since rustc 1.89, above the workspace's declared
+// rust-version (1.80): this module is the reason to raise it.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::incompatible_msrv)]
+mod avx512;
+mod buffer;
+mod pack;
+mod portable;
+#[cfg(test)]
+mod tests;
+
+use crate::element::Element;
+use std::any::TypeId;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// A microkernel: `c[i * c_rs + j] (+)= sum_p a[i * a_rs + p * a_cs] * b[p * b_rs + j]` for
+/// `i` below its row count (a const parameter of each instance) and `j < nr`; with `load_c`
+/// the sum is added to `c`, otherwise it replaces `c` (unread). Instances for packed `lhs`
+/// panels ignore `a_rs` and `a_cs` (they are `1` and `mr`).
+///
+/// # Safety
+///
+/// Every element named above must be valid to read (`a`, `b`) or read and write (`c`); `c`
+/// must not overlap `a` or `b`; the CPU must have the instance's target features.
+type KernelFn<T> = unsafe fn(
+    k: usize,
+    a: *const T,
+    a_rs: usize,
+    a_cs: usize,
+    b: *const T,
+    b_rs: usize,
+    c: *mut T,
+    c_rs: usize,
+    load_c: bool,
+);
+
+/// Packs a `rows x cols` block of a strided matrix (element (r, c) at `src[r * rs + c * cs]`)
+/// into panels of `w` columns (`w` is the spec's `nr`): panel `q` starts at `dst + q * rows *
+/// w` and holds element (r, q * w + j) at `r * w + j`; columns past `cols` are zero.
+///
+/// # Safety
+///
+/// `src` valid for every element of the block; `dst` valid for `rows * cols.div_ceil(w) * w`
+/// writes and not overlapping `src`; the CPU has the spec's target features.
+type PackFn<T> =
+    unsafe fn(rows: usize, cols: usize, src: *const T, rs: usize, cs: usize, dst: *mut T);
+
+/// Everything the blocked driver needs to know about one CPU path for one element type.
+pub(super) struct Spec<T: 'static> {
+    /// Rows of a microkernel tile.
+    mr: usize,
+    /// Columns of a microkernel tile (a multiple of the vector width).
+    nr: usize,
+    /// The largest block of the shared dimension (L1: an `mr x kc` lhs panel).
+    kc: usize,
+    /// Rows of lhs packed at once.
+    mc: usize,
+    /// The largest block of rhs columns (L2: a `kc x nc` packed block).
+    nc: usize,
+    /// With at most this many lhs rows, a row-major rhs is read in place (packing it would
+    /// cost about as much as the product).
+    direct_rhs_rows: usize,
+    /// Microkernels reading packed lhs panels; entry `r - 1` computes `r` rows.
+    packed: &'static [KernelFn<T>],
+    /// Microkernels reading lhs in place through its strides; entry `r - 1` computes `r` rows.
+    strided: &'static [KernelFn<T>],
+    /// Packs rhs (a `kc x nc` block) into `kc x nr` panels.
+    pack_rhs: PackFn<T>,
+    /// Packs lhs (an `mc x kc` block), given transposed (`kc x mc`), into `kc x mr` panels.
+    pack_lhs: PackFn<T>,
+}
+
+/// A CPU path, best first. Tests force each one the CPU supports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Path {
+    /// AVX-512F microkernels.
+    Avx512,
+    /// AVX2 + FMA microkernels.
+    Avx2,
+    /// Plain Rust.
+    Portable,
+}
+
+impl Path {
+    /// The paths this CPU can run, best first.
+    pub(crate) fn available() -> Vec<Path> {
+        [Path::Avx512, Path::Avx2, Path::Portable]
+            .into_iter()
+            .filter(|p| p.supported())
+            .collect()
+    }
+
+    /// Whether this CPU has the path's instructions.
+    fn supported(self) -> bool {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx512 => {
+                is_x86_feature_detected!("avx512f")
+                    && is_x86_feature_detected!("avx2")
+                    && is_x86_feature_detected!("fma")
+            }
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx2 => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+            #[cfg(not(target_arch = "x86_64"))]
+            Path::Avx512 | Path::Avx2 => false,
+            Path::Portable => true,
+        }
+    }
+
+    /// The best path of this CPU, detected on the first call and cached.
+    pub(crate) fn best() -> Path {
+        static BEST: AtomicU8 = AtomicU8::new(0);
+        match BEST.load(Ordering::Relaxed) {
+            1 => Path::Avx512,
+            2 => Path::Avx2,
+            3 => Path::Portable,
+            _ => {
+                let best = Path::available()[0];
+                let code = match best {
+                    Path::Avx512 => 1,
+                    Path::Avx2 => 2,
+                    Path::Portable => 3,
+                };
+                BEST.store(code, Ordering::Relaxed);
+                best
+            }
+        }
+    }
+
+    /// The path's spec for f32.
+    fn spec_f32(self) -> &'static Spec<f32> {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx512 => &avx512::F32,
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx2 => &avx2::F32,
+            _ => &portable::F32,
+        }
+    }
+
+    /// The path's spec for f64.
+    fn spec_f64(self) -> &'static Spec<f64> {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx512 => &avx512::F64,
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx2 => &avx2::F64,
+            _ => &portable::F64,
+        }
+    }
+}
+
+/// `dst[i*dst_rs + j] (+)= sum_l lhs[i*lhs_rs + l*lhs_cs] * rhs[l*rhs_rs + j*rhs_cs]` for
+/// `i < m`, `j < n`, `l < k`; with `accumulate` the product is added to `dst`, without it `dst`
+/// is overwritten (its old contents, even NaN, are never read). Single-threaded: callers split
+/// threads over disjoint blocks of `dst`. Runs the best kernel of this CPU (detected once);
+/// allocates nothing once the calling thread's packing buffers have grown to the sizes used.
+///
+/// # Safety
+///
+/// - When `m`, `n` and `k` are all nonzero, `lhs` is valid for reads of every
+///   `lhs[i*lhs_rs + l*lhs_cs]` and `rhs` of every `rhs[l*rhs_rs + j*rhs_cs]` (the offsets
+///   must not overflow `isize`); when `m` and `n` are nonzero, `dst` is valid for reads and
+///   writes of every `dst[i*dst_rs + j]`. Nothing else is touched, and with `m == 0` or
+///   `n == 0` no pointer is dereferenced.
+/// - No element of `dst` written here overlaps an element of `lhs` or `rhs` read here, and
+///   nothing else accesses them during the call. `dst_rs >= n` when `m > 1`, so the rows of
+///   the block do not overlap each other. (`lhs` and `rhs` may overlap each other.)
+#[allow(unsafe_code, clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm_serial<T: Element>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut T,
+    dst_rs: usize,
+    accumulate: bool,
+    lhs: *const T,
+    lhs_rs: usize,
+    lhs_cs: usize,
+    rhs: *const T,
+    rhs_rs: usize,
+    rhs_cs: usize,
+) {
+    // SAFETY: the caller's contract is this function's.
+    unsafe {
+        gemm_with(
+            Path::best(),
+            m,
+            n,
+            k,
+            dst,
+            dst_rs,
+            accumulate,
+            lhs,
+            lhs_rs,
+            lhs_cs,
+            rhs,
+            rhs_rs,
+            rhs_cs,
+        )
+    }
+}
+
+/// [`gemm_serial`] on a chosen CPU path.
+///
+/// # Safety
+///
+/// As [`gemm_serial`], and `path` must be supported by this CPU (one of
+/// [`Path::available`]).
+#[allow(unsafe_code, clippy::too_many_arguments)]
+pub(crate) unsafe fn gemm_with<T: Element>(
+    path: Path,
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut T,
+    dst_rs: usize,
+    accumulate: bool,
+    lhs: *const T,
+    lhs_rs: usize,
+    lhs_cs: usize,
+    rhs: *const T,
+    rhs_rs: usize,
+    rhs_cs: usize,
+) {
+    debug_assert!(
+        path.supported(),
+        "internal: gemm path {path:?} not supported"
+    );
+    debug_assert!(m <= 1 || dst_rs >= n, "internal: gemm dst rows overlap");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            for i in 0..m {
+                // SAFETY: row i of the dst block, valid by the contract.
+                unsafe { std::slice::from_raw_parts_mut(dst.add(i * dst_rs), n) }.fill(T::zero());
+            }
+        }
+        return;
+    }
+    let op = Operands {
+        m,
+        n,
+        k,
+        dst,
+        dst_rs,
+        accumulate,
+        lhs,
+        lhs_rs,
+        lhs_cs,
+        rhs,
+        rhs_rs,
+        rhs_cs,
+    };
+    if m * n * k <= TINY {
+        // SAFETY: the contract of this function.
+        unsafe { tiny(&op) };
+        return;
+    }
+    let id = TypeId::of::<T>();
+    if id == TypeId::of::<f32>() {
+        // SAFETY: T is f32 (same TypeId), so the casts change nothing; the contract is
+        // forwarded and the spec's path is supported (checked by the caller).
+        unsafe { blocked(path.spec_f32(), &op.cast::<f32>()) }
+    } else if id == TypeId::of::<f64>() {
+        // SAFETY: as above, with f64.
+        unsafe { blocked(path.spec_f64(), &op.cast::<f64>()) }
+    } else {
+        // SAFETY: the contract of this function.
+        unsafe { tiny(&op) }
+    }
+}
+
+/// Products with at most this many multiply-adds run [`tiny`]: below it, a plain loop is
+/// faster than setting up tiles.
+const TINY: usize = 512;
+
+/// The arguments of one product.
+struct Operands<T> {
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut T,
+    dst_rs: usize,
+    accumulate: bool,
+    lhs: *const T,
+    lhs_rs: usize,
+    lhs_cs: usize,
+    rhs: *const T,
+    rhs_rs: usize,
+    rhs_cs: usize,
+}
+
+impl<T> Operands<T> {
+    /// The same operands with the pointers cast to `U` (used once `T == U` is known).
+    fn cast<U>(&self) -> Operands<U> {
+        Operands {
+            m: self.m,
+            n: self.n,
+            k: self.k,
+            dst: self.dst.cast(),
+            dst_rs: self.dst_rs,
+            accumulate: self.accumulate,
+            lhs: self.lhs.cast(),
+            lhs_rs: self.lhs_rs,
+            lhs_cs: self.lhs_cs,
+            rhs: self.rhs.cast(),
+            rhs_rs: self.rhs_rs,
+            rhs_cs: self.rhs_cs,
+        }
+    }
+}
+
+/// The plain loop for the tiniest products: each element of `dst` is one sum over `l` in
+/// order.
+///
+/// # Safety
+///
+/// The contract of [`gemm_serial`], with `m`, `n`, `k` nonzero.
+#[allow(unsafe_code)]
+unsafe fn tiny<T: Element>(op: &Operands<T>) {
+    for i in 0..op.m {
+        for j in 0..op.n {
+            let mut s = T::zero();
+            for l in 0..op.k {
+                // SAFETY: (i, l) and (l, j) are inside the operands by the contract.
+                s += unsafe {
+                    *op.lhs.add(i * op.lhs_rs + l * op.lhs_cs)
+                        * *op.rhs.add(l * op.rhs_rs + j * op.rhs_cs)
+                };
+            }
+            // SAFETY: (i, j) is inside the dst block by the contract.
+            let d = unsafe { &mut *op.dst.add(i * op.dst_rs + j) };
+            *d = if op.accumulate { *d + s } else { s };
+        }
+    }
+}
+
+/// The largest microkernel tile any spec uses (`mr * nr`), for the scratch tile of edge
+/// columns.
+const MAX_TILE: usize = 12 * 32;
+
+/// The blocked product through one spec's microkernels.
+///
+/// # Safety
+///
+/// The contract of [`gemm_serial`] with `m`, `n`, `k` nonzero, and the spec's path is
+/// supported by this CPU.
+#[allow(unsafe_code)]
+unsafe fn blocked<T: Element>(spec: &Spec<T>, op: &Operands<T>) {
+    let (mr, nr) = (spec.mr, spec.nr);
+    #[allow(clippy::manual_is_multiple_of)] // is_multiple_of needs rustc 1.87
+    let tiles_fit = mr * nr <= MAX_TILE && spec.mc % mr == 0 && spec.nc % nr == 0;
+    debug_assert!(tiles_fit, "internal: gemm spec blocks are not whole tiles");
+    let Operands { m, n, k, .. } = *op;
+    // Balanced blocks: k = 1100 with kc = 384 gives three blocks of 367, not 384 + 384 + 332.
+    let kc = k.div_ceil(k.div_ceil(spec.kc));
+    let nc = n.div_ceil(n.div_ceil(spec.nc)).next_multiple_of(nr);
+    let mc = if m <= spec.mc {
+        m.next_multiple_of(mr)
+    } else {
+        m.div_ceil(m.div_ceil(spec.mc)).next_multiple_of(mr)
+    };
+    // lhs in place when one kc block covers k: its mr x k panel then fits L1 as well as a
+    // packed one would (packing pays for large k, where rows far apart alias in the cache).
+    let direct_lhs = k <= spec.kc;
+    let direct_rhs = op.rhs_cs == 1 && m <= spec.direct_rhs_rows;
+    let rhs_len = if direct_rhs { kc * nr } else { kc * nc };
+    let lhs_len = if direct_lhs { 0 } else { kc * mc };
+    buffer::with(rhs_len, lhs_len, |rhs_buf: *mut T, lhs_buf: *mut T| {
+        let mut tile = [T::zero(); MAX_TILE];
+        for jc in (0..n).step_by(nc) {
+            let nb = nc.min(n - jc);
+            for pc in (0..k).step_by(kc) {
+                let kb = kc.min(k - pc);
+                let load_c = op.accumulate || pc > 0;
+                // SAFETY (whole block): every offset below stays inside the operand blocks
+                // of the contract (i < m, j < n, l < k) or the buffers sized above.
+                let rhs_block = unsafe { op.rhs.add(pc * op.rhs_rs + jc * op.rhs_cs) };
+                let full_cols = nb / nr * nr;
+                if !direct_rhs {
+                    unsafe { (spec.pack_rhs)(kb, nb, rhs_block, op.rhs_rs, op.rhs_cs, rhs_buf) };
+                } else if full_cols < nb {
+                    // only the ragged last panel: reading it in place would run past `n`
+                    unsafe {
+                        (spec.pack_rhs)(
+                            kb,
+                            nb - full_cols,
+                            rhs_block.add(full_cols),
+                            op.rhs_rs,
+                            1,
+                            rhs_buf,
+                        )
+                    };
+                }
+                for ic in (0..m).step_by(mc) {
+                    let mb = mc.min(m - ic);
+                    let lhs_block = unsafe { op.lhs.add(ic * op.lhs_rs + pc * op.lhs_cs) };
+                    if !direct_lhs {
+                        // lhs transposed is a kc x mc matrix: pack its columns in mr panels
+                        unsafe {
+                            (spec.pack_lhs)(kb, mb, lhs_block, op.lhs_cs, op.lhs_rs, lhs_buf)
+                        };
+                    }
+                    for ir in (0..mb).step_by(mr) {
+                        let rows = mr.min(mb - ir);
+                        let (kernel, a, a_rs, a_cs) = if direct_lhs {
+                            let a = unsafe { lhs_block.add(ir * op.lhs_rs) };
+                            (spec.strided[rows - 1], a, op.lhs_rs, op.lhs_cs)
+                        } else {
+                            let a = unsafe { lhs_buf.add(ir * kb) }.cast_const();
+                            (spec.packed[rows - 1], a, 1, mr)
+                        };
+                        let dst_rows = unsafe { op.dst.add((ic + ir) * op.dst_rs + jc) };
+                        for jr in (0..nb).step_by(nr) {
+                            let c = unsafe { dst_rows.add(jr) };
+                            let (b, b_rs) = if !direct_rhs {
+                                (unsafe { rhs_buf.add(jr * kb) }.cast_const(), nr)
+                            } else if jr < full_cols {
+                                (unsafe { rhs_block.add(jr) }, op.rhs_rs)
+                            } else {
+                                (rhs_buf.cast_const(), nr)
+                            };
+                            if jr < full_cols {
+                                unsafe { kernel(kb, a, a_rs, a_cs, b, b_rs, c, op.dst_rs, load_c) };
+                            } else {
+                                // ragged columns: compute the whole tile into scratch, then
+                                // add or copy its valid part
+                                let t = tile.as_mut_ptr();
+                                unsafe { kernel(kb, a, a_rs, a_cs, b, b_rs, t, nr, false) };
+                                for i in 0..rows {
+                                    for j in 0..nb - jr {
+                                        let d = unsafe { &mut *c.add(i * op.dst_rs + j) };
+                                        let s = tile[i * nr + j];
+                                        *d = if load_c { *d + s } else { s };
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
