@@ -100,6 +100,10 @@ struct Args {
     /// Threads a large matmul may use (the workloads allow at most 2).
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// Multiply-adds (m·n·k) from which a matmul splits over the threads (default: the
+    /// core's, `tapegrad::parallel_threshold()`).
+    #[arg(long)]
+    parallel_threshold: Option<usize>,
     /// The folder holding the four MNIST files (or a `mnist/` sub-folder with them).
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -793,6 +797,9 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         return Err("--threads and --epochs must be at least 1".into());
     }
     tapegrad::set_num_threads(args.threads);
+    if let Some(t) = args.parallel_threshold {
+        tapegrad::set_parallel_threshold(t);
+    }
     let wants = |w: &str| args.workloads.iter().any(|x| x == w);
     let avx512 = {
         #[cfg(target_arch = "x86_64")]

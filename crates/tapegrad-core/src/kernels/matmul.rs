@@ -1,6 +1,7 @@
 //! Matrix multiplication through the `gemm` crate (runtime CPU dispatch, AVX-512 where the CPU
 //! has it). Operands are strided views, so a transpose is a pair of swapped strides, never a
-//! copy.
+//! copy. Large products split into row or column blocks, one per thread of
+//! [`parallel`](super::parallel)'s pool, each block a single-threaded product.
 
 use crate::element::Element;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,16 +13,15 @@ static THREADS: AtomicUsize = AtomicUsize::new(0);
 /// (several system calls), far too slow to repeat for every small product.
 static CORES: OnceLock<usize> = OnceLock::new();
 
-/// Products with at least this many multiply-adds (m·n·k) may use several threads; the
-/// default, 2^26 (64 M), keeps a training step's products on the calling thread. Measured on
-/// this project's 2-core machines (docs/performance.md): splitting the 128-row products of a
-/// training step (4 M to 26 M multiply-adds) over two threads made mlp and ae epochs 10-20%
-/// slower, because the pool's threads fall asleep between a step's products and waking them
-/// costs more than the split saves; a lone large product (1024³) still gains nearly 2x.
-static PARALLEL_THRESHOLD: AtomicUsize = AtomicUsize::new(1 << 26);
+/// Products with at least this many multiply-adds (m·n·k) split over the threads. The
+/// default, 2^20 (1 M, about 4 µs of work on one core), was chosen by measuring the mlp and
+/// ae workloads on a 2-core machine (docs/performance.md): the pool's helper is already awake
+/// between a step's products, so splitting from there on pays; below it, the hand-off
+/// (about a microsecond) eats the gain.
+static PARALLEL_THRESHOLD: AtomicUsize = AtomicUsize::new(1 << 20);
 
 /// Sets the size (multiply-adds, m·n·k) from which a matmul may split over several threads
-/// (default 2^26). Lower it for large products back to back, e.g. on a quiet many-core machine.
+/// (default 2^20); `usize::MAX` keeps every product on the calling thread.
 pub fn set_parallel_threshold(multiply_adds: usize) {
     PARALLEL_THRESHOLD.store(multiply_adds, Ordering::Relaxed);
 }
@@ -103,33 +103,143 @@ pub(crate) fn gemm<T: Element>(
         last(&rhs, k, n) < rhs.data.len(),
         "internal: gemm rhs out of bounds"
     );
-    let threads = if m * n * k >= parallel_threshold() {
+    let parts = if m * n * k >= parallel_threshold() {
         num_threads()
     } else {
         1
     };
-    let parallelism = if threads > 1 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
-    // SAFETY: the asserts above prove that every element gemm reads (the last one of each
-    // operand is at (rows-1)*rs + (cols-1)*cs) and writes (dst is m*n contiguous, row-major)
-    // lies inside its slice; `dst` is borrowed mutably, so nothing else aliases it.
-    #[allow(unsafe_code)]
+    gemm_in_parts(parts, m, n, k, dst, accumulate, lhs, rhs);
+}
+
+/// [`gemm`] (whose bounds checks must have passed) split into `parts` blocks, one per
+/// thread of the pool.
+#[allow(clippy::too_many_arguments)]
+fn gemm_in_parts<T: Element>(
+    parts: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [T],
+    accumulate: bool,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+) {
+    let parts = parts.min(m.max(n).div_ceil(SPLIT_ALIGN));
+    let (lhs_ptr, rhs_ptr) = (SendPtr(lhs.data.as_ptr()), SendPtr(rhs.data.as_ptr()));
+    let dst_ptr = SendPtr(dst.as_mut_ptr() as *const T);
+    if parts <= 1 {
+        // SAFETY: the asserts above prove that every element read (the last one of each
+        // operand is at (rows-1)*rs + (cols-1)*cs) and written (dst is m*n, row-major) lies
+        // inside its slice; `dst` is borrowed mutably, so nothing else aliases it.
+        #[allow(unsafe_code)]
+        unsafe {
+            serial(m, n, k, dst_ptr, n, accumulate, lhs, lhs_ptr, rhs, rhs_ptr)
+        };
+        return;
+    }
+    // Split the longer side of dst into `parts` blocks (multiples of SPLIT_ALIGN), one per
+    // thread: rows of dst take the same rows of lhs, columns the same columns of rhs.
+    let split_rows = m >= n;
+    let long = if split_rows { m } else { n };
+    let block = long.div_ceil(parts).next_multiple_of(SPLIT_ALIGN);
+    super::parallel::run(parts, &|part| {
+        let from = (part * block).min(long);
+        let len = block.min(long - from);
+        if len == 0 {
+            return;
+        }
+        // SAFETY: block `part` covers rows (or columns) from..from+len of dst, disjoint from
+        // every other part's, so the threads write disjoint elements; the offsets stay inside
+        // the operands by the bounds asserted above, and `dst` stays mutably borrowed (by
+        // this function) until `run` has returned, after every part has finished.
+        #[allow(unsafe_code)]
+        unsafe {
+            if split_rows {
+                serial(
+                    len,
+                    n,
+                    k,
+                    SendPtr(dst_ptr.get().add(from * n)),
+                    n,
+                    accumulate,
+                    lhs,
+                    SendPtr(lhs_ptr.get().add(from * lhs.rs)),
+                    rhs,
+                    rhs_ptr,
+                )
+            } else {
+                serial(
+                    m,
+                    len,
+                    k,
+                    SendPtr(dst_ptr.get().add(from)),
+                    n,
+                    accumulate,
+                    lhs,
+                    lhs_ptr,
+                    rhs,
+                    SendPtr(rhs_ptr.get().add(from * rhs.cs)),
+                )
+            }
+        };
+    });
+}
+
+/// Threads split a product into blocks whose side is a multiple of this (a whole number of
+/// SIMD vectors), so no thread gets a ragged sliver.
+const SPLIT_ALIGN: usize = 16;
+
+/// A raw pointer that may cross to the pool's threads (each writes its own block).
+#[derive(Clone, Copy)]
+struct SendPtr<T>(*const T);
+
+// SAFETY: the pointers are only used for the disjoint blocks described in `gemm`.
+#[allow(unsafe_code)]
+unsafe impl<T> Send for SendPtr<T> {}
+#[allow(unsafe_code)]
+unsafe impl<T> Sync for SendPtr<T> {}
+
+impl<T> SendPtr<T> {
+    /// The pointer (a method, so closures capture the whole `SendPtr`, not its field).
+    fn get(self) -> *const T {
+        self.0
+    }
+}
+
+/// One thread's product: `dst[m x n]` (row stride `dst_rs`) (+)= lhs · rhs, with the
+/// operands' strides taken from the views and their first elements at the given pointers.
+///
+/// # Safety
+/// Every element `dst[i * dst_rs + j]`, `lhs[i * lhs.rs + l * lhs.cs]` and
+/// `rhs[l * rhs.rs + j * rhs.cs]` (i < m, j < n, l < k) must be in bounds of its allocation,
+/// and no other thread may touch the written elements meanwhile.
+#[allow(unsafe_code, clippy::too_many_arguments)]
+unsafe fn serial<T: Element>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: SendPtr<T>,
+    dst_rs: usize,
+    accumulate: bool,
+    lhs: MatRef<'_, T>,
+    lhs_ptr: SendPtr<T>,
+    rhs: MatRef<'_, T>,
+    rhs_ptr: SendPtr<T>,
+) {
+    // SAFETY: forwarded from this function's contract.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            dst.as_mut_ptr(),
+            dst.0 as *mut T,
             1,
-            n as isize,
+            dst_rs as isize,
             accumulate,
-            lhs.data.as_ptr(),
+            lhs_ptr.0,
             lhs.cs as isize,
             lhs.rs as isize,
-            rhs.data.as_ptr(),
+            rhs_ptr.0,
             rhs.cs as isize,
             rhs.rs as isize,
             T::one(),
@@ -137,7 +247,7 @@ pub(crate) fn gemm<T: Element>(
             false,
             false,
             false,
-            parallelism,
+            gemm::Parallelism::None,
         );
     }
 }
@@ -203,6 +313,59 @@ mod tests {
         let twice: Vec<f64> = naive(m, n, k, &a, &b).iter().map(|v| 2.0 * v).collect();
         for (x, y) in c.iter().zip(&twice) {
             assert!((x - y).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn split_products_match_the_serial_one() {
+        // both split directions, ragged last blocks, transposed views, accumulate
+        for &(m, n, k) in &[
+            (70, 33, 19),
+            (33, 70, 5),
+            (16, 17, 3),
+            (1, 40, 7),
+            (40, 1, 7),
+        ] {
+            let a: Vec<f64> = (0..m * k).map(|i| ((i * 7) % 13) as f64 - 6.0).collect();
+            let b: Vec<f64> = (0..k * n).map(|i| ((i * 5) % 11) as f64 * 0.25).collect();
+            let expect = naive(m, n, k, &a, &b);
+            for parts in 1..=4 {
+                for accumulate in [false, true] {
+                    let start = if accumulate { 1.0 } else { f64::NAN };
+                    let mut c = vec![start; m * n];
+                    gemm_in_parts(
+                        parts,
+                        m,
+                        n,
+                        k,
+                        &mut c,
+                        accumulate,
+                        MatRef::rows(&a, k),
+                        MatRef::rows(&b, n),
+                    );
+                    let shift = if accumulate { 1.0 } else { 0.0 };
+                    for (x, y) in c.iter().zip(&expect) {
+                        assert_eq!(*x, y + shift, "{m}x{n}x{k} in {parts} parts");
+                    }
+                    // Cᵀ = Bᵀ Aᵀ through transposed views
+                    let mut ct = vec![start; n * m];
+                    gemm_in_parts(
+                        parts,
+                        n,
+                        m,
+                        k,
+                        &mut ct,
+                        accumulate,
+                        MatRef::transposed(&b, n),
+                        MatRef::transposed(&a, k),
+                    );
+                    for i in 0..m {
+                        for j in 0..n {
+                            assert_eq!(ct[j * m + i], expect[i * n + j] + shift);
+                        }
+                    }
+                }
+            }
         }
     }
 }

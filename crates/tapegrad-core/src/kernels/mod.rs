@@ -5,6 +5,7 @@ mod broadcast;
 mod gemm;
 mod layout;
 mod matmul;
+mod parallel;
 pub(crate) mod pool;
 mod reduce;
 pub(crate) mod simd;

@@ -1,0 +1,334 @@
+//! A small fork-join pool: the calling thread plus `num_threads() - 1` helper threads that
+//! stay awake (spinning) for a moment after each job, so the products and big loops of a
+//! training step, which come every few microseconds, split over the cores without waking a
+//! sleeping thread each time.
+//!
+//! Why not Rayon's pool: measured in docs/performance.md, splitting a step's products over
+//! Rayon made training slower, as its workers fell asleep between products and three threads
+//! (the caller and two workers) competed for two cores. Here the caller always does a share
+//! itself, so `n` threads do `n` shares, and **a share no helper has started by the time the
+//! caller is free is taken back and run by the caller**: a helper that is asleep, or whose
+//! core is busy with another program, never makes the caller wait. (Without that, epochs of
+//! the ae workload took 6 to 11 s instead of 0.5 s while a compiler ran on the other core.)
+//!
+//! One job at a time: a second thread asking for the pool while it is busy (tests running in
+//! parallel, or a task that itself asks for parallelism) runs its tasks itself, in order.
+//! Task `t` is the same piece of work whichever thread runs it, so for a fixed thread count
+//! every floating-point result is the same on every run.
+
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, TryLockError};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+/// How long an idle helper keeps spinning for the next job before it parks (a parked helper
+/// costs nothing; waking it takes a few microseconds, and the caller does not wait for it).
+const SPIN: Duration = Duration::from_micros(200);
+
+/// A job as the helpers see it: the task function with its lifetime erased. Only valid while
+/// the caller of [`run`] waits for the job to end, which it always does before returning.
+#[derive(Clone, Copy)]
+struct JobRef(*const (dyn Fn(usize) + Sync + 'static));
+
+/// The state of a helper's share of job `seq`: `seq << 2 | tag`.
+const POSTED: u64 = 0;
+/// The helper claimed the share and is running it (it may read the job until `DONE`).
+const STARTED: u64 = 1;
+/// The share is finished, by the helper or taken back by the caller.
+const DONE: u64 = 2;
+
+/// One helper thread's mailbox, aligned to its own cache lines so the line the helper spins
+/// on is not shared with data the calling thread writes.
+#[repr(align(128))]
+struct Slot {
+    /// `seq << 2 | POSTED/STARTED/DONE` for the newest job posted to this helper.
+    state: AtomicU64,
+    /// Set while the helper is parked (or about to park): the poster must unpark it.
+    sleeping: AtomicBool,
+    /// Set if a task on this helper panicked; the caller re-raises it.
+    panicked: AtomicBool,
+    thread: Thread,
+}
+
+/// The pool: helpers are spawned on first use, up to what [`run`] is asked for.
+struct Pool {
+    /// Taken by the one thread that may post jobs; `try_lock` failing means "run serially".
+    owner: Mutex<()>,
+    /// The current job (written by the owner before posting, read by helpers after).
+    job: UnsafeCell<Option<JobRef>>,
+    /// The helpers (only the owner reads or grows this).
+    slots: UnsafeCell<Vec<Arc<Slot>>>,
+    /// The last job number posted.
+    seq: UnsafeCell<u64>,
+}
+
+// SAFETY: `job`, `slots` and `seq` are only written by the thread holding `owner`, and only
+// while no helper is between claiming a share (`POSTED -> STARTED`, which requires the
+// current job's number) and reporting it `DONE`: the owner waits for every `STARTED` share.
+#[allow(unsafe_code)]
+unsafe impl Sync for Pool {}
+// SAFETY: the raw job pointer is only dereferenced under the protocol above; the function it
+// points to is `Sync`.
+#[allow(unsafe_code)]
+unsafe impl Send for JobRef {}
+#[allow(unsafe_code)]
+unsafe impl Sync for JobRef {}
+
+static POOL: Pool = Pool {
+    owner: Mutex::new(()),
+    job: UnsafeCell::new(None),
+    slots: UnsafeCell::new(Vec::new()),
+    seq: UnsafeCell::new(0),
+};
+
+/// Runs `f(0)`, `f(1)`, ..., `f(tasks - 1)` and returns when all have finished: task 0 on the
+/// calling thread, task `t` on helper `t` if it starts it before the caller is free, else on
+/// the caller. If the pool is busy (another thread's job, or a task asking for parallelism
+/// itself) the tasks all run here in order. A panic in any task is re-raised here after every
+/// task has ended.
+pub(crate) fn run(tasks: usize, f: &(dyn Fn(usize) + Sync)) {
+    if tasks <= 1 {
+        if tasks == 1 {
+            f(0);
+        }
+        return;
+    }
+    let _owner = match POOL.owner.try_lock() {
+        Ok(guard) => guard,
+        // a task panicked under an earlier owner; the pool itself is intact
+        Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+        Err(TryLockError::WouldBlock) => {
+            (0..tasks).for_each(f);
+            return;
+        }
+    };
+    // SAFETY: we hold `owner` and every helper finished (or never started) the previous job,
+    // which its owner waited for, so no other thread reads or writes these cells now.
+    #[allow(unsafe_code)]
+    let (slots, seq) = unsafe {
+        let slots = &mut *POOL.slots.get();
+        while slots.len() < tasks - 1 {
+            match spawn_helper(slots.len()) {
+                Some(slot) => slots.push(slot),
+                None => break,
+            }
+        }
+        let seq = &mut *POOL.seq.get();
+        *seq += 1;
+        // Erase the borrow's lifetime: `Wait` below does not let this function return (or
+        // unwind) before every helper that started a share has finished it.
+        let erased: &'static (dyn Fn(usize) + Sync) = std::mem::transmute(f);
+        *POOL.job.get() = Some(JobRef(erased as *const _));
+        (&*slots, *seq)
+    };
+    let helpers = slots.len().min(tasks - 1);
+    for slot in &slots[..helpers] {
+        slot.state.store(seq << 2 | POSTED, Ordering::SeqCst);
+        if slot.sleeping.load(Ordering::SeqCst) {
+            slot.thread.unpark();
+        }
+    }
+    let wait = Wait {
+        slots: &slots[..helpers],
+        seq,
+    };
+    f(0);
+    // take back every share no helper has started; then wait for the started ones
+    for (i, slot) in slots[..helpers].iter().enumerate() {
+        let take = slot.state.compare_exchange(
+            seq << 2 | POSTED,
+            seq << 2 | DONE,
+            Ordering::Acquire,
+            Ordering::Acquire,
+        );
+        if take.is_ok() {
+            f(i + 1);
+        }
+    }
+    // tasks the pool could not give a helper (no thread could be spawned) run here
+    (helpers + 1..tasks).for_each(f);
+    drop(wait);
+    if slots[..helpers]
+        .iter()
+        .any(|s| s.panicked.swap(false, Ordering::Relaxed))
+    {
+        panic!("a task of a parallel kernel panicked on a helper thread");
+    }
+}
+
+/// Waits (on drop, so also while unwinding from a panic in the caller's tasks) until no
+/// helper is running a share of job `seq`; shares never started are taken back (not run).
+struct Wait<'a> {
+    slots: &'a [Arc<Slot>],
+    seq: u64,
+}
+
+impl Drop for Wait<'_> {
+    fn drop(&mut self) {
+        let done = self.seq << 2 | DONE;
+        for slot in self.slots {
+            let _ = slot.state.compare_exchange(
+                self.seq << 2 | POSTED,
+                done,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            );
+            let mut spins = 0u32;
+            while slot.state.load(Ordering::Acquire) != done {
+                spins = spins.saturating_add(1);
+                if spins < 4096 {
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
+            }
+        }
+    }
+}
+
+/// Starts helper thread `index` (it runs task `index + 1`); `None` if the OS refuses a thread.
+fn spawn_helper(index: usize) -> Option<Arc<Slot>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name(format!("tapegrad-{}", index + 1))
+        .spawn(move || {
+            let slot = Arc::new(Slot {
+                state: AtomicU64::new(DONE),
+                sleeping: AtomicBool::new(false),
+                panicked: AtomicBool::new(false),
+                thread: std::thread::current(),
+            });
+            tx.send(Arc::clone(&slot))
+                .expect("internal: the pool waits for its new helper");
+            helper_loop(&slot, index + 1);
+        })
+        .ok()?;
+    rx.recv().ok()
+}
+
+/// A helper's life: wait for a share (spinning, then parked), claim it, run it, report done.
+fn helper_loop(slot: &Slot, task: usize) {
+    loop {
+        let mut idle_since = Instant::now();
+        let mut spins = 0u32;
+        let state = loop {
+            let state = slot.state.load(Ordering::Acquire);
+            if state & 3 == POSTED {
+                break state;
+            }
+            spins = spins.wrapping_add(1);
+            if spins % 256 == 0 && idle_since.elapsed() > SPIN {
+                slot.sleeping.store(true, Ordering::SeqCst);
+                if slot.state.load(Ordering::SeqCst) & 3 != POSTED {
+                    std::thread::park();
+                }
+                slot.sleeping.store(false, Ordering::SeqCst);
+                idle_since = Instant::now();
+            } else {
+                std::hint::spin_loop();
+            }
+        };
+        let started = (state & !3) | STARTED;
+        if slot
+            .state
+            .compare_exchange(state, started, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            continue; // the caller took this share back
+        }
+        // SAFETY: the owner wrote `job` before posting (SeqCst store, seen by our Acquire
+        // loads above) and, since we claimed the share, waits for our `DONE` before it
+        // returns or writes `job` again; so the function is alive and the cell is stable.
+        #[allow(unsafe_code)]
+        let f = unsafe { &*(*POOL.job.get()).expect("internal: a job was posted").0 };
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(task)));
+        if result.is_err() {
+            slot.panicked.store(true, Ordering::Relaxed);
+        }
+        slot.state.store((state & !3) | DONE, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn every_task_runs_once_on_its_own_thread() {
+        for tasks in 0..5 {
+            let hits: Vec<AtomicUsize> = (0..tasks).map(|_| AtomicUsize::new(0)).collect();
+            let names = Mutex::new(vec![String::new(); tasks]);
+            for _ in 0..100 {
+                run(tasks, &|t| {
+                    hits[t].fetch_add(1, Ordering::Relaxed);
+                    let name = std::thread::current().name().unwrap_or("").to_string();
+                    names.lock().unwrap()[t] = name;
+                });
+            }
+            for h in &hits {
+                assert_eq!(h.load(Ordering::Relaxed), 100);
+            }
+            // task t > 0 runs on helper t unless another test held the pool
+            let names = names.into_inner().unwrap();
+            for (t, name) in names.iter().enumerate().skip(1) {
+                assert!(
+                    name == &format!("tapegrad-{t}") || name == names[0].as_str(),
+                    "task {t} ran on {name:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn nested_and_concurrent_jobs_run_serially_instead_of_deadlocking() {
+        let total = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| {
+                    for _ in 0..50 {
+                        run(2, &|_| {
+                            run(2, &|_| {
+                                total.fetch_add(1, Ordering::Relaxed);
+                            });
+                        });
+                    }
+                });
+            }
+        });
+        assert_eq!(total.load(Ordering::Relaxed), 3 * 50 * 2 * 2);
+    }
+
+    #[test]
+    fn a_helper_wakes_after_parking() {
+        let sum = AtomicUsize::new(0);
+        run(2, &|t| {
+            sum.fetch_add(t + 1, Ordering::Relaxed);
+        });
+        std::thread::sleep(SPIN * 3 + Duration::from_millis(5));
+        run(2, &|t| {
+            sum.fetch_add(t + 1, Ordering::Relaxed);
+        });
+        assert_eq!(sum.load(Ordering::Relaxed), 6);
+    }
+
+    #[test]
+    fn a_panic_on_a_helper_reaches_the_caller() {
+        let caught = std::panic::catch_unwind(|| {
+            run(2, &|t| {
+                if t == 1 {
+                    panic!("boom");
+                }
+            })
+        });
+        // if another test held the pool, task 1 ran (and panicked) here: a panic either way
+        assert!(caught.is_err());
+        // the pool still works afterwards
+        let n = AtomicUsize::new(0);
+        run(2, &|_| {
+            n.fetch_add(1, Ordering::Relaxed);
+        });
+        assert_eq!(n.load(Ordering::Relaxed), 2);
+    }
+}
