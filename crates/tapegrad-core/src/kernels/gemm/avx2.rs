@@ -15,7 +15,19 @@ simd_kernel!(
 );
 
 simd_kernel!(
+    narrow_f32, "avx2,fma", f32, 6, 1, 8,
+    zero: _mm256_setzero_ps, splat: _mm256_set1_ps, load: _mm256_loadu_ps,
+    store: _mm256_storeu_ps, fma: _mm256_fmadd_ps, add: _mm256_add_ps
+);
+
+simd_kernel!(
     kernel_f64, "avx2,fma", f64, 6, 2, 4,
+    zero: _mm256_setzero_pd, splat: _mm256_set1_pd, load: _mm256_loadu_pd,
+    store: _mm256_storeu_pd, fma: _mm256_fmadd_pd, add: _mm256_add_pd
+);
+
+simd_kernel!(
+    narrow_f64, "avx2,fma", f64, 6, 1, 4,
     zero: _mm256_setzero_pd, splat: _mm256_set1_pd, load: _mm256_loadu_pd,
     store: _mm256_storeu_pd, fma: _mm256_fmadd_pd, add: _mm256_add_pd
 );
@@ -36,7 +48,7 @@ unsafe fn pack_rhs_f32(
     dst: *mut f32,
 ) {
     // SAFETY: the PackFn contract is pack::panels'.
-    unsafe { pack::panels::<f32, 16>(rows, cols, src, rs, cs, dst) }
+    unsafe { pack::panels::<f32, 16, true>(rows, cols, src, rs, cs, dst) }
 }
 
 /// Packs transposed f32 lhs blocks into 6-wide panels (see [`PackFn`]).
@@ -55,7 +67,7 @@ unsafe fn pack_lhs_f32(
     dst: *mut f32,
 ) {
     // SAFETY: the PackFn contract is pack::panels'.
-    unsafe { pack::panels::<f32, 6>(rows, cols, src, rs, cs, dst) }
+    unsafe { pack::panels::<f32, 6, true>(rows, cols, src, rs, cs, dst) }
 }
 
 /// Packs f64 rhs blocks into 8-wide panels (see [`PackFn`]).
@@ -74,7 +86,7 @@ unsafe fn pack_rhs_f64(
     dst: *mut f64,
 ) {
     // SAFETY: the PackFn contract is pack::panels'.
-    unsafe { pack::panels::<f64, 8>(rows, cols, src, rs, cs, dst) }
+    unsafe { pack::panels::<f64, 8, true>(rows, cols, src, rs, cs, dst) }
 }
 
 /// Packs transposed f64 lhs blocks into 6-wide panels (see [`PackFn`]).
@@ -93,7 +105,7 @@ unsafe fn pack_lhs_f64(
     dst: *mut f64,
 ) {
     // SAFETY: the PackFn contract is pack::panels'.
-    unsafe { pack::panels::<f64, 6>(rows, cols, src, rs, cs, dst) }
+    unsafe { pack::panels::<f64, 6, true>(rows, cols, src, rs, cs, dst) }
 }
 
 /// f32 on AVX2 + FMA. kc = 256: a 6 x 256 lhs panel is 6 KB of L1 (32 KB on older CPUs);
@@ -104,9 +116,12 @@ pub(super) static F32: Spec<f32> = Spec {
     kc: 256,
     mc: 480,
     nc: 480,
-    direct_rhs_rows: 12,
+    direct_rhs_rows: 512,
     packed: kernel_table!(kernel_f32, f32, true; 1 2 3 4 5 6),
     strided: kernel_table!(kernel_f32, f32, false; 1 2 3 4 5 6),
+    narrow: 8,
+    narrow_packed: kernel_table!(narrow_f32, f32, true; 1 2 3 4 5 6),
+    narrow_strided: kernel_table!(narrow_f32, f32, false; 1 2 3 4 5 6),
     pack_rhs: pack_rhs_f32 as PackFn<f32>,
     pack_lhs: pack_lhs_f32 as PackFn<f32>,
 };
@@ -118,9 +133,12 @@ pub(super) static F64: Spec<f64> = Spec {
     kc: 256,
     mc: 240,
     nc: 240,
-    direct_rhs_rows: 12,
+    direct_rhs_rows: 512,
     packed: kernel_table!(kernel_f64, f64, true; 1 2 3 4 5 6),
     strided: kernel_table!(kernel_f64, f64, false; 1 2 3 4 5 6),
+    narrow: 4,
+    narrow_packed: kernel_table!(narrow_f64, f64, true; 1 2 3 4 5 6),
+    narrow_strided: kernel_table!(narrow_f64, f64, false; 1 2 3 4 5 6),
     pack_rhs: pack_rhs_f64 as PackFn<f64>,
     pack_lhs: pack_lhs_f64 as PackFn<f64>,
 };

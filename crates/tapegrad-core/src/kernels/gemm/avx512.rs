@@ -15,7 +15,19 @@ simd_kernel!(
 );
 
 simd_kernel!(
+    narrow_f32, "avx512f,avx2,fma", f32, 12, 1, 16,
+    zero: _mm512_setzero_ps, splat: _mm512_set1_ps, load: _mm512_loadu_ps,
+    store: _mm512_storeu_ps, fma: _mm512_fmadd_ps, add: _mm512_add_ps
+);
+
+simd_kernel!(
     kernel_f64, "avx512f,avx2,fma", f64, 12, 2, 8,
+    zero: _mm512_setzero_pd, splat: _mm512_set1_pd, load: _mm512_loadu_pd,
+    store: _mm512_storeu_pd, fma: _mm512_fmadd_pd, add: _mm512_add_pd
+);
+
+simd_kernel!(
+    narrow_f64, "avx512f,avx2,fma", f64, 12, 1, 8,
     zero: _mm512_setzero_pd, splat: _mm512_set1_pd, load: _mm512_loadu_pd,
     store: _mm512_storeu_pd, fma: _mm512_fmadd_pd, add: _mm512_add_pd
 );
@@ -36,7 +48,7 @@ unsafe fn pack_rhs_f32(
     dst: *mut f32,
 ) {
     // SAFETY: the PackFn contract is pack::panels'.
-    unsafe { pack::panels::<f32, 32>(rows, cols, src, rs, cs, dst) }
+    unsafe { pack::panels::<f32, 32, true>(rows, cols, src, rs, cs, dst) }
 }
 
 /// Packs transposed f32 lhs blocks into 12-wide panels (see [`PackFn`]).
@@ -55,7 +67,7 @@ unsafe fn pack_lhs_f32(
     dst: *mut f32,
 ) {
     // SAFETY: the PackFn contract is pack::panels'.
-    unsafe { pack::panels::<f32, 12>(rows, cols, src, rs, cs, dst) }
+    unsafe { pack::panels::<f32, 12, true>(rows, cols, src, rs, cs, dst) }
 }
 
 /// Packs f64 rhs blocks into 16-wide panels (see [`PackFn`]).
@@ -74,7 +86,7 @@ unsafe fn pack_rhs_f64(
     dst: *mut f64,
 ) {
     // SAFETY: the PackFn contract is pack::panels'.
-    unsafe { pack::panels::<f64, 16>(rows, cols, src, rs, cs, dst) }
+    unsafe { pack::panels::<f64, 16, true>(rows, cols, src, rs, cs, dst) }
 }
 
 /// Packs transposed f64 lhs blocks into 12-wide panels (see [`PackFn`]).
@@ -93,7 +105,7 @@ unsafe fn pack_lhs_f64(
     dst: *mut f64,
 ) {
     // SAFETY: the PackFn contract is pack::panels'.
-    unsafe { pack::panels::<f64, 12>(rows, cols, src, rs, cs, dst) }
+    unsafe { pack::panels::<f64, 12, true>(rows, cols, src, rs, cs, dst) }
 }
 
 /// f32 on AVX-512F. kc = 384: a 12 x 384 lhs panel is 18 KB of the 48 KB L1; nc = 480: a
@@ -104,9 +116,12 @@ pub(super) static F32: Spec<f32> = Spec {
     kc: 384,
     mc: 480,
     nc: 480,
-    direct_rhs_rows: 24,
+    direct_rhs_rows: 512,
     packed: kernel_table!(kernel_f32, f32, true; 1 2 3 4 5 6 7 8 9 10 11 12),
     strided: kernel_table!(kernel_f32, f32, false; 1 2 3 4 5 6 7 8 9 10 11 12),
+    narrow: 16,
+    narrow_packed: kernel_table!(narrow_f32, f32, true; 1 2 3 4 5 6 7 8 9 10 11 12),
+    narrow_strided: kernel_table!(narrow_f32, f32, false; 1 2 3 4 5 6 7 8 9 10 11 12),
     pack_rhs: pack_rhs_f32 as PackFn<f32>,
     pack_lhs: pack_lhs_f32 as PackFn<f32>,
 };
@@ -118,9 +133,12 @@ pub(super) static F64: Spec<f64> = Spec {
     kc: 256,
     mc: 240,
     nc: 240,
-    direct_rhs_rows: 24,
+    direct_rhs_rows: 512,
     packed: kernel_table!(kernel_f64, f64, true; 1 2 3 4 5 6 7 8 9 10 11 12),
     strided: kernel_table!(kernel_f64, f64, false; 1 2 3 4 5 6 7 8 9 10 11 12),
+    narrow: 8,
+    narrow_packed: kernel_table!(narrow_f64, f64, true; 1 2 3 4 5 6 7 8 9 10 11 12),
+    narrow_strided: kernel_table!(narrow_f64, f64, false; 1 2 3 4 5 6 7 8 9 10 11 12),
     pack_rhs: pack_rhs_f64 as PackFn<f64>,
     pack_lhs: pack_lhs_f64 as PackFn<f64>,
 };

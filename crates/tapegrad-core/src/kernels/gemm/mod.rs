@@ -160,6 +160,13 @@ pub(super) struct Spec<T: 'static> {
     packed: &'static [KernelFn<T>],
     /// Microkernels reading lhs in place through its strides; entry `r - 1` computes `r` rows.
     strided: &'static [KernelFn<T>],
+    /// Columns of the narrow microkernels (half of `nr`, or `nr` where there are none), for
+    /// a ragged last panel.
+    narrow: usize,
+    /// Narrow microkernels reading packed lhs panels.
+    narrow_packed: &'static [KernelFn<T>],
+    /// Narrow microkernels reading lhs in place.
+    narrow_strided: &'static [KernelFn<T>],
     /// Packs rhs (a `kc x nc` block) into `kc x nr` panels.
     pack_rhs: PackFn<T>,
     /// Packs lhs (an `mc x kc` block), given transposed (`kc x mc`), into `kc x mr` panels.
@@ -454,32 +461,44 @@ unsafe fn blocked<T: Element>(spec: &Spec<T>, op: &Operands<T>) {
     // Balanced blocks: k = 1100 with kc = 384 gives three blocks of 367, not 384 + 384 + 332.
     let kc = k.div_ceil(k.div_ceil(spec.kc));
     let nc = n.div_ceil(n.div_ceil(spec.nc)).next_multiple_of(nr);
-    let mc = if m <= spec.mc {
-        m.next_multiple_of(mr)
-    } else {
-        m.div_ceil(m.div_ceil(spec.mc)).next_multiple_of(mr)
-    };
-    // lhs in place when one kc block covers k: its mr x k panel then fits L1 as well as a
-    // packed one would (packing pays for large k, where rows far apart alias in the cache).
-    let direct_lhs = k <= spec.kc;
+    let mc = m.div_ceil(m.div_ceil(spec.mc)).next_multiple_of(mr);
+    // lhs is read in place when its rows are contiguous (packing them is a transpose, which
+    // costs more than it saves: measured) or when one kc block covers k (its mr x k panel
+    // then sits in L1 as a packed one would); otherwise (transposed or general strides with a
+    // large k) its panels are packed, each a contiguous copy.
+    let direct_lhs = op.lhs_cs == 1 || k <= spec.kc;
+    // A row-major rhs is read in place below `direct_rhs_rows` rows of lhs; above, packing it
+    // costs under 1/500 of the product and makes the L2 stream contiguous.
     let direct_rhs = op.rhs_cs == 1 && m <= spec.direct_rhs_rows;
-    let rhs_len = if direct_rhs { kc * nr } else { kc * nc };
+    let ragged = n % nr != 0;
+    let rhs_len = if !direct_rhs {
+        kc * nc
+    } else if ragged {
+        kc * nr
+    } else {
+        0
+    };
     let lhs_len = if direct_lhs { 0 } else { kc * mc };
-    buffer::with(rhs_len, lhs_len, |rhs_buf: *mut T, lhs_buf: *mut T| {
-        let mut tile = [T::zero(); MAX_TILE];
+    let run = |rhs_buf: *mut T, lhs_buf: *mut T| {
+        // the scratch tile of ragged columns: the kernel writes what is read back
+        let mut tile = std::mem::MaybeUninit::<[T; MAX_TILE]>::uninit();
+        let tile = tile.as_mut_ptr().cast::<T>();
         for jc in (0..n).step_by(nc) {
             let nb = nc.min(n - jc);
+            let full_cols = nb / nr * nr;
             for pc in (0..k).step_by(kc) {
                 let kb = kc.min(k - pc);
                 let load_c = op.accumulate || pc > 0;
-                // SAFETY (whole block): every offset below stays inside the operand blocks
-                // of the contract (i < m, j < n, l < k) or the buffers sized above.
+                // SAFETY: (pc, jc) is inside rhs (pc < k, jc < n).
                 let rhs_block = unsafe { op.rhs.add(pc * op.rhs_rs + jc * op.rhs_cs) };
-                let full_cols = nb / nr * nr;
                 if !direct_rhs {
+                    // SAFETY: the kb x nb block is inside rhs; rhs_buf holds kc * nc >=
+                    // kb * nb.next_multiple_of(nr) elements (nb <= nc, a multiple of nr).
                     unsafe { (spec.pack_rhs)(kb, nb, rhs_block, op.rhs_rs, op.rhs_cs, rhs_buf) };
                 } else if full_cols < nb {
                     // only the ragged last panel: reading it in place would run past `n`
+                    // SAFETY: its kb x (nb - full_cols) block is inside rhs; rhs_buf holds
+                    // kc * nr elements (ragged).
                     unsafe {
                         (spec.pack_rhs)(
                             kb,
@@ -493,44 +512,70 @@ unsafe fn blocked<T: Element>(spec: &Spec<T>, op: &Operands<T>) {
                 }
                 for ic in (0..m).step_by(mc) {
                     let mb = mc.min(m - ic);
+                    // SAFETY: (ic, pc) is inside lhs.
                     let lhs_block = unsafe { op.lhs.add(ic * op.lhs_rs + pc * op.lhs_cs) };
                     if !direct_lhs {
                         // lhs transposed is a kc x mc matrix: pack its columns in mr panels
+                        // SAFETY: the block is inside lhs; lhs_buf holds kc * mc elements.
                         unsafe {
                             (spec.pack_lhs)(kb, mb, lhs_block, op.lhs_cs, op.lhs_rs, lhs_buf)
                         };
                     }
                     for ir in (0..mb).step_by(mr) {
                         let rows = mr.min(mb - ir);
-                        let (kernel, a, a_rs, a_cs) = if direct_lhs {
-                            let a = unsafe { lhs_block.add(ir * op.lhs_rs) };
-                            (spec.strided[rows - 1], a, op.lhs_rs, op.lhs_cs)
+                        let (a, a_rs, a_cs) = if direct_lhs {
+                            // SAFETY: row ic + ir < m of lhs.
+                            (
+                                unsafe { lhs_block.add(ir * op.lhs_rs) },
+                                op.lhs_rs,
+                                op.lhs_cs,
+                            )
                         } else {
-                            let a = unsafe { lhs_buf.add(ir * kb) }.cast_const();
-                            (spec.packed[rows - 1], a, 1, mr)
+                            // SAFETY: panel ir / mr of the packed block.
+                            (unsafe { lhs_buf.add(ir * kb) }.cast_const(), 1, mr)
                         };
+                        let (full, narrow) = if direct_lhs {
+                            (spec.strided[rows - 1], spec.narrow_strided[rows - 1])
+                        } else {
+                            (spec.packed[rows - 1], spec.narrow_packed[rows - 1])
+                        };
+                        // SAFETY: (ic + ir, jc) is inside the dst block.
                         let dst_rows = unsafe { op.dst.add((ic + ir) * op.dst_rs + jc) };
                         for jr in (0..nb).step_by(nr) {
+                            // SAFETY: (ic + ir, jc + jr) is inside the dst block.
                             let c = unsafe { dst_rows.add(jr) };
                             let (b, b_rs) = if !direct_rhs {
+                                // SAFETY: panel jr / nr of the packed block.
                                 (unsafe { rhs_buf.add(jr * kb) }.cast_const(), nr)
                             } else if jr < full_cols {
+                                // SAFETY: (pc, jc + jr) is inside rhs, and so are the nr
+                                // columns from it (jr < full_cols).
                                 (unsafe { rhs_block.add(jr) }, op.rhs_rs)
                             } else {
                                 (rhs_buf.cast_const(), nr)
                             };
-                            if jr < full_cols {
-                                unsafe { kernel(kb, a, a_rs, a_cs, b, b_rs, c, op.dst_rs, load_c) };
+                            let cols = nr.min(nb - jr);
+                            // SAFETY (the kernel calls): a holds rows x kb elements at its
+                            // strides, b kb rows of nr (in place, or a packed panel padded
+                            // with zeros), c rows x nr (a full tile) or the scratch tile.
+                            if cols == nr {
+                                unsafe { full(kb, a, a_rs, a_cs, b, b_rs, c, op.dst_rs, load_c) };
+                            } else if cols == spec.narrow {
+                                unsafe { narrow(kb, a, a_rs, a_cs, b, b_rs, c, op.dst_rs, load_c) };
                             } else {
-                                // ragged columns: compute the whole tile into scratch, then
-                                // add or copy its valid part
-                                let t = tile.as_mut_ptr();
-                                unsafe { kernel(kb, a, a_rs, a_cs, b, b_rs, t, nr, false) };
+                                // ragged columns: compute the tile (or its narrow left part)
+                                // into scratch, then add or copy its valid part
+                                let kernel = if cols < spec.narrow { narrow } else { full };
+                                unsafe { kernel(kb, a, a_rs, a_cs, b, b_rs, tile, nr, false) };
                                 for i in 0..rows {
-                                    for j in 0..nb - jr {
-                                        let d = unsafe { &mut *c.add(i * op.dst_rs + j) };
-                                        let s = tile[i * nr + j];
-                                        *d = if load_c { *d + s } else { s };
+                                    for j in 0..cols {
+                                        // SAFETY: (i, j) of the dst tile, and of the scratch
+                                        // tile, where the kernel wrote it.
+                                        unsafe {
+                                            let d = c.add(i * op.dst_rs + j);
+                                            let s = *tile.add(i * nr + j);
+                                            *d = if load_c { *d + s } else { s };
+                                        }
                                     }
                                 }
                             }
@@ -539,5 +584,10 @@ unsafe fn blocked<T: Element>(spec: &Spec<T>, op: &Operands<T>) {
                 }
             }
         }
-    });
+    };
+    if rhs_len == 0 && lhs_len == 0 {
+        run(std::ptr::null_mut(), std::ptr::null_mut());
+    } else {
+        buffer::with(rhs_len, lhs_len, run);
+    }
 }

@@ -65,7 +65,7 @@ unsafe fn pack_panels<T: Element, const W: usize>(
     dst: *mut T,
 ) {
     // SAFETY: the PackFn contract is pack::panels'.
-    unsafe { pack::panels::<T, W>(rows, cols, src, rs, cs, dst) }
+    unsafe { pack::panels::<T, W, false>(rows, cols, src, rs, cs, dst) }
 }
 
 /// The table of the portable kernel's instances for 1 to `MR` rows.
@@ -82,9 +82,12 @@ pub(super) static F32: Spec<f32> = Spec {
     kc: 256,
     mc: 256,
     nc: 512,
-    direct_rhs_rows: 8,
+    direct_rhs_rows: 512,
     packed: table!(f32, true, 4, 8; 1 2 3 4),
     strided: table!(f32, false, 4, 8; 1 2 3 4),
+    narrow: 4,
+    narrow_packed: table!(f32, true, 4, 4; 1 2 3 4),
+    narrow_strided: table!(f32, false, 4, 4; 1 2 3 4),
     pack_rhs: pack_panels::<f32, 8> as PackFn<f32>,
     pack_lhs: pack_panels::<f32, 4> as PackFn<f32>,
 };
@@ -96,9 +99,12 @@ pub(super) static F64: Spec<f64> = Spec {
     kc: 256,
     mc: 256,
     nc: 256,
-    direct_rhs_rows: 8,
+    direct_rhs_rows: 512,
     packed: table!(f64, true, 4, 4; 1 2 3 4),
     strided: table!(f64, false, 4, 4; 1 2 3 4),
+    narrow: 2,
+    narrow_packed: table!(f64, true, 4, 2; 1 2 3 4),
+    narrow_strided: table!(f64, false, 4, 2; 1 2 3 4),
     pack_rhs: pack_panels::<f64, 4> as PackFn<f64>,
     pack_lhs: pack_panels::<f64, 4> as PackFn<f64>,
 };

@@ -219,6 +219,9 @@ fn blocking_edges_match_naive_on_every_path() {
         (4, 1, 4),
         (24, 40, 3),
         (25, 40, 300),
+        // more lhs rows than direct_rhs_rows: a row-major rhs is packed too
+        (530, 40, 50),
+        (600, 70, 400),
     ];
     for (s, &(m, n, k)) in shapes.iter().enumerate() {
         for layout in 0..4 {
@@ -454,6 +457,9 @@ fn gemm_speed_vs_gemm_crate() {
     // (label, m, n, k, lhs transposed, rhs transposed)
     let shapes: &[(&str, usize, usize, usize, bool, bool)] = &[
         ("1024^3", 1024, 1024, 1024, false, false),
+        ("1024^3 lhs^T", 1024, 1024, 1024, true, false),
+        ("1024^3 rhs^T", 1024, 1024, 1024, false, true),
+        ("1000x1000x1000 lhs^T", 1000, 1000, 1000, true, false),
         ("[128,784]x[784,128]", 128, 128, 784, false, false),
         ("mlp dW1 x^T dz", 784, 128, 128, true, false),
         ("mlp dX dz W^T", 128, 784, 128, false, true),
