@@ -1,26 +1,31 @@
 //! tapegrad's own single-threaded GEMM: `dst (+)= lhs · rhs` on strided operands, with no heap
-//! allocation in the steady state.
+//! allocation in the steady state. Threads, if any, are the caller's: each runs
+//! [`gemm_serial`] on its own block of `dst`.
 //!
 //! The algorithm is BLIS's. The product is cut into blocks: `kc` of the shared dimension at a
-//! time, `nc` columns of `rhs` packed into contiguous `kc x nr` panels (a block sized for the
-//! L2 cache), `mc` rows of `lhs` packed into `mr x kc` panels (each panel stays in L1 while the
-//! microkernel sweeps it over the `rhs` panels). The microkernel keeps an `mr x nr` tile of
-//! `dst` in registers, broadcasts one `lhs` element per row and multiplies it into `nr / lanes`
-//! vector loads of `rhs` per step of the shared dimension.
+//! time, `nc` columns of `rhs` (a `kc x nc` block sized for the L2 cache, packed into
+//! contiguous `kc x nr` panels), `mc` rows of `lhs`. The microkernel keeps an `mr x nr` tile
+//! of `dst` in registers; per step of the shared dimension it broadcasts one `lhs` element per
+//! row and multiplies it into the `nr / lanes` vector loads of that `rhs` row. Its `mr x kc`
+//! slice of `lhs` stays in L1 while it sweeps the `rhs` panels streaming from L2.
 //!
-//! - [`avx512`]: AVX-512F microkernels (`12 x 32` for f32, `12 x 16` for f64);
-//! - [`avx2`]: AVX2 + FMA microkernels (`6 x 16` for f32, `6 x 8` for f64);
-//! - [`portable`]: plain Rust for any CPU (`4 x 8` for f32, `4 x 4` for f64);
-//! - [`pack`]: copying operand blocks into panels; [`buffer`]: the thread-local, 64-byte
-//!   aligned packing buffers, grown when too small and kept, so that a call in the steady
-//!   state allocates nothing.
+//! - `avx512`: AVX-512F microkernels (`12 x 32` for f32, `12 x 16` for f64: 24 of the 32
+//!   vector registers accumulate);
+//! - `avx2`: AVX2 + FMA microkernels (`6 x 16` for f32, `6 x 8` for f64: 12 of 16);
+//! - `portable`: plain Rust for any CPU (`4 x 8` for f32, `4 x 4` for f64);
+//! - `pack`: copying operand blocks into panels (transposing 8 x 8 squares in registers on
+//!   x86); `buffer`: the thread-local, 64-byte aligned packing buffers, grown when too
+//!   small and kept, so that a call in the steady state allocates nothing.
 //!
-//! Small products skip packing: `lhs` is read in place when the shared dimension fits one
-//! `kc` block, `rhs` when it is row-major and `lhs` has few rows; the tiniest products (a few
-//! hundred multiply-adds) run a plain loop. The CPU path is chosen once at run time.
+//! Every microkernel has an instance per row count (`1..=mr`, for the last rows) and a narrow
+//! form (half of `nr`, for a ragged last panel); a last panel of other widths goes through a
+//! scratch tile. Operands are read in place where packing would not pay (measured on Zen 5):
+//! `lhs` when its rows are contiguous or `k` fits one `kc` block, a row-major `rhs` when `lhs`
+//! has at most 512 rows; the tiniest products (at most 512 multiply-adds) run a plain loop.
+//! The CPU path is detected once ([`Path::best`]); tests force each path with [`gemm_with`].
 //!
-//! The summation order depends only on the shapes and the CPU path, never on addresses or
-//! timing, so the same inputs give bit-identical results on every call.
+//! The summation order depends only on the shapes and the CPU path (not on strides or on
+//! addresses), so the same inputs give bit-identical results on every call.
 // Until kernels/matmul.rs calls `gemm_serial`, only the tests reach this module.
 #![cfg_attr(not(test), allow(dead_code))]
 
@@ -357,7 +362,7 @@ pub(crate) unsafe fn gemm_with<T: Element>(
         rhs_rs,
         rhs_cs,
     };
-    if m * n * k <= TINY {
+    if m.saturating_mul(n).saturating_mul(k) <= TINY {
         // SAFETY: the contract of this function.
         unsafe { tiny(&op) };
         return;
