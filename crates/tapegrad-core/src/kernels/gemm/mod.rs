@@ -4,7 +4,8 @@
 //!
 //! The algorithm is BLIS's. The product is cut into blocks: `kc` of the shared dimension at a
 //! time, `nc` columns of `rhs` (a `kc x nc` block sized for the L2 cache, packed into
-//! contiguous `kc x nr` panels), `mc` rows of `lhs`. The microkernel keeps an `mr x nr` tile
+//! contiguous `kc x nr` panels), `mc` rows of `lhs` (packed once for all of `rhs` when it
+//! must be packed). The microkernel keeps an `mr x nr` tile
 //! of `dst` in registers; per step of the shared dimension it broadcasts one `lhs` element per
 //! row and multiplies it into the `nr / lanes` vector loads of that `rhs` row. Its `mr x kc`
 //! slice of `lhs` stays in L1 while it sweeps the `rhs` panels streaming from L2.
@@ -154,7 +155,8 @@ pub(super) struct Spec<T: 'static> {
     nr: usize,
     /// The largest block of the shared dimension (L1: an `mr x kc` lhs panel).
     kc: usize,
-    /// Rows of lhs packed at once.
+    /// The most rows of lhs packed at once (a packed lhs block is reused for all of rhs, so
+    /// this only bounds the buffer: `mc x kc` elements, 2-3 MB).
     mc: usize,
     /// The largest block of rhs columns (L2: a `kc x nc` packed block).
     nc: usize,
@@ -488,42 +490,43 @@ unsafe fn blocked<T: Element>(spec: &Spec<T>, op: &Operands<T>) {
         // the scratch tile of ragged columns: the kernel writes what is read back
         let mut tile = std::mem::MaybeUninit::<[T; MAX_TILE]>::uninit();
         let tile = tile.as_mut_ptr().cast::<T>();
-        for jc in (0..n).step_by(nc) {
-            let nb = nc.min(n - jc);
-            let full_cols = nb / nr * nr;
+        for ic in (0..m).step_by(mc) {
+            let mb = mc.min(m - ic);
             for pc in (0..k).step_by(kc) {
                 let kb = kc.min(k - pc);
                 let load_c = op.accumulate || pc > 0;
-                // SAFETY: (pc, jc) is inside rhs (pc < k, jc < n).
-                let rhs_block = unsafe { op.rhs.add(pc * op.rhs_rs + jc * op.rhs_cs) };
-                if !direct_rhs {
-                    // SAFETY: the kb x nb block is inside rhs; rhs_buf holds kc * nc >=
-                    // kb * nb.next_multiple_of(nr) elements (nb <= nc, a multiple of nr).
-                    unsafe { (spec.pack_rhs)(kb, nb, rhs_block, op.rhs_rs, op.rhs_cs, rhs_buf) };
-                } else if full_cols < nb {
-                    // only the ragged last panel: reading it in place would run past `n`
-                    // SAFETY: its kb x (nb - full_cols) block is inside rhs; rhs_buf holds
-                    // kc * nr elements (ragged).
-                    unsafe {
-                        (spec.pack_rhs)(
-                            kb,
-                            nb - full_cols,
-                            rhs_block.add(full_cols),
-                            op.rhs_rs,
-                            1,
-                            rhs_buf,
-                        )
-                    };
+                // SAFETY: (ic, pc) is inside lhs.
+                let lhs_block = unsafe { op.lhs.add(ic * op.lhs_rs + pc * op.lhs_cs) };
+                if !direct_lhs {
+                    // lhs transposed is a kc x mc matrix: pack its columns in mr panels, once
+                    // for all the rhs blocks
+                    // SAFETY: the block is inside lhs; lhs_buf holds kc * mc elements.
+                    unsafe { (spec.pack_lhs)(kb, mb, lhs_block, op.lhs_cs, op.lhs_rs, lhs_buf) };
                 }
-                for ic in (0..m).step_by(mc) {
-                    let mb = mc.min(m - ic);
-                    // SAFETY: (ic, pc) is inside lhs.
-                    let lhs_block = unsafe { op.lhs.add(ic * op.lhs_rs + pc * op.lhs_cs) };
-                    if !direct_lhs {
-                        // lhs transposed is a kc x mc matrix: pack its columns in mr panels
-                        // SAFETY: the block is inside lhs; lhs_buf holds kc * mc elements.
+                for jc in (0..n).step_by(nc) {
+                    let nb = nc.min(n - jc);
+                    let full_cols = nb / nr * nr;
+                    // SAFETY: (pc, jc) is inside rhs (pc < k, jc < n).
+                    let rhs_block = unsafe { op.rhs.add(pc * op.rhs_rs + jc * op.rhs_cs) };
+                    if !direct_rhs {
+                        // SAFETY: the kb x nb block is inside rhs; rhs_buf holds kc * nc >=
+                        // kb * nb.next_multiple_of(nr) elements (nb <= nc, a multiple of nr).
                         unsafe {
-                            (spec.pack_lhs)(kb, mb, lhs_block, op.lhs_cs, op.lhs_rs, lhs_buf)
+                            (spec.pack_rhs)(kb, nb, rhs_block, op.rhs_rs, op.rhs_cs, rhs_buf)
+                        };
+                    } else if full_cols < nb {
+                        // only the ragged last panel: reading it in place would run past `n`
+                        // SAFETY: its kb x (nb - full_cols) block is inside rhs; rhs_buf holds
+                        // kc * nr elements (ragged).
+                        unsafe {
+                            (spec.pack_rhs)(
+                                kb,
+                                nb - full_cols,
+                                rhs_block.add(full_cols),
+                                op.rhs_rs,
+                                1,
+                                rhs_buf,
+                            )
                         };
                     }
                     for ir in (0..mb).step_by(mr) {

@@ -222,6 +222,8 @@ fn blocking_edges_match_naive_on_every_path() {
         // more lhs rows than direct_rhs_rows: a row-major rhs is packed too
         (530, 40, 50),
         (600, 70, 400),
+        // more lhs rows than one mc block: lhs packed in two blocks
+        (1540, 13, 400),
     ];
     for (s, &(m, n, k)) in shapes.iter().enumerate() {
         for layout in 0..4 {
@@ -482,86 +484,121 @@ fn gemm_speed_vs_gemm_crate() {
         ("tiny [32,32]x[32,10]", 32, 10, 32, false, false),
         ("tiny [4,2]x[2,4]", 4, 4, 2, false, false),
     ];
-    let best = Path::best();
-    let avx2 = Path::available()
-        .contains(&Path::Avx2)
-        .then_some(Path::Avx2);
     println!(
-        "{:<26} {:>10} {:>10} {:>10} {:>7}",
-        "f32 shape (m n k)", "gemm", "ours", "ours-avx2", "ratio"
+        "{:<44} {:>8} {:>8} {:>9} {:>6}",
+        "shape: m n k", "gemm", "ours", "ours-avx2", "ratio"
     );
-    let mut rng = crate::rng(7);
     for &(label, m, n, k, lhs_t, rhs_t) in shapes {
-        let lhs: Vec<f32> = (0..m * k).map(|_| rng.random_range(-1.0..1.0)).collect();
-        let rhs: Vec<f32> = (0..k * n).map(|_| rng.random_range(-1.0..1.0)).collect();
-        let (lhs_rs, lhs_cs) = if lhs_t { (1, m) } else { (k, 1) };
-        let (rhs_rs, rhs_cs) = if rhs_t { (1, k) } else { (n, 1) };
-        let mut theirs = vec![0.0f32; m * n];
-        let mut ours = vec![0.0f32; m * n];
-        let flop = 2.0 * (m * n * k) as f64;
-        let g_theirs = gflops(flop, || {
+        let row = measure::<f32>(m, n, k, lhs_t, rhs_t);
+        println!("{}", row.line(&format!("f32 {label} ({m} {n} {k})")));
+    }
+    for &(label, m, n, k, lhs_t, rhs_t) in &shapes[..4] {
+        let row = measure::<f64>(m, n, k, lhs_t, rhs_t);
+        println!("{}", row.line(&format!("f64 {label} ({m} {n} {k})")));
+    }
+}
+
+/// GFLOP/s of one shape: the gemm crate, ours on the best path, ours on AVX2 (if not best).
+struct Speeds {
+    theirs: f64,
+    ours: f64,
+    avx2: Option<f64>,
+}
+
+impl Speeds {
+    fn line(&self, label: &str) -> String {
+        format!(
+            "{label:<44} {:>8.1} {:>8.1} {:>9} {:>6.2}",
+            self.theirs,
+            self.ours,
+            self.avx2.map_or("-".into(), |g| format!("{g:.1}")),
+            self.ours / self.theirs
+        )
+    }
+}
+
+/// Times the gemm crate and this kernel on one shape (random operands, dst overwritten), and
+/// checks that their results agree.
+fn measure<T: Element>(m: usize, n: usize, k: usize, lhs_t: bool, rhs_t: bool) -> Speeds {
+    let mut rng = crate::rng(7);
+    let lhs: Vec<T> = (0..m * k)
+        .map(|_| T::of(rng.random_range(-1.0..1.0)))
+        .collect();
+    let rhs: Vec<T> = (0..k * n)
+        .map(|_| T::of(rng.random_range(-1.0..1.0)))
+        .collect();
+    let (lhs_rs, lhs_cs) = if lhs_t { (1, m) } else { (k, 1) };
+    let (rhs_rs, rhs_cs) = if rhs_t { (1, k) } else { (n, 1) };
+    let mut theirs = vec![T::zero(); m * n];
+    let mut ours = vec![T::zero(); m * n];
+    let flop = 2.0 * (m * n * k) as f64;
+    let g_theirs = gflops(flop, || {
+        // SAFETY: operands and dst hold every element their strides name.
+        #[allow(unsafe_code)]
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                theirs.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                lhs.as_ptr(),
+                lhs_cs as isize,
+                lhs_rs as isize,
+                rhs.as_ptr(),
+                rhs_cs as isize,
+                rhs_rs as isize,
+                T::zero(),
+                T::one(),
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            )
+        }
+    });
+    let ours_on = |path: Path, out: &mut Vec<T>| {
+        gflops(flop, || {
             // SAFETY: operands and dst hold every element their strides name.
             #[allow(unsafe_code)]
             unsafe {
-                gemm::gemm(
+                gemm_with(
+                    path,
                     m,
                     n,
                     k,
-                    theirs.as_mut_ptr(),
-                    1,
-                    n as isize,
+                    out.as_mut_ptr(),
+                    n,
                     false,
                     lhs.as_ptr(),
-                    lhs_cs as isize,
-                    lhs_rs as isize,
+                    lhs_rs,
+                    lhs_cs,
                     rhs.as_ptr(),
-                    rhs_cs as isize,
-                    rhs_rs as isize,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
+                    rhs_rs,
+                    rhs_cs,
                 )
             }
-        });
-        let ours_on = |path: Path, out: &mut Vec<f32>| {
-            gflops(flop, || {
-                // SAFETY: operands and dst hold every element their strides name.
-                #[allow(unsafe_code)]
-                unsafe {
-                    gemm_with(
-                        path,
-                        m,
-                        n,
-                        k,
-                        out.as_mut_ptr(),
-                        n,
-                        false,
-                        lhs.as_ptr(),
-                        lhs_rs,
-                        lhs_cs,
-                        rhs.as_ptr(),
-                        rhs_rs,
-                        rhs_cs,
-                    )
-                }
-            })
-        };
-        let g_ours = ours_on(best, &mut ours);
-        let g_avx2 = avx2.map(|p| ours_on(p, &mut vec![0.0; m * n]));
-        let tol = 4.0 * k as f32 * f32::EPSILON * k as f32;
-        for (x, y) in ours.iter().zip(&theirs) {
-            assert!((x - y).abs() <= tol, "{label}: {x} vs gemm crate {y}");
-        }
-        println!(
-            "{:<26} {:>10.1} {:>10.1} {:>10} {:>7.2}",
-            format!("{label} ({m} {n} {k})"),
-            g_theirs,
-            g_ours,
-            g_avx2.map_or("-".into(), |g| format!("{g:.1}")),
-            g_ours / g_theirs
-        );
+        })
+    };
+    let best = Path::best();
+    let g_ours = ours_on(best, &mut ours);
+    let g_avx2 = (best != Path::Avx2 && Path::available().contains(&Path::Avx2))
+        .then(|| ours_on(Path::Avx2, &mut vec![T::zero(); m * n]));
+    let eps = if size_of::<T>() == 4 {
+        f32::EPSILON as f64
+    } else {
+        f64::EPSILON
+    };
+    let tol = 4.0 * (k * k) as f64 * eps;
+    for (x, y) in ours.iter().zip(&theirs) {
+        let (x, y) = (x.as_f64(), y.as_f64());
+        assert!((x - y).abs() <= tol, "{m}x{n}x{k}: {x} vs gemm crate {y}");
+    }
+    Speeds {
+        theirs: g_theirs,
+        ours: g_ours,
+        avx2: g_avx2,
     }
 }
