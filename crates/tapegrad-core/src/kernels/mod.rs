@@ -6,6 +6,7 @@ mod gemm;
 mod layout;
 mod matmul;
 mod parallel;
+pub use parallel::{parallel_for_each, parallel_parts};
 pub(crate) mod pool;
 mod reduce;
 pub(crate) mod simd;

@@ -3,8 +3,13 @@
 use super::{check_range, state, update_params, Optimizer};
 use crate::grads::GradSource;
 use crate::module::Module;
+use smallvec::SmallVec;
 use std::collections::HashMap;
 use tapegrad_core::{Element, ParamId, Result};
+
+/// Parameters with at least this many elements are updated by several threads (a piece
+/// of 16 K elements takes a few microseconds; handing it over costs about one).
+const PARALLEL_GRAIN: usize = 16_384;
 
 #[derive(Clone, Debug)]
 struct Moments<T> {
@@ -78,17 +83,28 @@ impl<T: Element> AdamCore<T> {
             } else {
                 (T::of(wd), T::one())
             };
-            // compiled for the CPU's vector width (AVX-512/AVX2), chosen at run time
-            tapegrad_core::vectorized(|| {
-                let moments = s.m.iter_mut().zip(s.v.iter_mut());
-                for ((p, &g), (m, v)) in p.iter_mut().zip(g).zip(moments) {
-                    *p *= shrink;
-                    let g = g + l2 * *p;
-                    *m = tb1 * *m + one_b1 * g;
-                    *v = tb2 * *v + one_b2 * g * g;
-                    let denom = v.sqrt() * inv_bc2 + teps;
-                    *p -= step_size * *m / denom;
-                }
+            // Big parameters are cut into pieces, one per thread (the update is memory-bound,
+            // and each core brings its own cache and bandwidth); each piece's loop is compiled
+            // for the CPU's vector width (AVX-512/AVX2), chosen at run time.
+            let parts = tapegrad_core::parallel_parts(p.len(), PARALLEL_GRAIN);
+            let chunk = p.len().div_ceil(parts).max(1);
+            let mut pieces: SmallVec<[_; 8]> = p
+                .chunks_mut(chunk)
+                .zip(g.chunks(chunk))
+                .zip(s.m.chunks_mut(chunk).zip(s.v.chunks_mut(chunk)))
+                .collect();
+            tapegrad_core::parallel_for_each(&mut pieces, |((p, g), (m, v))| {
+                tapegrad_core::vectorized(|| {
+                    let moments = m.iter_mut().zip(v.iter_mut());
+                    for ((p, &g), (m, v)) in p.iter_mut().zip(g.iter()).zip(moments) {
+                        *p *= shrink;
+                        let g = g + l2 * *p;
+                        *m = tb1 * *m + one_b1 * g;
+                        *v = tb2 * *v + one_b2 * g * g;
+                        let denom = v.sqrt() * inv_bc2 + teps;
+                        *p -= step_size * *m / denom;
+                    }
+                })
             });
         })
     }
