@@ -87,9 +87,10 @@ fn check<T: Element>(path: Path, c: Case) {
     let (rhs_rs, rhs_cs) = if c.rhs_t { (1, k) } else { (n, 1) };
     let at = |i: usize, l: usize| lhs[i * lhs_rs + l * lhs_cs].as_f64();
     let bt = |l: usize, j: usize| rhs[l * rhs_rs + j * rhs_cs].as_f64();
-    // dst is the block at (1, 2) of a (m + 2) x (n + pad + 2) matrix
-    let dst_rs = n + c.pad + 2;
-    let offset = dst_rs + 2;
+    // dst is the block at (1, pad / 2) of a (m + 2) x (n + pad) matrix: with pad = 0 its rows
+    // are contiguous, otherwise there are untouched columns beside them
+    let dst_rs = n + c.pad;
+    let offset = dst_rs + c.pad / 2;
     let inside =
         |idx: usize| idx >= offset && (idx - offset) / dst_rs < m && (idx - offset) % dst_rs < n;
     let mut dst: Vec<T> = (0..(m + 2) * dst_rs)
@@ -345,6 +346,41 @@ fn gemm_serial_runs_the_best_path() {
     let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&serial), bits(&best));
     assert!(serial.iter().all(|x| x.is_finite()));
+}
+
+#[test]
+fn threads_use_their_own_buffers() {
+    // two threads packing different shapes at once get the results of one thread alone
+    let shapes = [(300, 200, 900, true, true), (200, 300, 700, true, false)];
+    for path in Path::available() {
+        let alone: Vec<Vec<u32>> = shapes
+            .iter()
+            .map(|&(m, n, k, lt, rt)| run::<f32>(path, m, n, k, lt, rt))
+            .map(|v| v.iter().map(|x| x.to_bits()).collect())
+            .collect();
+        let together: Vec<Vec<u32>> = std::thread::scope(|s| {
+            let handles: Vec<_> = shapes
+                .iter()
+                .map(|&(m, n, k, lt, rt)| {
+                    s.spawn(move || {
+                        let mut last = Vec::new();
+                        for _ in 0..5 {
+                            last = run::<f32>(path, m, n, k, lt, rt);
+                        }
+                        last.iter().map(|x| x.to_bits()).collect::<Vec<u32>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("internal: test thread panicked"))
+                .collect()
+        });
+        assert!(
+            alone == together,
+            "{path:?}: threads disagree with one thread"
+        );
+    }
 }
 
 /// Calls `gemm_with` on preallocated operands, `reps` times; returns the allocations counted
