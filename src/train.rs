@@ -865,7 +865,7 @@ impl<T: Element> Tracker<T> {
             return false;
         };
         let min_delta = self.es.map_or(0.0, |e| e.min_delta);
-        let improved = self.best.map_or(true, |b| score < b - min_delta);
+        let improved = self.best.is_none_or(|b| score < b - min_delta);
         if improved {
             self.best = Some(score);
             self.best_epoch = Some(s.epoch);

@@ -104,7 +104,7 @@ impl Callback for Progress {
             bar.inc(1);
             if self
                 .last_draw
-                .map_or(true, |t| t.elapsed() >= Duration::from_millis(100))
+                .is_none_or(|t| t.elapsed() >= Duration::from_millis(100))
             {
                 self.last_draw = Some(Instant::now());
                 let mean = self.epoch_loss / self.epoch_steps as f64;
@@ -122,8 +122,9 @@ impl Callback for Progress {
             (Some(l), None) => format!("  val_loss {l:.4}"),
             _ => String::new(),
         };
-        let due =
-            self.print && self.every != 0 && (s.epoch % self.every == 0 || s.epoch == self.epochs);
+        let due = self.print
+            && self.every != 0
+            && (s.epoch.is_multiple_of(self.every) || s.epoch == self.epochs);
         if due {
             self.line(epoch_summary(s, self.epochs));
         }

@@ -103,7 +103,7 @@ fn run<T: Element>(root: &Tensor<'_, T>, mut trace: Option<&mut Trace>) -> Resul
     Ok(Gradients::new(leaves, tape.bound_params(), tape.uid()))
 }
 
-fn map2<T: Element>(a: &Array<T>, b: &Array<T>, f: impl Fn(T, T) -> T) -> Array<T> {
+fn map2<T: Element>(a: &Array<T>, b: &Array<T>, f: impl Fn(T, T) -> T + Sync) -> Array<T> {
     kernels::binary(a, b, a.shape(), f)
 }
 

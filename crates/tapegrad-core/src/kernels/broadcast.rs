@@ -12,7 +12,7 @@ pub(crate) fn binary<T: Element>(
     a: &Array<T>,
     b: &Array<T>,
     out: &Shape,
-    f: impl Fn(T, T) -> T,
+    f: impl Fn(T, T) -> T + Sync,
 ) -> Array<T> {
     let (ad, bd) = (a.data(), b.data());
     if a.shape() == out && b.shape() == out {

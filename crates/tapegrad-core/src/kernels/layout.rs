@@ -1,6 +1,7 @@
 //! Kernels that move data without arithmetic: permute, gather and scatter rows, concat and
 //! slices along an axis.
 
+use super::parallel::{parallel_for_each, parallel_parts};
 use super::pool;
 use crate::array::Array;
 use crate::element::Element;
@@ -52,14 +53,44 @@ pub(crate) fn permute<T: Element>(x: &Array<T>, perm: &[usize]) -> Array<T> {
 /// The rows (first-axis slices) at `indices`, in order.
 pub(crate) fn gather_rows<T: Element>(x: &Array<T>, indices: &[usize]) -> Array<T> {
     let row = x.numel() / x.dims()[0].max(1);
-    let mut data = pool::take(indices.len() * row);
-    for &i in indices {
-        data.extend_from_slice(&x.data()[i * row..(i + 1) * row]);
+    let n = indices.len() * row;
+    let mut data = pool::take(n);
+    let parts = parallel_parts(n, GATHER_GRAIN);
+    if parts > 1 && row > 0 {
+        // A training batch: many random rows of a big array, bound by memory latency, which
+        // each core hides on its own; every thread fills its own run of output rows.
+        let rows_per = indices.len().div_ceil(parts);
+        {
+            let out = &mut data.spare_capacity_mut()[..n];
+            let mut pieces: SmallVec<[_; 8]> = out
+                .chunks_mut(rows_per * row)
+                .zip(indices.chunks(rows_per))
+                .collect();
+            parallel_for_each(&mut pieces, |(out, rows)| {
+                for (o, &i) in out.chunks_mut(row).zip(rows.iter()) {
+                    o.write_copy_of_slice(&x.data()[i * row..(i + 1) * row]);
+                }
+            });
+        }
+        // SAFETY: the pieces cover the first n = indices.len() * row elements of the spare
+        // capacity exactly (rows_per rows each, the last one shorter), and each row was
+        // written above; `take(n)` gave at least n of capacity.
+        #[allow(unsafe_code)]
+        unsafe {
+            data.set_len(n)
+        };
+    } else {
+        for &i in indices {
+            data.extend_from_slice(&x.data()[i * row..(i + 1) * row]);
+        }
     }
     let mut dims: SmallVec<[usize; 4]> = SmallVec::from_slice(x.dims());
     dims[0] = indices.len();
     Array::from_parts(data, Shape::new(&dims))
 }
+
+/// Gathers of at least this many elements (256 KB of f32) split over the threads.
+const GATHER_GRAIN: usize = 1 << 16;
 
 /// Adds row `k` of `g` into row `indices[k]` of a zero array of shape `target`.
 pub(crate) fn scatter_add_rows<T: Element>(

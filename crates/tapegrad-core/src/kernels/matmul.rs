@@ -1,5 +1,5 @@
-//! Matrix multiplication through the `gemm` crate (runtime CPU dispatch, AVX-512 where the CPU
-//! has it). Operands are strided views, so a transpose is a pair of swapped strides, never a
+//! Matrix multiplication through tapegrad's own GEMM kernel ([`gemm`](super::gemm): runtime
+//! CPU dispatch, AVX-512 where the CPU has it, no allocation per call). Operands are strided views, so a transpose is a pair of swapped strides, never a
 //! copy. Large products split into row or column blocks, one per thread of
 //! [`parallel`](super::parallel)'s pool, each block a single-threaded product.
 
@@ -111,7 +111,7 @@ pub(crate) fn gemm<T: Element>(
     gemm_in_parts(parts, m, n, k, dst, accumulate, lhs, rhs);
 }
 
-/// [`gemm`] (whose bounds checks must have passed) split into `parts` blocks, one per
+/// [`gemm()`] (whose bounds checks must have passed) split into `parts` blocks, one per
 /// thread of the pool.
 #[allow(clippy::too_many_arguments)]
 fn gemm_in_parts<T: Element>(
@@ -226,28 +226,22 @@ unsafe fn serial<T: Element>(
     rhs: MatRef<'_, T>,
     rhs_ptr: SendPtr<T>,
 ) {
-    // SAFETY: forwarded from this function's contract.
+    // SAFETY: forwarded from this function's contract (dst, lhs, rhs in bounds; only this
+    // thread writes dst's block, which overlaps neither operand; dst_rs >= n).
     unsafe {
-        gemm::gemm(
+        super::gemm::gemm_serial(
             m,
             n,
             k,
             dst.0 as *mut T,
-            1,
-            dst_rs as isize,
+            dst_rs,
             accumulate,
             lhs_ptr.0,
-            lhs.cs as isize,
-            lhs.rs as isize,
+            lhs.rs,
+            lhs.cs,
             rhs_ptr.0,
-            rhs.cs as isize,
-            rhs.rs as isize,
-            T::one(),
-            T::one(),
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
+            rhs.rs,
+            rhs.cs,
         );
     }
 }

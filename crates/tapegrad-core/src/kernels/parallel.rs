@@ -345,7 +345,7 @@ fn helper_loop(slot: &Slot, task: usize) {
                 break state;
             }
             spins = spins.wrapping_add(1);
-            if spins % 256 == 0 && idle_since.elapsed() > SPIN {
+            if spins.is_multiple_of(256) && idle_since.elapsed() > SPIN {
                 slot.sleeping.store(true, Ordering::SeqCst);
                 if slot.state.load(Ordering::SeqCst) & 3 != POSTED {
                     std::thread::park();

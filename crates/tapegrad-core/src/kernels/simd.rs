@@ -5,9 +5,16 @@
 //! dispatcher `gemm` itself builds on. The loops below are `#[inline(always)]` so that they are
 //! compiled inside that context, where LLVM vectorizes them at the CPU's full width.
 
+use super::parallel::{parallel_for_each, parallel_parts};
 use super::pool;
 use crate::element::Element;
+use smallvec::SmallVec;
 use std::sync::OnceLock;
+
+/// Elementwise loops over at least this many elements (128 KB of f32) split over the
+/// threads: a piece is then 2 µs or more of work for the cheapest op, against about 1 µs
+/// to hand it over.
+const PARALLEL_GRAIN: usize = 1 << 15;
 
 fn arch() -> pulp::Arch {
     static ARCH: OnceLock<pulp::Arch> = OnceLock::new();
@@ -35,14 +42,23 @@ pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
 
 /// `f` of every element, into a pooled buffer.
 #[inline(always)]
-pub(crate) fn map<T: Element>(src: &[T], f: impl Fn(T) -> T) -> Vec<T> {
+pub(crate) fn map<T: Element>(src: &[T], f: impl Fn(T) -> T + Sync) -> Vec<T> {
     let mut out = pool::filled(src.len(), T::zero());
-    vectorized(|| map_into(src, &mut out, f));
+    let parts = parallel_parts(src.len(), PARALLEL_GRAIN);
+    if parts > 1 {
+        let chunk = src.len().div_ceil(parts);
+        let mut pieces: SmallVec<[_; 8]> = out.chunks_mut(chunk).zip(src.chunks(chunk)).collect();
+        parallel_for_each(&mut pieces, |(dst, src)| {
+            vectorized(|| map_into(src, dst, &f))
+        });
+    } else {
+        vectorized(|| map_into(src, &mut out, f));
+    }
     out
 }
 
 #[inline(always)]
-fn map_into<T: Element>(src: &[T], dst: &mut [T], f: impl Fn(T) -> T) {
+pub(crate) fn map_into<T: Element>(src: &[T], dst: &mut [T], f: impl Fn(T) -> T) {
     for (d, &s) in dst.iter_mut().zip(src) {
         *d = f(s);
     }
@@ -50,9 +66,21 @@ fn map_into<T: Element>(src: &[T], dst: &mut [T], f: impl Fn(T) -> T) {
 
 /// `f` of every pair of elements, into a pooled buffer (same lengths).
 #[inline(always)]
-pub(crate) fn zip<T: Element>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> Vec<T> {
+pub(crate) fn zip<T: Element>(a: &[T], b: &[T], f: impl Fn(T, T) -> T + Sync) -> Vec<T> {
     let mut out = pool::filled(a.len(), T::zero());
-    vectorized(|| zip_into(a, b, &mut out, f));
+    let parts = parallel_parts(a.len(), PARALLEL_GRAIN);
+    if parts > 1 {
+        let chunk = a.len().div_ceil(parts);
+        let mut pieces: SmallVec<[_; 8]> = out
+            .chunks_mut(chunk)
+            .zip(a.chunks(chunk).zip(b.chunks(chunk)))
+            .collect();
+        parallel_for_each(&mut pieces, |(dst, (a, b))| {
+            vectorized(|| zip_into(a, b, dst, &f))
+        });
+    } else {
+        vectorized(|| zip_into(a, b, &mut out, f));
+    }
     out
 }
 
@@ -65,12 +93,21 @@ pub(crate) fn zip_into<T: Element>(a: &[T], b: &[T], dst: &mut [T], f: impl Fn(T
 
 /// Applies `f` to every element in place.
 #[inline(always)]
-pub(crate) fn map_in_place<T: Element>(x: &mut [T], f: impl Fn(T) -> T) {
-    vectorized(|| {
-        for v in x.iter_mut() {
-            *v = f(*v);
-        }
-    })
+pub(crate) fn map_in_place<T: Element>(x: &mut [T], f: impl Fn(T) -> T + Sync) {
+    let in_place = |x: &mut [T]| {
+        vectorized(|| {
+            for v in x.iter_mut() {
+                *v = f(*v);
+            }
+        })
+    };
+    let parts = parallel_parts(x.len(), PARALLEL_GRAIN);
+    if parts > 1 {
+        let mut pieces: SmallVec<[_; 8]> = x.chunks_mut(x.len().div_ceil(parts)).collect();
+        parallel_for_each(&mut pieces, |piece| in_place(piece));
+    } else {
+        in_place(x);
+    }
 }
 
 /// The sum of `f(a[i], b[i])`, with eight accumulators so that it vectorizes (the summation

@@ -15,7 +15,7 @@ impl<'t, T: Element> Tensor<'t, T> {
         rhs: Tensor<'t, T>,
         name: &'static str,
         op: fn(NodeId, NodeId) -> Op,
-        f: impl Fn(T, T) -> T,
+        f: impl Fn(T, T) -> T + Sync,
     ) -> Result<Tensor<'t, T>> {
         self.check_tape(&rhs, name)?;
         let value = {

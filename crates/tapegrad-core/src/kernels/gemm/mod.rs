@@ -27,8 +27,6 @@
 //!
 //! The summation order depends only on the shapes and the CPU path (not on strides or on
 //! addresses), so the same inputs give bit-identical results on every call.
-// Until kernels/matmul.rs calls `gemm_serial`, only the tests reach this module.
-#![cfg_attr(not(test), allow(dead_code))]
 
 /// Defines a SIMD microkernel `$name::<R, PACKED>` (see [`KernelFn`]) for one element type and
 /// instruction set: an `R x (NV * lanes)` tile of accumulators in registers; per step of `k`,
@@ -100,10 +98,8 @@ macro_rules! kernel_table {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
-// The AVX-512 intrinsics are stable since rustc 1.89, above the workspace's declared
-// rust-version (1.80): this module is the reason to raise it.
+// The AVX-512 intrinsics are stable since rustc 1.89 (the workspace asks for 1.93).
 #[cfg(target_arch = "x86_64")]
-#[allow(clippy::incompatible_msrv)]
 mod avx512;
 mod buffer;
 mod pack;
@@ -195,7 +191,8 @@ pub(crate) enum Path {
 }
 
 impl Path {
-    /// The paths this CPU can run, best first.
+    /// The paths this CPU can run, best first (the tests run each).
+    #[cfg(test)]
     pub(crate) fn available() -> Vec<Path> {
         [Path::Avx512, Path::Avx2, Path::Portable]
             .into_iter()
