@@ -541,8 +541,8 @@ fn bench_sgemm() -> tapegrad::Result<()> {
             tape.reset();
         }
         result("sgemm", metric, flop / best / 1e9);
-        // The same kernel (the `gemm` crate, as the core calls it) into a preallocated output,
-        // as `torch.mm(a, b, out=c)` does: the tape's own cost is the difference.
+        // For reference, the `gemm` crate (the GEMM the core used before its own kernel) into
+        // a preallocated output, as `torch.mm(a, b, out=c)` does.
         let mut c = vec![0f32; m * n];
         let mut best = f64::INFINITY;
         for rep in 0..WARMUP + REPS {
@@ -562,8 +562,8 @@ fn bench_sgemm() -> tapegrad::Result<()> {
     Ok(())
 }
 
-/// `c = a · b` for row-major `a [m, k]`, `b [k, n]`, `c [m, n]`, with the `gemm` crate, the
-/// threads and threshold the core uses.
+/// `c = a · b` for row-major `a [m, k]`, `b [k, n]`, `c [m, n]`, with the `gemm` crate on the
+/// core's thread count (its own Rayon threads from 2^18 multiply-adds).
 fn raw_gemm(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
     assert!(a.len() == m * k && b.len() == k * n && c.len() == m * n);
     let threads = tapegrad::num_threads();
