@@ -35,6 +35,10 @@ const SPIN: Duration = Duration::from_micros(200);
 /// of the 0.2 to 0.4 s a single thread takes there.
 const STALL: Duration = Duration::from_micros(200);
 
+/// A share an awake helper has not started after the caller worked this long on its own
+/// counts as a stall (shorter jobs can finish before a helper polls).
+const STEAL_STALL: Duration = Duration::from_micros(20);
+
 /// How long jobs run serially after a stall.
 const BACK_OFF: Duration = Duration::from_millis(20);
 
@@ -190,8 +194,9 @@ pub(crate) fn run(tasks: usize, f: &(dyn Fn(usize) + Sync)) {
             Ordering::Acquire,
         );
         if take.is_ok() {
-            // an awake helper that did not get to its share in all that time has no core
-            stalled |= i < 64 && awake & (1 << i) != 0;
+            // an awake helper that did not get to its share in all that time (long enough
+            // to rule out a moment's delay) has no core
+            stalled |= i < 64 && awake & (1 << i) != 0 && start.elapsed() > STEAL_STALL;
             f(i + 1);
         }
     }
