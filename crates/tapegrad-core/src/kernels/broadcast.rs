@@ -16,15 +16,15 @@ pub(crate) fn binary<T: Element>(
 ) -> Array<T> {
     let (ad, bd) = (a.data(), b.data());
     if a.shape() == out && b.shape() == out {
-        return Array::from_parts(simd::zip(ad, bd, f), out.clone());
+        return Array::from_parts(simd::zip(ad, bd, simd::CHEAP_GRAIN, f), out.clone());
     }
     if b.numel() == 1 && a.shape() == out {
         let y = bd[0];
-        return Array::from_parts(simd::map(ad, |x| f(x, y)), out.clone());
+        return Array::from_parts(simd::map(ad, simd::CHEAP_GRAIN, |x| f(x, y)), out.clone());
     }
     if a.numel() == 1 && b.shape() == out {
         let x = ad[0];
-        return Array::from_parts(simd::map(bd, |y| f(x, y)), out.clone());
+        return Array::from_parts(simd::map(bd, simd::CHEAP_GRAIN, |y| f(x, y)), out.clone());
     }
     let sa = a.shape().broadcast_strides(out);
     let sb = b.shape().broadcast_strides(out);

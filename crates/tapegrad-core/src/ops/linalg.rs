@@ -143,9 +143,9 @@ impl MatmulDims {
 pub(crate) fn activate<T: Element>(act: Activation, z: &mut [T]) {
     match act {
         Activation::Identity => {}
-        Activation::Relu => simd::map_in_place(z, |v| v.max(T::zero())),
-        Activation::Sigmoid => simd::map_in_place(z, T::sigmoid),
-        Activation::Tanh => simd::map_in_place(z, T::tanh),
+        Activation::Relu => simd::map_in_place(z, simd::CHEAP_GRAIN, |v| v.max(T::zero())),
+        Activation::Sigmoid => simd::map_in_place(z, simd::COSTLY_GRAIN, T::sigmoid),
+        Activation::Tanh => simd::map_in_place(z, simd::COSTLY_GRAIN, T::tanh),
     }
 }
 

@@ -4,12 +4,26 @@
 
 use crate::array::Array;
 use crate::element::Element;
+use crate::kernels::simd;
 use crate::op::Op;
 use crate::tape::Tensor;
 
 impl<'t, T: Element> Tensor<'t, T> {
-    fn unary(self, op: Op, f: impl Fn(T) -> T) -> Tensor<'t, T> {
-        let v: Array<T> = self.value().map(f);
+    /// A cheap function of each element (split over threads only for huge tensors).
+    fn unary(self, op: Op, f: impl Fn(T) -> T + Sync) -> Tensor<'t, T> {
+        self.unary_with(op, simd::CHEAP_GRAIN, f)
+    }
+
+    /// A costly function of each element (`exp`, `log`, ...: split over threads sooner).
+    fn unary_costly(self, op: Op, f: impl Fn(T) -> T + Sync) -> Tensor<'t, T> {
+        self.unary_with(op, simd::COSTLY_GRAIN, f)
+    }
+
+    fn unary_with(self, op: Op, grain: usize, f: impl Fn(T) -> T + Sync) -> Tensor<'t, T> {
+        let v = {
+            let x = self.value();
+            Array::from_parts(simd::map(x.data(), grain, f), x.shape().clone())
+        };
         self.record(op, v)
     }
 
@@ -20,17 +34,17 @@ impl<'t, T: Element> Tensor<'t, T> {
 
     /// `e^x`.
     pub fn exp(self) -> Tensor<'t, T> {
-        self.unary(Op::Exp(self.id), T::exp_fast)
+        self.unary_costly(Op::Exp(self.id), T::exp_fast)
     }
 
     /// The natural logarithm. Not an error for `x <= 0`: `log(0) = -inf`, `log(x < 0) = NaN`.
     pub fn log(self) -> Tensor<'t, T> {
-        self.unary(Op::Log(self.id), T::ln)
+        self.unary_costly(Op::Log(self.id), T::ln)
     }
 
     /// The square root (NaN for negative numbers).
     pub fn sqrt(self) -> Tensor<'t, T> {
-        self.unary(Op::Sqrt(self.id), T::sqrt)
+        self.unary_costly(Op::Sqrt(self.id), T::sqrt)
     }
 
     /// `x²`.
@@ -65,11 +79,11 @@ impl<'t, T: Element> Tensor<'t, T> {
 
     /// The logistic sigmoid `1 / (1 + e^-x)`, computed without overflow.
     pub fn sigmoid(self) -> Tensor<'t, T> {
-        self.unary(Op::Sigmoid(self.id), T::sigmoid)
+        self.unary_costly(Op::Sigmoid(self.id), T::sigmoid)
     }
 
     /// The hyperbolic tangent.
     pub fn tanh(self) -> Tensor<'t, T> {
-        self.unary(Op::Tanh(self.id), T::tanh)
+        self.unary_costly(Op::Tanh(self.id), T::tanh)
     }
 }
