@@ -1,7 +1,7 @@
 //! AVX2 + FMA microkernels: `6 x 16` tiles for f32 and `6 x 8` for f64, i.e. 12 vector
 //! accumulators of the 16 ymm registers, two FMAs per broadcast element of lhs.
 
-use super::{pack, PackFn, Spec};
+use super::{PackFn, Spec};
 use std::arch::x86_64::{
     _mm256_add_pd, _mm256_add_ps, _mm256_fmadd_pd, _mm256_fmadd_ps, _mm256_loadu_pd,
     _mm256_loadu_ps, _mm256_set1_pd, _mm256_set1_ps, _mm256_setzero_pd, _mm256_setzero_ps,
@@ -32,81 +32,37 @@ simd_kernel!(
     store: _mm256_storeu_pd, fma: _mm256_fmadd_pd, add: _mm256_add_pd
 );
 
-/// Packs f32 rhs blocks into 16-wide panels (see [`PackFn`]).
-///
-/// # Safety
-///
-/// See [`PackFn`]; the CPU must have AVX2 and FMA.
-#[allow(unsafe_code)]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn pack_rhs_f32(
-    rows: usize,
-    cols: usize,
-    src: *const f32,
-    rs: usize,
-    cs: usize,
-    dst: *mut f32,
-) {
-    // SAFETY: the PackFn contract is pack::panels'.
-    unsafe { pack::panels::<f32, 16, true>(rows, cols, src, rs, cs, dst) }
-}
+pack_fn!(
+    pack_rhs_f32,
+    "avx2,fma",
+    f32,
+    16,
+    "Packs f32 rhs blocks into 16-wide panels (see [`PackFn`])."
+);
 
-/// Packs transposed f32 lhs blocks into 6-wide panels (see [`PackFn`]).
-///
-/// # Safety
-///
-/// See [`PackFn`]; the CPU must have AVX2 and FMA.
-#[allow(unsafe_code)]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn pack_lhs_f32(
-    rows: usize,
-    cols: usize,
-    src: *const f32,
-    rs: usize,
-    cs: usize,
-    dst: *mut f32,
-) {
-    // SAFETY: the PackFn contract is pack::panels'.
-    unsafe { pack::panels::<f32, 6, true>(rows, cols, src, rs, cs, dst) }
-}
+pack_fn!(
+    pack_lhs_f32,
+    "avx2,fma",
+    f32,
+    6,
+    "Packs transposed f32 lhs blocks into 6-wide panels (see [`PackFn`])."
+);
 
-/// Packs f64 rhs blocks into 8-wide panels (see [`PackFn`]).
-///
-/// # Safety
-///
-/// See [`PackFn`]; the CPU must have AVX2 and FMA.
-#[allow(unsafe_code)]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn pack_rhs_f64(
-    rows: usize,
-    cols: usize,
-    src: *const f64,
-    rs: usize,
-    cs: usize,
-    dst: *mut f64,
-) {
-    // SAFETY: the PackFn contract is pack::panels'.
-    unsafe { pack::panels::<f64, 8, true>(rows, cols, src, rs, cs, dst) }
-}
+pack_fn!(
+    pack_rhs_f64,
+    "avx2,fma",
+    f64,
+    8,
+    "Packs f64 rhs blocks into 8-wide panels (see [`PackFn`])."
+);
 
-/// Packs transposed f64 lhs blocks into 6-wide panels (see [`PackFn`]).
-///
-/// # Safety
-///
-/// See [`PackFn`]; the CPU must have AVX2 and FMA.
-#[allow(unsafe_code)]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn pack_lhs_f64(
-    rows: usize,
-    cols: usize,
-    src: *const f64,
-    rs: usize,
-    cs: usize,
-    dst: *mut f64,
-) {
-    // SAFETY: the PackFn contract is pack::panels'.
-    unsafe { pack::panels::<f64, 6, true>(rows, cols, src, rs, cs, dst) }
-}
+pack_fn!(
+    pack_lhs_f64,
+    "avx2,fma",
+    f64,
+    6,
+    "Packs transposed f64 lhs blocks into 6-wide panels (see [`PackFn`])."
+);
 
 /// f32 on AVX2 + FMA. kc = 256: a 6 x 256 lhs panel is 6 KB of L1 (32 KB on older CPUs);
 /// nc = 480: a 256 x 480 rhs block is 480 KB of L2.

@@ -1,7 +1,7 @@
 //! AVX-512F microkernels: `12 x 32` tiles for f32 and `12 x 16` for f64, i.e. 24 vector
 //! accumulators of the 32 zmm registers, two FMAs per broadcast element of lhs.
 
-use super::{pack, PackFn, Spec};
+use super::{PackFn, Spec};
 use std::arch::x86_64::{
     _mm512_add_pd, _mm512_add_ps, _mm512_fmadd_pd, _mm512_fmadd_ps, _mm512_loadu_pd,
     _mm512_loadu_ps, _mm512_set1_pd, _mm512_set1_ps, _mm512_setzero_pd, _mm512_setzero_ps,
@@ -32,81 +32,37 @@ simd_kernel!(
     store: _mm512_storeu_pd, fma: _mm512_fmadd_pd, add: _mm512_add_pd
 );
 
-/// Packs f32 rhs blocks into 32-wide panels (see [`PackFn`]).
-///
-/// # Safety
-///
-/// See [`PackFn`]; the CPU must have AVX-512F.
-#[allow(unsafe_code)]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn pack_rhs_f32(
-    rows: usize,
-    cols: usize,
-    src: *const f32,
-    rs: usize,
-    cs: usize,
-    dst: *mut f32,
-) {
-    // SAFETY: the PackFn contract is pack::panels'.
-    unsafe { pack::panels::<f32, 32, true>(rows, cols, src, rs, cs, dst) }
-}
+pack_fn!(
+    pack_rhs_f32,
+    "avx512f,avx2,fma",
+    f32,
+    32,
+    "Packs f32 rhs blocks into 32-wide panels (see [`PackFn`])."
+);
 
-/// Packs transposed f32 lhs blocks into 12-wide panels (see [`PackFn`]).
-///
-/// # Safety
-///
-/// See [`PackFn`]; the CPU must have AVX-512F.
-#[allow(unsafe_code)]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn pack_lhs_f32(
-    rows: usize,
-    cols: usize,
-    src: *const f32,
-    rs: usize,
-    cs: usize,
-    dst: *mut f32,
-) {
-    // SAFETY: the PackFn contract is pack::panels'.
-    unsafe { pack::panels::<f32, 12, true>(rows, cols, src, rs, cs, dst) }
-}
+pack_fn!(
+    pack_lhs_f32,
+    "avx512f,avx2,fma",
+    f32,
+    12,
+    "Packs transposed f32 lhs blocks into 12-wide panels (see [`PackFn`])."
+);
 
-/// Packs f64 rhs blocks into 16-wide panels (see [`PackFn`]).
-///
-/// # Safety
-///
-/// See [`PackFn`]; the CPU must have AVX-512F.
-#[allow(unsafe_code)]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn pack_rhs_f64(
-    rows: usize,
-    cols: usize,
-    src: *const f64,
-    rs: usize,
-    cs: usize,
-    dst: *mut f64,
-) {
-    // SAFETY: the PackFn contract is pack::panels'.
-    unsafe { pack::panels::<f64, 16, true>(rows, cols, src, rs, cs, dst) }
-}
+pack_fn!(
+    pack_rhs_f64,
+    "avx512f,avx2,fma",
+    f64,
+    16,
+    "Packs f64 rhs blocks into 16-wide panels (see [`PackFn`])."
+);
 
-/// Packs transposed f64 lhs blocks into 12-wide panels (see [`PackFn`]).
-///
-/// # Safety
-///
-/// See [`PackFn`]; the CPU must have AVX-512F.
-#[allow(unsafe_code)]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn pack_lhs_f64(
-    rows: usize,
-    cols: usize,
-    src: *const f64,
-    rs: usize,
-    cs: usize,
-    dst: *mut f64,
-) {
-    // SAFETY: the PackFn contract is pack::panels'.
-    unsafe { pack::panels::<f64, 12, true>(rows, cols, src, rs, cs, dst) }
-}
+pack_fn!(
+    pack_lhs_f64,
+    "avx512f,avx2,fma",
+    f64,
+    12,
+    "Packs transposed f64 lhs blocks into 12-wide panels (see [`PackFn`])."
+);
 
 /// f32 on AVX-512F. kc = 384: a 12 x 384 lhs panel is 18 KB of the 48 KB L1; nc = 480: a
 /// 384 x 480 rhs block is 720 KB of the 1 MB L2.

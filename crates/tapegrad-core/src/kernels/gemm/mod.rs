@@ -88,6 +88,32 @@ macro_rules! simd_kernel {
     };
 }
 
+/// Defines `$name`, a [`PackFn`] into `$w`-wide panels, compiled with the instruction set
+/// `$feature` enabled (so the packing loop uses it too).
+#[cfg(target_arch = "x86_64")]
+macro_rules! pack_fn {
+    ($name:ident, $feature:literal, $t:ty, $w:literal, $doc:literal) => {
+        #[doc = $doc]
+        ///
+        /// # Safety
+        ///
+        /// See [`PackFn`](super::PackFn); the CPU must have the instruction set `$feature`.
+        #[allow(unsafe_code)]
+        #[target_feature(enable = $feature)]
+        unsafe fn $name(
+            rows: usize,
+            cols: usize,
+            src: *const $t,
+            rs: usize,
+            cs: usize,
+            dst: *mut $t,
+        ) {
+            // SAFETY: the PackFn contract is pack::panels'.
+            unsafe { super::pack::panels::<$t, $w, true>(rows, cols, src, rs, cs, dst) }
+        }
+    };
+}
+
 /// The table of a kernel's instances for 1 to `mr` rows, packed or strided.
 #[cfg(target_arch = "x86_64")]
 macro_rules! kernel_table {
