@@ -171,6 +171,8 @@ pub(crate) fn run(tasks: usize, f: &(dyn Fn(usize) + Sync)) {
     // bit i: helper i was awake (spinning) when its share was posted
     let mut awake = 0u64;
     for (i, slot) in slots[..helpers].iter().enumerate() {
+        // a flag left by an earlier job whose caller unwound before reading it
+        slot.panicked.store(false, Ordering::Relaxed);
         slot.state.store(seq << 2 | POSTED, Ordering::SeqCst);
         if slot.sleeping.load(Ordering::SeqCst) {
             slot.thread.unpark();
@@ -209,10 +211,12 @@ pub(crate) fn run(tasks: usize, f: &(dyn Fn(usize) + Sync)) {
     if stalled {
         back_off();
     }
-    if slots[..helpers]
-        .iter()
-        .any(|s| s.panicked.swap(false, Ordering::Relaxed))
-    {
+    // read (and clear) every helper's flag, not just up to the first that is set
+    let mut panicked = false;
+    for slot in &slots[..helpers] {
+        panicked |= slot.panicked.swap(false, Ordering::Relaxed);
+    }
+    if panicked {
         panic!("a task of a parallel kernel panicked on a helper thread");
     }
 }
@@ -375,8 +379,11 @@ fn helper_loop(slot: &Slot, task: usize) {
         #[allow(unsafe_code)]
         let f = unsafe { &*(*POOL.job.get()).expect("internal: a job was posted").0 };
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(task)));
-        if result.is_err() {
+        if let Err(payload) = result {
             slot.panicked.store(true, Ordering::Relaxed);
+            // a payload whose destructor panics must not end this thread
+            let drop_it = std::panic::AssertUnwindSafe(move || drop(payload));
+            let _ = std::panic::catch_unwind(drop_it);
         }
         slot.state.store((state & !3) | DONE, Ordering::Release);
     }
@@ -473,5 +480,28 @@ mod tests {
         }
         assert_eq!(parallel_parts(10, 0), 10usize.min(crate::num_threads()));
         assert_eq!(parallel_parts(0, 8), 1);
+    }
+
+    #[test]
+    fn a_panic_everywhere_leaves_no_stale_flag() {
+        // every task panics (the caller's too): the caller unwinds without reading the
+        // helpers' flags; the next clean job must not report their old panics
+        for tasks in [2, 3] {
+            let caught = std::panic::catch_unwind(|| run(tasks, &|_| panic!("all fail")));
+            assert!(caught.is_err());
+            let caught = std::panic::catch_unwind(|| {
+                run(tasks, &|t| {
+                    if t > 0 {
+                        panic!("helpers fail");
+                    }
+                })
+            });
+            assert!(caught.is_err());
+            let n = AtomicUsize::new(0);
+            run(tasks, &|_| {
+                n.fetch_add(1, Ordering::Relaxed);
+            });
+            assert_eq!(n.load(Ordering::Relaxed), tasks);
+        }
     }
 }
