@@ -1,27 +1,33 @@
 //! Softmax and log-softmax along an axis, stable for large logits: the maximum is subtracted
 //! before exponentiating.
 
+use super::parallel::{parallel_for_each, parallel_parts};
 use super::{pool, simd};
 use crate::array::Array;
 use crate::element::Element;
+use smallvec::SmallVec;
 
 /// Calls `f` with the values of each lane along `axis` gathered into `buf`, and writes back
-/// what `f` leaves in `buf`.
-fn for_each_lane<T: Element>(x: &Array<T>, axis: usize, mut f: impl FnMut(&mut [T])) -> Array<T> {
+/// what `f` leaves in `buf`. Lanes along the last axis of a big array are shared out to the
+/// threads in runs of whole rows (each lane costs an `exp` per element).
+fn for_each_lane<T: Element>(x: &Array<T>, axis: usize, f: impl Fn(&mut [T]) + Sync) -> Array<T> {
     let (outer, n, inner) = x.shape().split_at_axis(axis);
     let mut out = pool::copy_of(x.data());
-    simd::vectorized(|| lanes(&mut out, outer, n, inner, &mut f));
+    let parts = parallel_parts(out.len(), simd::COSTLY_GRAIN).min(outer);
+    if inner == 1 && n > 0 && parts > 1 {
+        let rows_per = outer.div_ceil(parts);
+        let mut pieces: SmallVec<[&mut [T]; 8]> = out.chunks_mut(rows_per * n).collect();
+        parallel_for_each(&mut pieces, |piece| {
+            simd::vectorized(|| lanes(piece, piece.len() / n, n, 1, &f))
+        });
+    } else {
+        simd::vectorized(|| lanes(&mut out, outer, n, inner, &f));
+    }
     Array::from_parts(out, x.shape().clone())
 }
 
 #[inline(always)]
-fn lanes<T: Element>(
-    out: &mut [T],
-    outer: usize,
-    n: usize,
-    inner: usize,
-    f: &mut impl FnMut(&mut [T]),
-) {
+fn lanes<T: Element>(out: &mut [T], outer: usize, n: usize, inner: usize, f: &impl Fn(&mut [T])) {
     if inner == 1 {
         for lane in out.chunks_mut(n.max(1)) {
             f(lane);
