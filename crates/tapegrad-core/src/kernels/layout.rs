@@ -1,7 +1,7 @@
 //! Kernels that move data without arithmetic: permute, gather and scatter rows, concat and
 //! slices along an axis.
 
-use super::parallel::{parallel_for_each, parallel_parts};
+use super::parallel::for_each_run;
 use super::pool;
 use crate::array::Array;
 use crate::element::Element;
@@ -55,34 +55,27 @@ pub(crate) fn gather_rows<T: Element>(x: &Array<T>, indices: &[usize]) -> Array<
     let row = x.numel() / x.dims()[0].max(1);
     let n = indices.len() * row;
     let mut data = pool::take(n);
-    let parts = parallel_parts(n, GATHER_GRAIN);
-    if parts > 1 && row > 0 {
-        // A training batch: many random rows of a big array, bound by memory latency, which
-        // each core hides on its own; every thread fills its own run of output rows.
-        let rows_per = indices.len().div_ceil(parts);
-        {
-            let out = &mut data.spare_capacity_mut()[..n];
-            let mut pieces: SmallVec<[_; 8]> = out
-                .chunks_mut(rows_per * row)
-                .zip(indices.chunks(rows_per))
-                .collect();
-            parallel_for_each(&mut pieces, |(out, rows)| {
-                for (o, &i) in out.chunks_mut(row).zip(rows.iter()) {
+    if n > 0 {
+        // A big batch (many random rows of a big array, bound by memory latency, which each
+        // core hides on its own) is shared out in runs of whole output rows.
+        for_each_run(
+            &mut data.spare_capacity_mut()[..n],
+            GATHER_GRAIN,
+            row,
+            |at, out| {
+                let rows = &indices[at / row..(at + out.len()) / row];
+                for (o, &i) in out.chunks_mut(row).zip(rows) {
                     o.write_copy_of_slice(&x.data()[i * row..(i + 1) * row]);
                 }
-            });
-        }
-        // SAFETY: the pieces cover the first n = indices.len() * row elements of the spare
-        // capacity exactly (rows_per rows each, the last one shorter), and each row was
-        // written above; `take(n)` gave at least n of capacity.
+            },
+        );
+        // SAFETY: the runs cover the first n = indices.len() * row elements of the spare
+        // capacity exactly, and every row of each run was written above; `take(n)` gave at
+        // least n of capacity.
         #[allow(unsafe_code)]
         unsafe {
             data.set_len(n)
         };
-    } else {
-        for &i in indices {
-            data.extend_from_slice(&x.data()[i * row..(i + 1) * row]);
-        }
     }
     let mut dims: SmallVec<[usize; 4]> = SmallVec::from_slice(x.dims());
     dims[0] = indices.len();

@@ -3,6 +3,7 @@
 //! copy. Large products split into row or column blocks, one per thread of
 //! [`parallel`](super::parallel)'s pool, each block a single-threaded product.
 
+use super::parallel::{self, SharedPtr};
 use crate::element::Element;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -124,63 +125,52 @@ fn gemm_in_parts<T: Element>(
     lhs: MatRef<'_, T>,
     rhs: MatRef<'_, T>,
 ) {
-    let parts = parts.min(m.max(n).div_ceil(SPLIT_ALIGN));
-    let (lhs_ptr, rhs_ptr) = (SendPtr(lhs.data.as_ptr()), SendPtr(rhs.data.as_ptr()));
-    let dst_ptr = SendPtr(dst.as_mut_ptr() as *const T);
-    if parts <= 1 {
-        // SAFETY: the asserts above prove that every element read (the last one of each
-        // operand is at (rows-1)*rs + (cols-1)*cs) and written (dst is m*n, row-major) lies
-        // inside its slice; `dst` is borrowed mutably, so nothing else aliases it.
-        #[allow(unsafe_code)]
-        unsafe {
-            serial(m, n, k, dst_ptr, n, accumulate, lhs, lhs_ptr, rhs, rhs_ptr)
-        };
-        return;
-    }
+    let parts = parts.min(m.max(n).div_ceil(SPLIT_ALIGN)).max(1);
     // Split the longer side of dst into `parts` blocks (multiples of SPLIT_ALIGN), one per
-    // thread: rows of dst take the same rows of lhs, columns the same columns of rhs.
+    // thread: rows of dst take the same rows of lhs, columns the same columns of rhs. With
+    // one part, `run` calls the closure once on this thread.
     let split_rows = m >= n;
     let long = if split_rows { m } else { n };
     let block = long.div_ceil(parts).next_multiple_of(SPLIT_ALIGN);
-    super::parallel::run(parts, &|part| {
+    let (dst_ptr, lhs_ptr, rhs_ptr) = (
+        SharedPtr(dst.as_mut_ptr()),
+        SharedPtr(lhs.data.as_ptr() as *mut T),
+        SharedPtr(rhs.data.as_ptr() as *mut T),
+    );
+    parallel::run(parts, &|part| {
         let from = (part * block).min(long);
         let len = block.min(long - from);
         if len == 0 {
             return;
         }
-        // SAFETY: block `part` covers rows (or columns) from..from+len of dst, disjoint from
-        // every other part's, so the threads write disjoint elements; the offsets stay inside
-        // the operands by the bounds asserted above, and `dst` stays mutably borrowed (by
-        // this function) until `run` has returned, after every part has finished.
+        // (rows, cols) of this block and the offsets of its first dst, lhs and rhs elements
+        let (bm, bn, dst_at, lhs_at, rhs_at) = if split_rows {
+            (len, n, from * n, from * lhs.rs, 0)
+        } else {
+            (m, len, from, 0, from * rhs.cs)
+        };
+        // SAFETY: the block covers rows (or columns) from..from+len of dst, disjoint from
+        // every other part's, so the threads write disjoint elements; every element read or
+        // written lies inside its slice by the bounds asserted in `gemm` (the block's last
+        // element is the whole product's at most); `dst` stays mutably borrowed by this
+        // function until `run` has returned, after every part has finished, and does not
+        // overlap `lhs` or `rhs` (a `&mut` and two `&`).
         #[allow(unsafe_code)]
         unsafe {
-            if split_rows {
-                serial(
-                    len,
-                    n,
-                    k,
-                    SendPtr(dst_ptr.get().add(from * n)),
-                    n,
-                    accumulate,
-                    lhs,
-                    SendPtr(lhs_ptr.get().add(from * lhs.rs)),
-                    rhs,
-                    rhs_ptr,
-                )
-            } else {
-                serial(
-                    m,
-                    len,
-                    k,
-                    SendPtr(dst_ptr.get().add(from)),
-                    n,
-                    accumulate,
-                    lhs,
-                    lhs_ptr,
-                    rhs,
-                    SendPtr(rhs_ptr.get().add(from * rhs.cs)),
-                )
-            }
+            super::gemm::gemm_serial(
+                bm,
+                bn,
+                k,
+                dst_ptr.at(dst_at),
+                n,
+                accumulate,
+                lhs_ptr.at(lhs_at),
+                lhs.rs,
+                lhs.cs,
+                rhs_ptr.at(rhs_at),
+                rhs.rs,
+                rhs.cs,
+            )
         };
     });
 }
@@ -188,63 +178,6 @@ fn gemm_in_parts<T: Element>(
 /// Threads split a product into blocks whose side is a multiple of this (a whole number of
 /// SIMD vectors), so no thread gets a ragged sliver.
 const SPLIT_ALIGN: usize = 16;
-
-/// A raw pointer that may cross to the pool's threads (each writes its own block).
-#[derive(Clone, Copy)]
-struct SendPtr<T>(*const T);
-
-// SAFETY: the pointers are only used for the disjoint blocks described in `gemm`.
-#[allow(unsafe_code)]
-unsafe impl<T> Send for SendPtr<T> {}
-#[allow(unsafe_code)]
-unsafe impl<T> Sync for SendPtr<T> {}
-
-impl<T> SendPtr<T> {
-    /// The pointer (a method, so closures capture the whole `SendPtr`, not its field).
-    fn get(self) -> *const T {
-        self.0
-    }
-}
-
-/// One thread's product: `dst[m x n]` (row stride `dst_rs`) (+)= lhs · rhs, with the
-/// operands' strides taken from the views and their first elements at the given pointers.
-///
-/// # Safety
-/// Every element `dst[i * dst_rs + j]`, `lhs[i * lhs.rs + l * lhs.cs]` and
-/// `rhs[l * rhs.rs + j * rhs.cs]` (i < m, j < n, l < k) must be in bounds of its allocation,
-/// and no other thread may touch the written elements meanwhile.
-#[allow(unsafe_code, clippy::too_many_arguments)]
-unsafe fn serial<T: Element>(
-    m: usize,
-    n: usize,
-    k: usize,
-    dst: SendPtr<T>,
-    dst_rs: usize,
-    accumulate: bool,
-    lhs: MatRef<'_, T>,
-    lhs_ptr: SendPtr<T>,
-    rhs: MatRef<'_, T>,
-    rhs_ptr: SendPtr<T>,
-) {
-    // SAFETY: forwarded from this function's contract (dst, lhs, rhs in bounds; only this
-    // thread writes dst's block, which overlaps neither operand; dst_rs >= n).
-    unsafe {
-        super::gemm::gemm_serial(
-            m,
-            n,
-            k,
-            dst.0 as *mut T,
-            dst_rs,
-            accumulate,
-            lhs_ptr.0,
-            lhs.rs,
-            lhs.cs,
-            rhs_ptr.0,
-            rhs.rs,
-            rhs.cs,
-        );
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -16,6 +16,7 @@
 //! Task `t` is the same piece of work whichever thread runs it, so for a fixed thread count
 //! every floating-point result is the same on every run.
 
+use smallvec::SmallVec;
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, TryLockError};
@@ -264,7 +265,7 @@ pub fn parallel_for_each<I: Send>(items: &mut [I], f: impl Fn(&mut I) + Sync) {
     }
     let per = items.len().div_ceil(tasks);
     let len = items.len();
-    let base = ItemsPtr(items.as_mut_ptr());
+    let base = SharedPtr(items.as_mut_ptr());
     run(tasks, &|t| {
         let from = (t * per).min(len);
         let to = (from + per).min(len);
@@ -279,18 +280,57 @@ pub fn parallel_for_each<I: Send>(items: &mut [I], f: impl Fn(&mut I) + Sync) {
     });
 }
 
-/// The items' base pointer, shareable with the pool's threads (each takes its own indices).
-struct ItemsPtr<I>(*mut I);
+/// A raw pointer the pool's threads may share, for kernels whose tasks each touch their own
+/// disjoint part of one buffer (the kernel's `SAFETY` comment says why the parts are disjoint).
+pub(crate) struct SharedPtr<T>(pub(crate) *mut T);
 
-// SAFETY: used only by `parallel_for_each`, whose tasks touch disjoint items; `I: Send`.
+impl<T> Clone for SharedPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for SharedPtr<T> {}
+
+// SAFETY: a SharedPtr is only dereferenced by tasks that touch disjoint elements (see each
+// user), so sharing it is sharing `&mut` to disjoint parts, which `T: Send` allows.
 #[allow(unsafe_code)]
-unsafe impl<I: Send> Sync for ItemsPtr<I> {}
+unsafe impl<T: Send> Send for SharedPtr<T> {}
+#[allow(unsafe_code)]
+unsafe impl<T: Send> Sync for SharedPtr<T> {}
 
-impl<I> ItemsPtr<I> {
-    /// A pointer to item `i` (a method, so closures capture the whole wrapper).
-    fn at(&self, i: usize) -> *mut I {
+impl<T> SharedPtr<T> {
+    /// The pointer to element `i` (a method, so closures capture the whole wrapper).
+    pub(crate) fn at(&self, i: usize) -> *mut T {
         self.0.wrapping_add(i)
     }
+}
+
+/// Cuts `data` into at most [`num_threads`](crate::num_threads) runs of whole `unit`s
+/// (`data.len()` is a multiple of `unit`), none shorter than `grain` elements, and calls
+/// `f(start, run)` for each on the pool, `start` being the run's offset in `data`. Too little
+/// data for two runs: `f(0, data)` here. The elementwise, gather and softmax kernels use it
+/// and read their inputs at the same offsets.
+pub(crate) fn for_each_run<T: Send>(
+    data: &mut [T],
+    grain: usize,
+    unit: usize,
+    f: impl Fn(usize, &mut [T]) + Sync,
+) {
+    let unit = unit.max(1);
+    let units = data.len() / unit;
+    let parts = parallel_parts(data.len(), grain).min(units);
+    if parts <= 1 {
+        f(0, data);
+        return;
+    }
+    let run_len = units.div_ceil(parts) * unit;
+    let mut runs: SmallVec<[(usize, &mut [T]); 8]> = data
+        .chunks_mut(run_len)
+        .enumerate()
+        .map(|(i, run)| (i * run_len, run))
+        .collect();
+    parallel_for_each(&mut runs, |(start, run)| f(*start, run));
 }
 
 /// Waits (on drop, so also while unwinding from a panic in the caller's tasks) until no

@@ -5,10 +5,9 @@
 //! dispatcher `gemm` itself builds on. The loops below are `#[inline(always)]` so that they are
 //! compiled inside that context, where LLVM vectorizes them at the CPU's full width.
 
-use super::parallel::{parallel_for_each, parallel_parts};
+use super::parallel::for_each_run;
 use super::pool;
 use crate::element::Element;
-use smallvec::SmallVec;
 use std::sync::OnceLock;
 
 /// The smallest piece (elements) worth giving another thread for a cheap elementwise op (add,
@@ -49,16 +48,9 @@ pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
 #[inline(always)]
 pub(crate) fn map<T: Element>(src: &[T], grain: usize, f: impl Fn(T) -> T + Sync) -> Vec<T> {
     let mut out = pool::filled(src.len(), T::zero());
-    let parts = parallel_parts(src.len(), grain);
-    if parts > 1 {
-        let chunk = src.len().div_ceil(parts);
-        let mut pieces: SmallVec<[_; 8]> = out.chunks_mut(chunk).zip(src.chunks(chunk)).collect();
-        parallel_for_each(&mut pieces, |(dst, src)| {
-            vectorized(|| map_into(src, dst, &f))
-        });
-    } else {
-        vectorized(|| map_into(src, &mut out, f));
-    }
+    for_each_run(&mut out, grain, 1, |at, dst| {
+        vectorized(|| map_into(&src[at..at + dst.len()], dst, &f))
+    });
     out
 }
 
@@ -78,19 +70,10 @@ pub(crate) fn zip<T: Element>(
     f: impl Fn(T, T) -> T + Sync,
 ) -> Vec<T> {
     let mut out = pool::filled(a.len(), T::zero());
-    let parts = parallel_parts(a.len(), grain);
-    if parts > 1 {
-        let chunk = a.len().div_ceil(parts);
-        let mut pieces: SmallVec<[_; 8]> = out
-            .chunks_mut(chunk)
-            .zip(a.chunks(chunk).zip(b.chunks(chunk)))
-            .collect();
-        parallel_for_each(&mut pieces, |(dst, (a, b))| {
-            vectorized(|| zip_into(a, b, dst, &f))
-        });
-    } else {
-        vectorized(|| zip_into(a, b, &mut out, f));
-    }
+    for_each_run(&mut out, grain, 1, |at, dst| {
+        let to = at + dst.len();
+        vectorized(|| zip_into(&a[at..to], &b[at..to], dst, &f))
+    });
     out
 }
 
@@ -104,20 +87,13 @@ pub(crate) fn zip_into<T: Element>(a: &[T], b: &[T], dst: &mut [T], f: impl Fn(T
 /// Applies `f` to every element in place.
 #[inline(always)]
 pub(crate) fn map_in_place<T: Element>(x: &mut [T], grain: usize, f: impl Fn(T) -> T + Sync) {
-    let in_place = |x: &mut [T]| {
+    for_each_run(x, grain, 1, |_, run| {
         vectorized(|| {
-            for v in x.iter_mut() {
+            for v in run.iter_mut() {
                 *v = f(*v);
             }
         })
-    };
-    let parts = parallel_parts(x.len(), grain);
-    if parts > 1 {
-        let mut pieces: SmallVec<[_; 8]> = x.chunks_mut(x.len().div_ceil(parts)).collect();
-        parallel_for_each(&mut pieces, |piece| in_place(piece));
-    } else {
-        in_place(x);
-    }
+    });
 }
 
 /// The sum of `f(a[i], b[i])`, with eight accumulators so that it vectorizes (the summation

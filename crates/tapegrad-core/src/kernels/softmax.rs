@@ -1,11 +1,10 @@
 //! Softmax and log-softmax along an axis, stable for large logits: the maximum is subtracted
 //! before exponentiating.
 
-use super::parallel::{parallel_for_each, parallel_parts};
+use super::parallel::for_each_run;
 use super::{pool, simd};
 use crate::array::Array;
 use crate::element::Element;
-use smallvec::SmallVec;
 
 /// Calls `f` with the values of each lane along `axis` gathered into `buf`, and writes back
 /// what `f` leaves in `buf`. Lanes along the last axis of a big array are shared out to the
@@ -13,12 +12,9 @@ use smallvec::SmallVec;
 fn for_each_lane<T: Element>(x: &Array<T>, axis: usize, f: impl Fn(&mut [T]) + Sync) -> Array<T> {
     let (outer, n, inner) = x.shape().split_at_axis(axis);
     let mut out = pool::copy_of(x.data());
-    let parts = parallel_parts(out.len(), simd::COSTLY_GRAIN).min(outer);
-    if inner == 1 && n > 0 && parts > 1 {
-        let rows_per = outer.div_ceil(parts);
-        let mut pieces: SmallVec<[&mut [T]; 8]> = out.chunks_mut(rows_per * n).collect();
-        parallel_for_each(&mut pieces, |piece| {
-            simd::vectorized(|| lanes(piece, piece.len() / n, n, 1, &f))
+    if inner == 1 && n > 0 {
+        for_each_run(&mut out, simd::COSTLY_GRAIN, n, |_, rows| {
+            simd::vectorized(|| lanes(rows, rows.len() / n, n, 1, &f))
         });
     } else {
         simd::vectorized(|| lanes(&mut out, outer, n, inner, &f));
