@@ -50,10 +50,12 @@ impl<T: Element> Array<T> {
     /// An array from its data (row-major) and shape.
     ///
     /// # Errors
-    /// [`Error::DataLength`] when `data.len()` is not the shape's element count.
+    /// [`Error::DataLength`] when `data.len()` is not the shape's element count;
+    /// [`Error::InvalidArgument`] for a shape too large to exist ([`Shape::check_size`]).
     #[track_caller]
     pub fn from_vec(data: Vec<T>, shape: impl Into<Shape>) -> Result<Self> {
         let shape = shape.into();
+        shape.check_size("from_vec")?;
         if data.len() != shape.numel() {
             return Err(Error::DataLength {
                 op: "from_vec",
@@ -66,9 +68,26 @@ impl<T: Element> Array<T> {
     }
 
     /// Builds an array whose length is known to match (internal constructors).
+    ///
+    /// Checked in release builds too (a few multiplications): an array's shape always exists
+    /// and matches its data, which is what the kernels' index arithmetic relies on.
     pub(crate) fn from_parts(data: Vec<T>, shape: Shape) -> Self {
-        debug_assert_eq!(data.len(), shape.numel(), "internal: data length vs shape");
+        assert_eq!(
+            shape.try_numel(),
+            Some(data.len()),
+            "internal: data length {} vs shape {shape}",
+            data.len()
+        );
         Array { shape, data }
+    }
+
+    /// The element count of a shape an infallible constructor was given.
+    #[track_caller]
+    fn size_of(op: &'static str, shape: &Shape) -> usize {
+        match shape.check_size(op) {
+            Ok(n) => n,
+            Err(e) => panic!("{e}"),
+        }
     }
 
     /// A rank-0 array holding one value.
@@ -80,22 +99,33 @@ impl<T: Element> Array<T> {
     }
 
     /// An array of the given shape filled with `v`.
+    ///
+    /// # Panics
+    /// For a shape too large to exist ([`Shape::check_size`]), as `vec![v; n]` does for a
+    /// length too large to allocate. Check untrusted shapes with [`Shape::check_size`] first.
+    #[track_caller]
     pub fn full(shape: impl Into<Shape>, v: T) -> Self {
-        let shape = shape.into();
+        Self::filled("full", shape.into(), v)
+    }
+
+    #[track_caller]
+    fn filled(op: &'static str, shape: Shape, v: T) -> Self {
         Array {
-            data: pool::filled(shape.numel(), v),
+            data: pool::filled(Self::size_of(op, &shape), v),
             shape,
         }
     }
 
-    /// An array of zeros.
+    /// An array of zeros. Panics as [`Array::full`].
+    #[track_caller]
     pub fn zeros(shape: impl Into<Shape>) -> Self {
-        Self::full(shape, T::zero())
+        Self::filled("zeros", shape.into(), T::zero())
     }
 
-    /// An array of ones.
+    /// An array of ones. Panics as [`Array::full`].
+    #[track_caller]
     pub fn ones(shape: impl Into<Shape>) -> Self {
-        Self::full(shape, T::one())
+        Self::filled("ones", shape.into(), T::one())
     }
 
     /// `[0, 1, ..., n-1]` as a rank-1 array.
@@ -106,11 +136,14 @@ impl<T: Element> Array<T> {
         }
     }
 
-    /// An array whose element at flat (row-major) index `i` is `f(i)`.
+    /// An array whose element at flat (row-major) index `i` is `f(i)`. Panics as
+    /// [`Array::full`].
+    #[track_caller]
     pub fn from_fn(shape: impl Into<Shape>, f: impl FnMut(usize) -> T) -> Self {
         let shape = shape.into();
+        let n = Self::size_of("from_fn", &shape);
         Array {
-            data: pool::collect(shape.numel(), (0..shape.numel()).map(f)),
+            data: pool::collect(n, (0..n).map(f)),
             shape,
         }
     }
@@ -124,6 +157,8 @@ impl<T: Element> Array<T> {
     /// let b = Array::<f64>::randn([2, 3], 0.0, 1.0, &mut rng(7));
     /// assert_eq!(a, b); // same seed, same numbers
     /// ```
+    /// Panics as [`Array::full`].
+    #[track_caller]
     pub fn randn<R: Rng + ?Sized>(
         shape: impl Into<Shape>,
         mean: f64,
@@ -136,7 +171,8 @@ impl<T: Element> Array<T> {
         })
     }
 
-    /// Samples uniformly from `[lo, hi)`.
+    /// Samples uniformly from `[lo, hi)`. Panics as [`Array::full`].
+    #[track_caller]
     pub fn rand_uniform<R: Rng + ?Sized>(
         shape: impl Into<Shape>,
         lo: f64,
@@ -196,6 +232,7 @@ impl<T: Element> Array<T> {
     #[track_caller]
     pub fn into_shape(mut self, shape: impl Into<Shape>) -> Result<Self> {
         let shape = shape.into();
+        shape.check_size("into_shape")?;
         if shape.numel() != self.numel() {
             return Err(Error::DataLength {
                 op: "into_shape",
@@ -253,6 +290,7 @@ impl<T: Element> Array<T> {
     #[track_caller]
     pub fn reshape(&self, shape: impl Into<Shape>) -> Result<Self> {
         let shape = shape.into();
+        shape.check_size("reshape")?;
         if shape.numel() != self.numel() {
             return Err(Error::DataLength {
                 op: "reshape",
@@ -353,10 +391,36 @@ impl<T: Element> Array<T> {
             .sqrt()
     }
 
-    /// The index of the largest element of each row of a 2-D array (predicted classes).
+    /// Checks that every element is a probability in `[0, 1]` (NaN is not), as binary
+    /// cross-entropy needs of its targets; `what` names them in the error.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] when the array is not 2-D.
+    /// [`Error::InvalidArgument`] naming `op`, `what`, the first bad value, its flat index and
+    /// the shape.
+    #[track_caller]
+    pub fn check_probabilities(&self, op: &'static str, what: &str) -> Result<()> {
+        let bad = self
+            .data
+            .iter()
+            .position(|&v| !(v >= T::zero() && v <= T::one()));
+        match bad {
+            None => Ok(()),
+            Some(i) => Err(Error::invalid(
+                op,
+                format!(
+                    "{what} must be probabilities in [0, 1], got {} at flat index {i} of shape {}",
+                    self.data[i], self.shape
+                ),
+            )),
+        }
+    }
+
+    /// The index of the largest element of each row of a 2-D array (predicted classes).
+    ///
+    /// A NaN in a row is its largest element (as `torch.argmax`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the array is not 2-D, or its rows are empty.
     #[track_caller]
     pub fn argmax_rows(&self) -> Result<Vec<usize>> {
         if self.rank() != 2 {
@@ -365,14 +429,23 @@ impl<T: Element> Array<T> {
                 format!("expects a 2-D array, got shape {}", self.shape),
             ));
         }
-        let c = self.dims()[1];
+        let (rows, c) = (self.dims()[0], self.dims()[1]);
+        if c == 0 && rows > 0 {
+            return Err(Error::invalid(
+                "argmax_rows",
+                format!("rows of shape {} have no element to pick", self.shape),
+            ));
+        }
         Ok(self
             .data
             .chunks(c.max(1))
             .map(|row| {
                 let mut best = 0;
                 for (j, &v) in row.iter().enumerate() {
-                    if v > row[best] {
+                    if row[best].is_nan() {
+                        break;
+                    }
+                    if v > row[best] || v.is_nan() {
                         best = j;
                     }
                 }
@@ -410,6 +483,9 @@ pub(crate) fn check_rows(op: &'static str, shape: &Shape, indices: &[usize]) -> 
             format!("index {bad} is out of range for axis 0 of shape {shape}"),
         ));
     }
+    let mut dims = shape.dims().to_vec();
+    dims[0] = indices.len();
+    Shape::new(&dims).check_size(op)?;
     Ok(())
 }
 

@@ -33,17 +33,66 @@ impl Shape {
     }
 
     /// The number of elements (1 for a scalar).
+    ///
+    /// For a shape too large to exist (see [`Shape::try_numel`]) this saturates at
+    /// `usize::MAX`, a length no data vector can have, so it never matches real data.
     pub fn numel(&self) -> usize {
-        self.0.iter().product()
+        self.try_numel().unwrap_or(usize::MAX)
     }
 
-    /// Row-major strides in elements.
+    /// The number of elements, or `None` when the shape is too large to exist: when the
+    /// product of its sizes, each size 0 counted as 1, exceeds [`Shape::MAX_ELEMENTS`].
+    ///
+    /// Counting a 0 as 1 keeps every stride and offset of a valid shape in range too, so
+    /// `[0, 1 << 40, 1 << 40]` is refused even though it holds no element.
+    ///
+    /// ```
+    /// use tapegrad_core::Shape;
+    /// assert_eq!(Shape::new(&[2, 3, 4]).try_numel(), Some(24));
+    /// assert_eq!(Shape::new(&[(1 << 63) + 1, 2]).try_numel(), None); // would wrap to 2
+    /// assert_eq!(Shape::new(&[0, 1 << 40, 1 << 40]).try_numel(), None);
+    /// ```
+    pub fn try_numel(&self) -> Option<usize> {
+        let mut volume: usize = 1;
+        let mut zero = false;
+        for &d in &self.0 {
+            zero |= d == 0;
+            volume = volume.checked_mul(d.max(1))?;
+        }
+        (volume <= Self::MAX_ELEMENTS).then_some(if zero { 0 } else { volume })
+    }
+
+    /// The largest element count a shape may describe: `isize::MAX / 8`, so that the bytes of
+    /// an f64 array of that size, and every element offset, fit in memory arithmetic.
+    pub const MAX_ELEMENTS: usize = isize::MAX as usize / 8;
+
+    /// Checks that the shape can exist (see [`Shape::try_numel`]) and returns its element
+    /// count.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming `op` and the shape when it is too large.
+    #[track_caller]
+    pub fn check_size(&self, op: &'static str) -> Result<usize> {
+        match self.try_numel() {
+            Some(n) => Ok(n),
+            None => Err(Error::invalid(
+                op,
+                format!(
+                    "shape {self} holds too many elements (more than {} counting size-0 axes as 1)",
+                    Self::MAX_ELEMENTS
+                ),
+            )),
+        }
+    }
+
+    /// Row-major strides in elements. (Saturating: a shape that passed
+    /// [`Shape::check_size`] never reaches the bound.)
     pub fn strides(&self) -> SmallVec<[usize; 4]> {
         let mut s: SmallVec<[usize; 4]> = SmallVec::from_elem(0, self.rank());
-        let mut acc = 1;
+        let mut acc: usize = 1;
         for i in (0..self.rank()).rev() {
             s[i] = acc;
-            acc *= self.0[i];
+            acc = acc.saturating_mul(self.0[i]);
         }
         s
     }
@@ -98,7 +147,9 @@ impl Shape {
                 });
             };
         }
-        Ok(Shape(out))
+        let out = Shape(out);
+        out.check_size(op)?;
+        Ok(out)
     }
 
     /// Strides to read an array of this shape as if it had shape `out` (which it broadcasts
@@ -134,8 +185,9 @@ impl Shape {
 
     /// Splits the shape around `axis` into (outer, axis size, inner) element counts.
     pub fn split_at_axis(&self, axis: usize) -> (usize, usize, usize) {
-        let outer = self.0[..axis].iter().product();
-        let inner = self.0[axis + 1..].iter().product();
+        let product = |d: &[usize]| d.iter().fold(1usize, |a, &b| a.saturating_mul(b));
+        let outer = product(&self.0[..axis]);
+        let inner = product(&self.0[axis + 1..]);
         (outer, self.0[axis], inner)
     }
 }

@@ -131,6 +131,12 @@ impl<'t, T: Element> Tensor<'t, T> {
                     });
                 }
             }
+            let mut dims = s0.dims().to_vec();
+            dims[axis] = arrays
+                .iter()
+                .try_fold(0usize, |n, a| n.checked_add(a.shape().dim(axis)))
+                .unwrap_or(usize::MAX);
+            Shape::new(&dims).check_size("concat")?;
             (kernels::concat(&arrays, axis), axis)
         };
         let op = Op::Concat {

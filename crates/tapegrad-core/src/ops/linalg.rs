@@ -59,6 +59,11 @@ impl MatmulDims {
         } else {
             Shape::new(&[m, n])
         };
+        if out.try_numel().is_none() {
+            return Err(err(format!(
+                "the product's shape {out} holds too many elements"
+            )));
+        }
         let mut d = MatmulDims {
             batch,
             m,
@@ -143,7 +148,14 @@ impl MatmulDims {
 pub(crate) fn activate<T: Element>(act: Activation, z: &mut [T]) {
     match act {
         Activation::Identity => {}
-        Activation::Relu => simd::map_in_place(z, simd::CHEAP_GRAIN, |v| v.max(T::zero())),
+        // NaN stays NaN (as torch.relu): `v <= 0` is false for NaN
+        Activation::Relu => simd::map_in_place(z, simd::CHEAP_GRAIN, |v| {
+            if v <= T::zero() {
+                T::zero()
+            } else {
+                v
+            }
+        }),
         Activation::Sigmoid => simd::map_in_place(z, simd::COSTLY_GRAIN, T::sigmoid),
         Activation::Tanh => simd::map_in_place(z, simd::COSTLY_GRAIN, T::tanh),
     }
@@ -210,7 +222,17 @@ impl<'t, T: Element> Tensor<'t, T> {
                 });
             }
             let (n, i, o) = (x.dims()[0], x.dims()[1], wv.dims()[1]);
-            let mut data = crate::kernels::pool::filled(n * o, T::zero());
+            let out = Shape::new(&[n, o]);
+            let Some(len) = out.try_numel() else {
+                return Err(Error::Shape {
+                    op: "linear",
+                    lhs: x.shape().clone(),
+                    rhs: wv.shape().clone(),
+                    reason: format!("the output's shape {out} holds too many elements"),
+                    location: Location::caller(),
+                });
+            };
+            let mut data = crate::kernels::pool::filled(len, T::zero());
             if let Some(b) = &b {
                 let bv = &*nodes[b.id].value;
                 if bv.dims() != [o] {
@@ -236,7 +258,7 @@ impl<'t, T: Element> Tensor<'t, T> {
                 MatRef::rows(wv.data(), o),
             );
             activate(act, &mut data);
-            Array::from_parts(data, Shape::new(&[n, o]))
+            Array::from_parts(data, out)
         };
         Ok(self.record(
             Op::Linear {
