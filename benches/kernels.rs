@@ -147,7 +147,7 @@ fn elementwise(c: &mut Criterion) {
         g.bench_function(format!("sum_all/{shape}"), |bench| {
             bench.iter(|| {
                 tape.reset();
-                black_box(tape.param(black_box(&x)).sum().item())
+                black_box(tape.param(black_box(&x)).sum().item().unwrap())
             })
         });
         g.bench_function(format!("mse/{shape}"), |bench| {
@@ -157,7 +157,7 @@ fn elementwise(c: &mut Criterion) {
                     .param(black_box(&x))
                     .mse(tape.param(black_box(&same)))
                     .expect("same shape");
-                black_box(l.item())
+                black_box(l.item().unwrap())
             })
         });
         g.bench_function(format!("relu_forward_backward/{shape}"), |bench| {

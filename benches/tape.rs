@@ -36,7 +36,7 @@ fn tape_overhead(crit: &mut Criterion) {
     g.bench_function("forward", |b| {
         b.iter(|| {
             tape.reset();
-            black_box(chain(&tape, black_box(&x), black_box(&c)).item())
+            black_box(chain(&tape, black_box(&x), black_box(&c)).item().unwrap())
         })
     });
     g.bench_function("forward_backward", |b| {
@@ -52,7 +52,7 @@ fn tape_overhead(crit: &mut Criterion) {
     g.bench_function("forward_fresh_tape", |b| {
         b.iter(|| {
             let tape = Tape::<f32>::new();
-            black_box(chain(&tape, black_box(&x), black_box(&c)).item())
+            black_box(chain(&tape, black_box(&x), black_box(&c)).item().unwrap())
         })
     });
     g.finish();

@@ -422,7 +422,7 @@ fn train_epochs(
                     Target::Classes(_) => out.cross_entropy_with_logits(&labels)?,
                     Target::Input => out.mse(xt)?,
                 };
-                stats.last_loss = loss.item();
+                stats.last_loss = loss.item()?;
                 if o.phases {
                     t2 = Some(Instant::now());
                 }
@@ -698,7 +698,7 @@ fn bench_xor() -> tapegrad::Result<()> {
             let xt = tape.constant(x.clone());
             let yt = tape.constant(y.clone());
             let loss = net.forward(&tape, xt)?.mse(yt)?;
-            last = loss.item();
+            last = loss.item()?;
             loss.backward()?
         };
         tape.reset();
@@ -747,7 +747,7 @@ fn bench_tiny() -> tapegrad::Result<()> {
     let loss = net
         .forward(&tape, tape.constant(x))?
         .cross_entropy_with_logits(&y)?
-        .item();
+        .item()?;
     info(format!(
         "{SYSTEM} tiny final train loss {loss:.4} ({} steps)",
         s.steps

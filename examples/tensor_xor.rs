@@ -36,7 +36,7 @@ fn main() -> Result<()> {
             if step == 0 {
                 println!("The tape of one training step:\n{tape}");
             }
-            (loss.item(), loss.backward()?)
+            (loss.item()?, loss.backward()?)
         };
         if step % 500 == 0 {
             println!("step {step:>4}  loss {loss:.6}");

@@ -764,7 +764,7 @@ pub fn fit_with<T: Element>(
                 let pred = model.forward(&tape, tape.constant(xb))?;
                 let correct = target.correct(&pred.value(), config.accuracy, config.loss)?;
                 let l = config.loss.apply(&tape, pred, target)?;
-                let value = l.item().as_f64();
+                let value = l.item()?.as_f64();
                 if !value.is_finite() {
                     return Err(Error::NonFinite {
                         what: format!("training loss at epoch {epoch}, step {step}"),
@@ -964,7 +964,7 @@ pub fn evaluate<T: Element>(
                 has_acc = true;
             }
             let l = config.loss.apply(&tape, pred, target)?;
-            loss_sum += l.item().as_f64() * idx.len() as f64;
+            loss_sum += l.item()?.as_f64() * idx.len() as f64;
             rows += idx.len();
         }
         tape.reset();

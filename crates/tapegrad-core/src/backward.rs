@@ -216,13 +216,13 @@ fn rule<T: Element>(
                 }
             }),
         ),
-        // d relu(x)/dx = 1 if x > 0 else 0
+        // d relu(x)/dx = 0 if x <= 0 else 1 (NaN passes g on, as torch's threshold_backward)
         Op::Relu(x) => emit(
             *x,
             map2(
                 &g,
                 val(*x),
-                |g, x| if x > T::zero() { g } else { T::zero() },
+                |g, x| if x <= T::zero() { T::zero() } else { g },
             ),
         ),
         // d leaky(x)/dx = 1 if x > 0 else slope
@@ -333,7 +333,7 @@ fn rule<T: Element>(
         Op::Linear { x, w, b, act } => {
             let dz = match act {
                 Activation::Identity => g,
-                Activation::Relu => map2(&g, y, |g, y| if y > T::zero() { g } else { T::zero() }),
+                Activation::Relu => map2(&g, y, |g, y| if y <= T::zero() { T::zero() } else { g }),
                 Activation::Sigmoid => map2(&g, y, |g, y| g * y * (T::one() - y)),
                 Activation::Tanh => map2(&g, y, |g, y| g * (T::one() - y * y)),
             };

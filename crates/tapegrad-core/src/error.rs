@@ -9,7 +9,17 @@ use std::path::PathBuf;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong in tapegrad, from a shape mismatch to a broken data file.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints the same one-line message as `Display` (then the chain of causes), so
+/// `fn main() -> tapegrad::Result<()>` shows the user the message, not a struct dump:
+///
+/// ```
+/// use tapegrad_core::{Array, Error};
+/// let e = Array::<f32>::from_vec(vec![1.0; 5], [2, 3]).unwrap_err();
+/// assert_eq!(format!("{e:?}"), e.to_string());
+/// assert!(e.to_string().starts_with("from_vec: 5 values cannot fill shape [2, 3]"));
+/// ```
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// Two shapes that an op cannot combine, e.g.
@@ -94,6 +104,11 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// An operating-system I/O error with no file to name (e.g. from a user's own
+    /// `std::io` call in a function that returns [`Result`]); tapegrad's own readers and
+    /// writers use [`Error::Io`], which names the file.
+    #[error("I/O error: {0}")]
+    IoOther(#[from] std::io::Error),
     /// A file whose content is not what it should be.
     #[error("{path}: {}{message}", match offset { Some(o) => format!("at byte {o}: "), None => String::new() })]
     Format {
@@ -127,5 +142,21 @@ impl Error {
             reason: reason.into(),
             location: Location::caller(),
         }
+    }
+}
+
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")?;
+        let mut cause = std::error::Error::source(self);
+        // Io's source is already in its message; name deeper causes only
+        if matches!(self, Error::Io { .. } | Error::IoOther(_)) {
+            cause = cause.and_then(std::error::Error::source);
+        }
+        while let Some(c) = cause {
+            write!(f, ": {c}")?;
+            cause = c.source();
+        }
+        Ok(())
     }
 }

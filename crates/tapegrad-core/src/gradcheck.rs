@@ -125,7 +125,7 @@ where
         let tape = Tape::new();
         let ts: Vec<_> = xs.iter().map(|x| tape.constant(x.clone())).collect();
         let y = f(&tape, &ts)?;
-        Ok(reduce(&tape, y, opts.seed)?.item().as_f64())
+        Ok(reduce(&tape, y, opts.seed)?.item()?.as_f64())
     };
     let analytic: Vec<Array<T>> = {
         let tape = Tape::new();

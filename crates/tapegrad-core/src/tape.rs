@@ -58,6 +58,12 @@ pub(crate) struct Node<T: Element> {
 /// println!("{tape}"); // one line per node
 /// # Ok(()) }
 /// ```
+///
+/// # Threads
+/// A tape is `Send` but not `Sync`: it can move to another thread, but one thread at a time
+/// records on it (its nodes sit in a `RefCell`), and a [`Tensor`] (which borrows the tape)
+/// stays on that thread. To train on several threads, give each its own tape; the
+/// [`Param`]s, [`Array`]s and [`Gradients`](crate::Gradients) they share are `Send + Sync`.
 pub struct Tape<T: Element> {
     pub(crate) nodes: RefCell<Vec<Node<T>>>,
     params: RefCell<Vec<(ParamId, NodeId)>>,
@@ -249,9 +255,24 @@ impl<'t, T: Element> Tensor<'t, T> {
         self.value().shape().clone()
     }
 
-    /// The first element (the value of a scalar such as a loss).
-    pub fn item(&self) -> T {
-        self.value().data()[0]
+    /// The value of a one-element tensor (any rank), such as a loss (as `torch.Tensor.item`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the tensor does not hold exactly one element.
+    #[track_caller]
+    pub fn item(&self) -> Result<T> {
+        let v = self.value();
+        match v.item() {
+            Some(x) => Ok(x),
+            None => Err(Error::invalid(
+                "item",
+                format!(
+                    "needs a tensor of one element, got shape {} ({} elements)",
+                    v.shape(),
+                    v.numel()
+                ),
+            )),
+        }
     }
 
     /// Whether a gradient flows to this tensor.

@@ -108,6 +108,7 @@ impl<T: Element> Autoencoder<T> {
     ///
     /// # Errors
     /// [`Error::Shape`](tapegrad_core::Error::Shape) when `x` does not fit the encoder.
+    #[track_caller]
     pub fn encode<'t>(&self, tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
         self.encoder.forward(tape, x)
     }
@@ -116,6 +117,7 @@ impl<T: Element> Autoencoder<T> {
     ///
     /// # Errors
     /// [`Error::Shape`](tapegrad_core::Error::Shape) when `z` does not fit the decoder.
+    #[track_caller]
     pub fn decode<'t>(&self, tape: &'t Tape<T>, z: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
         self.decoder.forward(tape, z)
     }

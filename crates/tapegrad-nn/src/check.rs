@@ -18,7 +18,7 @@ fn reduce<'t, T: Element>(tape: &'t Tape<T>, y: Tensor<'t, T>, seed: u64) -> Res
 fn eval<T: Element>(model: &dyn Module<T>, x: &Array<T>, seed: u64) -> Result<f64> {
     let tape = Tape::new();
     let y = model.forward(&tape, tape.constant(x.clone()))?;
-    Ok(reduce(&tape, y, seed)?.item().as_f64())
+    Ok(reduce(&tape, y, seed)?.item()?.as_f64())
 }
 
 /// Sets element `j` of parameter `k` (in visiting order) to `v` if given; returns the old value.

@@ -37,7 +37,7 @@
 //!     let grads = {
 //!         let pred = model.forward(&tape, tape.constant(x.clone()))?;
 //!         let l = loss::mse(pred, tape.constant(y.clone()), Reduction::Mean)?;
-//!         last = l.item();
+//!         last = l.item()?;
 //!         l.backward()?
 //!     };
 //!     tape.reset();

@@ -15,9 +15,9 @@
 //! let pred = tape.var(Array::from_vec(vec![0.5, 2.0], [2])?);
 //! let target = tape.constant(Array::from_vec(vec![0.0, 0.0], [2])?);
 //! let l = loss::mse(pred, target, Reduction::Mean)?; // (0.25 + 4) / 2
-//! assert_eq!(l.item(), 2.125);
+//! assert_eq!(l.item()?, 2.125);
 //! let l = loss::huber(pred, target, 1.0, Reduction::Sum)?; // 0.5·0.25 + (2 - 0.5)
-//! assert_eq!(l.item(), 1.625);
+//! assert_eq!(l.item()?, 1.625);
 //! let bad = tape.constant(Array::zeros([3]));
 //! let err = loss::mae(pred, bad, Reduction::Mean).unwrap_err();
 //! assert!(err.to_string().starts_with("mae: [2] and [3]:"), "{err}");
@@ -135,7 +135,9 @@ pub fn huber<'t, T: Element>(
 /// stable without clamping.
 ///
 /// # Errors
-/// [`Error::Shape`] when the shapes differ; [`Error::TapeMismatch`].
+/// [`Error::Shape`] when the shapes differ; [`Error::TapeMismatch`];
+/// [`Error::InvalidArgument`] when a prediction or a target is not a probability in `[0, 1]`
+/// (NaN included), as PyTorch refuses such inputs.
 #[track_caller]
 pub fn bce<'t, T: Element>(
     prob: Tensor<'t, T>,
@@ -143,6 +145,9 @@ pub fn bce<'t, T: Element>(
     red: Reduction,
 ) -> Result<Tensor<'t, T>> {
     same_shape("bce", &prob, &target)?;
+    // as F.binary_cross_entropy: inputs must be probabilities (and so must the targets)
+    prob.value().check_probabilities("bce", "predictions")?;
+    target.value().check_probabilities("bce", "targets")?;
     let eps = T::epsilon().as_f64();
     // max(p, ε) = relu(p - ε) + ε, then min(·, 1 - ε) = (1 - ε) - relu((1 - ε) - ·)
     let lo = prob.sub_scalar(eps).relu().add_scalar(eps);
@@ -163,7 +168,8 @@ pub fn bce<'t, T: Element>(
 /// stable op: finite for any logit.
 ///
 /// # Errors
-/// [`Error::Shape`] when the shapes differ; [`Error::TapeMismatch`].
+/// [`Error::Shape`] when the shapes differ; [`Error::TapeMismatch`];
+/// [`Error::InvalidArgument`] when a target is not a probability in `[0, 1]`.
 #[track_caller]
 pub fn bce_with_logits<'t, T: Element>(
     logits: Tensor<'t, T>,
@@ -270,17 +276,42 @@ mod tests {
     }
 
     #[test]
+    fn bce_refuses_values_that_are_not_probabilities() {
+        let tape = Tape::<f64>::new();
+        let ok = tape.constant(arr(&[0.2, 0.9], &[2]));
+        for bad in [1.5, -0.5, f64::NAN] {
+            let t = tape.constant(arr(&[1.0, bad], &[2]));
+            let e = bce(ok, t, Reduction::Mean).unwrap_err().to_string();
+            assert!(e.starts_with("bce: targets must be probabilities"), "{e}");
+            assert!(e.contains("src/loss.rs"), "the caller's line: {e}");
+            let p = tape.constant(arr(&[0.5, bad], &[2]));
+            let e = bce(p, ok, Reduction::Mean).unwrap_err().to_string();
+            assert!(
+                e.starts_with("bce: predictions must be probabilities"),
+                "{e}"
+            );
+            let e = bce_with_logits(ok, t, Reduction::Sum)
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("bce_with_logits: targets must be"), "{e}");
+        }
+    }
+
+    #[test]
     fn hand_computed_values() -> Result<()> {
         let tape = Tape::<f64>::new();
         let p = tape.constant(arr(&[0.5, -1.0, 3.0, 0.0], &[2, 2]));
         let t = tape.constant(arr(&[0.0, 1.0, 1.0, 0.0], &[2, 2]));
         // differences 0.5, -2, 2, 0
-        assert_eq!(mse(p, t, Reduction::Mean)?.item(), (0.25 + 4.0 + 4.0) / 4.0);
-        assert_eq!(mse(p, t, Reduction::Sum)?.item(), 8.25);
-        assert_eq!(mae(p, t, Reduction::Mean)?.item(), 4.5 / 4.0);
-        assert_eq!(mae(p, t, Reduction::Sum)?.item(), 4.5);
+        assert_eq!(
+            mse(p, t, Reduction::Mean)?.item()?,
+            (0.25 + 4.0 + 4.0) / 4.0
+        );
+        assert_eq!(mse(p, t, Reduction::Sum)?.item()?, 8.25);
+        assert_eq!(mae(p, t, Reduction::Mean)?.item()?, 4.5 / 4.0);
+        assert_eq!(mae(p, t, Reduction::Sum)?.item()?, 4.5);
         // huber δ = 1: 0.125, 1.5, 1.5, 0
-        assert_eq!(huber(p, t, 1.0, Reduction::Sum)?.item(), 3.125);
+        assert_eq!(huber(p, t, 1.0, Reduction::Sum)?.item()?, 3.125);
         assert!(huber(p, t, 0.0, Reduction::Sum).is_err());
         Ok(())
     }
@@ -291,15 +322,15 @@ mod tests {
         let z = tape.constant(arr(&[-2.0, 0.3, 1.7], &[3]));
         let t = tape.constant(arr(&[0.0, 1.0, 0.25], &[3]));
         for red in [Reduction::Mean, Reduction::Sum] {
-            let a = bce(z.sigmoid(), t, red)?.item();
-            let b = bce_with_logits(z, t, red)?.item();
+            let a = bce(z.sigmoid(), t, red)?.item()?;
+            let b = bce_with_logits(z, t, red)?.item()?;
             assert!((a - b).abs() < 1e-12, "{a} vs {b}");
         }
         // saturated probabilities: large but finite
         let p = tape.constant(arr(&[0.0, 1.0], &[2]));
         let t = tape.constant(arr(&[1.0, 0.0], &[2]));
         let l = bce(p, t, Reduction::Mean)?;
-        assert!(l.item().is_finite() && l.item() > 30.0, "{}", l.item());
+        assert!(l.item()?.is_finite() && l.item()? > 30.0, "{}", l.item()?);
         Ok(())
     }
 
@@ -310,9 +341,9 @@ mod tests {
         let idx = [1, 2];
         let onehot = tape.constant(arr(&[0., 1., 0., 0., 0., 1.], &[2, 3]));
         for red in [Reduction::Mean, Reduction::Sum] {
-            let a = cross_entropy_with_logits(z, &idx, red)?.item();
-            let b = cross_entropy_with_probs(z, onehot, red)?.item();
-            let c = nll(z.log_softmax(1)?, &idx, red)?.item();
+            let a = cross_entropy_with_logits(z, &idx, red)?.item()?;
+            let b = cross_entropy_with_probs(z, onehot, red)?.item()?;
+            let c = nll(z.log_softmax(1)?, &idx, red)?.item()?;
             assert!(
                 (a - b).abs() < 1e-12 && (a - c).abs() < 1e-12,
                 "{a} {b} {c}"
@@ -322,7 +353,7 @@ mod tests {
         let lse0 = (1f64.exp() + 2f64.exp() + 0.5f64.exp()).ln();
         let lse1 = ((-1f64).exp() + 1.0 + 3f64.exp()).ln();
         let want = (lse0 - 2.0) + (lse1 - 3.0);
-        let got = nll(z.log_softmax(1)?, &idx, Reduction::Sum)?.item();
+        let got = nll(z.log_softmax(1)?, &idx, Reduction::Sum)?.item()?;
         assert!((got - want).abs() < 1e-12, "{got} vs {want}");
         let err = nll(z, &[0, 3], Reduction::Mean).unwrap_err();
         assert!(err.to_string().contains("target 3 of row 1"), "{err}");

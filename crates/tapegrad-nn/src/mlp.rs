@@ -211,6 +211,7 @@ impl<T: Element> Mlp<T> {
         self.fused = fused;
     }
 
+    #[track_caller]
     fn layer_forward<'t>(
         &self,
         tape: &'t Tape<T>,
@@ -242,7 +243,12 @@ impl<T: Element> Module<T> for Mlp<T> {
     /// # Errors
     /// [`Error::Shape`] when the input's last axis is not the first layer size.
     fn forward<'t>(&self, tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
-        (0..self.layers.len()).try_fold(x, |x, k| self.layer_forward(tape, k, x))
+        // a loop, not try_fold: a closure would cut the caller's location off
+        let mut x = x;
+        for k in 0..self.layers.len() {
+            x = self.layer_forward(tape, k, x)?;
+        }
+        Ok(x)
     }
 
     fn visit_params<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a Param<T>)) {

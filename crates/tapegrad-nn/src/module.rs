@@ -32,7 +32,10 @@ pub trait Module<T: Element> {
     /// Records the module's computation of `x` on `tape` and returns its output.
     ///
     /// # Errors
-    /// Shape errors when `x` does not fit the module (each names both shapes).
+    /// Shape errors when `x` does not fit the module (each names both shapes). Errors are
+    /// located at the caller's line (`#[track_caller]`, which every implementation inherits,
+    /// through `dyn Module` too).
+    #[track_caller]
     fn forward<'t>(&self, tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>>;
 
     /// Calls `f` with the dotted name and a reference of every parameter, in a fixed order.

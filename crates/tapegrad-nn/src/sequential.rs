@@ -86,7 +86,12 @@ impl<T: Element> Sequential<T> {
 
 impl<T: Element> Module<T> for Sequential<T> {
     fn forward<'t>(&self, tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
-        self.layers.iter().try_fold(x, |x, m| m.forward(tape, x))
+        // a loop, not try_fold: a closure would cut the caller's location off
+        let mut x = x;
+        for m in &self.layers {
+            x = m.forward(tape, x)?;
+        }
+        Ok(x)
     }
 
     fn visit_params<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a Param<T>)) {

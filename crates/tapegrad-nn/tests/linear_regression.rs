@@ -23,7 +23,7 @@ fn dense_3_1_recovers_known_weights_from_noisy_data() -> Result<()> {
         let grads = {
             let pred = model.forward(&tape, tape.constant(x.clone()))?;
             let l = loss::mse(pred, tape.constant(y.clone()), Reduction::Mean)?;
-            last = l.item();
+            last = l.item()?;
             l.backward()?
         };
         tape.reset();

@@ -29,7 +29,7 @@ fn train(seed: u64) -> Result<Outcome> {
     }
     let (pred, l) = {
         let pred = model.forward(&tape, tape.constant(x.clone()))?;
-        let l = loss::mse(pred, tape.constant(y.clone()), Reduction::Mean)?.item();
+        let l = loss::mse(pred, tape.constant(y.clone()), Reduction::Mean)?.item()?;
         (pred.to_array(), l)
     };
     let correct = pred

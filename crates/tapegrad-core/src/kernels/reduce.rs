@@ -36,7 +36,14 @@ pub(crate) fn sum_axis<T: Element>(x: &Array<T>, axis: Option<usize>, out: &Shap
 pub(crate) fn max_axis<T: Element>(x: &Array<T>, axis: Option<usize>, out: &Shape) -> Array<T> {
     let xd = x.data();
     let Some(axis) = axis else {
-        let m = xd.iter().copied().fold(T::neg_infinity(), T::max);
+        // NaN wins, as in max over an axis (T::max would skip it)
+        let m = xd.iter().copied().fold(T::neg_infinity(), |m, v| {
+            if m.is_nan() || !(v > m || v.is_nan()) {
+                m
+            } else {
+                v
+            }
+        });
         return Array::from_parts(pool::filled(1, m), out.clone());
     };
     let (outer, n, inner) = x.shape().split_at_axis(axis);
@@ -96,6 +103,11 @@ pub(crate) fn max_backward<T: Element>(
             let m = md[o * inner + i];
             let count = (0..n).filter(|&j| xd[(o * n + j) * inner + i] == m).count();
             if count == 0 {
+                // the maximum is NaN (no element equals it): every element gets NaN, as
+                // PyTorch's (g / 0) · 0, so the NaN is not hidden by a zero gradient
+                for j in 0..n {
+                    out[(o * n + j) * inner + i] = T::nan();
+                }
                 continue;
             }
             let share = gd[o * inner + i] / T::of(count as f64);

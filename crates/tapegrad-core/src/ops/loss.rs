@@ -16,6 +16,7 @@ impl<'t, T: Element> Tensor<'t, T> {
         target: Tensor<'t, T>,
         name: &'static str,
         op: Op,
+        targets_in_unit_range: bool,
         per_element: impl Fn(T, T) -> T,
     ) -> Result<Tensor<'t, T>> {
         self.check_tape(&target, name)?;
@@ -32,8 +33,12 @@ impl<'t, T: Element> Tensor<'t, T> {
                     location: Location::caller(),
                 });
             }
+            if targets_in_unit_range {
+                t.check_probabilities(name, "targets")?;
+            }
             let s = crate::kernels::simd::sum_zip(x.data(), t.data(), per_element);
-            Array::scalar(s / T::of(x.numel().max(1) as f64))
+            // the mean of no elements is NaN (0 / 0), as PyTorch's
+            Array::scalar(s / T::of(x.numel() as f64))
         };
         Ok(self.record(op, value))
     }
@@ -44,7 +49,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// [`Error::Shape`] when the shapes differ (no broadcasting, as PyTorch warns).
     #[track_caller]
     pub fn mse(self, target: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
-        self.same_shape_loss(target, "mse", Op::Mse(self.id, target.id), |p, t| {
+        self.same_shape_loss(target, "mse", Op::Mse(self.id, target.id), false, |p, t| {
             (p - t) * (p - t)
         })
     }
@@ -54,13 +59,15 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// `max(x, 0) - x·t + log(1 + e^-|x|)`, finite for any logit.
     ///
     /// # Errors
-    /// [`Error::Shape`] when the shapes differ.
+    /// [`Error::Shape`] when the shapes differ; [`Error::InvalidArgument`] when a target is
+    /// not a probability in `[0, 1]` (NaN included), naming the first such element.
     #[track_caller]
     pub fn bce_with_logits(self, target: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
         self.same_shape_loss(
             target,
             "bce_with_logits",
             Op::BceWithLogits(self.id, target.id),
+            true,
             |x, t| x.max(T::zero()) - x * t + (-x.abs()).exp().ln_1p(),
         )
     }
@@ -74,7 +81,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// let tape = Tape::<f64>::new();
     /// let logits = tape.var(Array::zeros([2, 4]));
     /// let loss = logits.cross_entropy_with_logits(&[1, 3])?;
-    /// assert!((loss.item() - 4f64.ln()).abs() < 1e-12); // uniform over 4 classes
+    /// assert!((loss.item()? - 4f64.ln()).abs() < 1e-12); // uniform over 4 classes
     /// # Ok(()) }
     /// ```
     /// # Errors
@@ -107,7 +114,8 @@ impl<'t, T: Element> Tensor<'t, T> {
                 // (max - x_t) first: exact-ish, where m + ln s would round ln s away at 1e4
                 total += (m - row[t]) + s.ln();
             }
-            Array::scalar(total / T::of(targets.len().max(1) as f64))
+            // a batch of no rows has a NaN mean, as PyTorch's
+            Array::scalar(total / T::of(targets.len() as f64))
         };
         Ok(self.record(
             Op::CrossEntropy {

@@ -1,7 +1,7 @@
 //! Reductions: sum, mean and max, over one axis (keepdim or not) or over all elements.
 
 use crate::element::Element;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::kernels;
 use crate::op::Op;
 use crate::tape::Tensor;
@@ -49,7 +49,14 @@ impl<'t, T: Element> Tensor<'t, T> {
         axis: isize,
         keepdim: bool,
     ) -> Result<Tensor<'t, T>> {
-        let a = self.value().shape().check_axis(name, axis)?;
+        let shape = self.shape();
+        let a = shape.check_axis(name, axis)?;
+        if matches!(kind, Kind::Max) && shape.dim(a) == 0 && shape.numel() == 0 {
+            return Err(Error::invalid(
+                name,
+                format!("axis {axis} of shape {shape} is empty: a maximum needs an element"),
+            ));
+        }
         Ok(self.reduce(kind, Some(a), keepdim))
     }
 
@@ -58,15 +65,28 @@ impl<'t, T: Element> Tensor<'t, T> {
         self.reduce(Kind::Sum, None, false)
     }
 
-    /// The mean of all elements, as a rank-0 tensor.
+    /// The mean of all elements, as a rank-0 tensor. The mean of no elements is NaN (0 / 0),
+    /// as `torch.mean` of an empty tensor.
     pub fn mean(self) -> Tensor<'t, T> {
         self.reduce(Kind::Mean, None, false)
     }
 
     /// The largest element, as a rank-0 tensor. Its gradient is split evenly between tied
-    /// maxima (as PyTorch's `amax`).
-    pub fn max(self) -> Tensor<'t, T> {
-        self.reduce(Kind::Max, None, false)
+    /// maxima (as PyTorch's `amax`); a NaN anywhere makes the maximum NaN (as PyTorch).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a tensor with no element (as PyTorch, which has no
+    /// maximum of nothing to give).
+    #[track_caller]
+    pub fn max(self) -> Result<Tensor<'t, T>> {
+        let shape = self.shape();
+        if shape.numel() == 0 {
+            return Err(Error::invalid(
+                "max",
+                format!("the tensor of shape {shape} is empty: a maximum needs an element"),
+            ));
+        }
+        Ok(self.reduce(Kind::Max, None, false))
     }
 
     /// Sums over `axis` (negative counts from the end); `keepdim` keeps it as size 1.
@@ -93,8 +113,11 @@ impl<'t, T: Element> Tensor<'t, T> {
         self.reduce_axis(Kind::Mean, "mean", axis, keepdim)
     }
 
-    /// The maximum over `axis` (as `torch.amax`; ties share the gradient). Errors as
-    /// [`Tensor::sum_axis`].
+    /// The maximum over `axis` (as `torch.amax`; ties share the gradient; NaN wins).
+    ///
+    /// # Errors
+    /// As [`Tensor::sum_axis`], and [`Error::InvalidArgument`] when the axis has size 0 in a
+    /// tensor with no element (as PyTorch).
     #[track_caller]
     pub fn max_axis(self, axis: isize, keepdim: bool) -> Result<Tensor<'t, T>> {
         self.reduce_axis(Kind::Max, "max", axis, keepdim)

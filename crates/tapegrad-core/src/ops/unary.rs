@@ -57,12 +57,16 @@ impl<'t, T: Element> Tensor<'t, T> {
         self.unary(Op::Abs(self.id), T::abs)
     }
 
-    /// `max(x, 0)` (its gradient at 0 is 0, as PyTorch's).
+    /// `max(x, 0)` (its gradient at 0 is 0, as PyTorch's). NaN stays NaN, as in
+    /// `torch.relu`, so a NaN in the data cannot vanish silently.
     pub fn relu(self) -> Tensor<'t, T> {
-        self.unary(
-            Op::Relu(self.id),
-            |x| if x > T::zero() { x } else { T::zero() },
-        )
+        self.unary(Op::Relu(self.id), |x| {
+            if x <= T::zero() {
+                T::zero()
+            } else {
+                x
+            }
+        })
     }
 
     /// `x` for `x > 0`, else `slope · x` (as `F.leaky_relu(x, slope)`).

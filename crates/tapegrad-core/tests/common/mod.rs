@@ -441,7 +441,7 @@ macro_rules! gradient_properties {
 
             #[test]
             fn max_all(a in array(0..=3, distinct), seed in any::<u64>()) {
-                check::<$t>(|_, x| Ok(x[0].max()), &[a], opts(seed))?;
+                check::<$t>(|_, x| x[0].max(), &[a], opts(seed))?;
             }
 
             #[test]
@@ -574,10 +574,11 @@ macro_rules! gradient_properties {
             #[test]
             fn bce_with_logits(
                 (x, t) in dims(0..=3)
-                    .prop_flat_map(|d| (any_values(d.clone()), uniform(d, 0.0, 1.0))),
+                    .prop_flat_map(|d| (any_values(d.clone()), uniform(d, 0.05, 0.95))),
                 seed in any::<u64>(),
             ) {
-                // gradients for both the logits and the (soft) targets
+                // gradients for both the logits and the (soft) targets; the targets stay inside
+                // [0, 1] when the finite differences nudge them
                 check::<$t>(|_, x| x[0].bce_with_logits(x[1]), &[x, t], opts(seed))?;
             }
 

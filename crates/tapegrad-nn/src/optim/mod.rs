@@ -27,7 +27,7 @@
 //!     let grads = {
 //!         let pred = model.forward(&tape, tape.constant(x.clone()))?;
 //!         let l = loss::mse(pred, tape.constant(y.clone()), Default::default())?;
-//!         losses.push(l.item());
+//!         losses.push(l.item()?);
 //!         l.backward()?
 //!     };
 //!     tape.reset();
