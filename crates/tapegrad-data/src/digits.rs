@@ -29,7 +29,7 @@ pub fn digits() -> Dataset<f32> {
         .get_or_init(|| {
             let path = Path::new("data/digits.csv.gz (bundled)");
             let content =
-                read::decode(DIGITS_GZ.to_vec(), path).expect("internal: bundled digits gzip");
+                read::decode(DIGITS_GZ.to_vec(), path, read::DEFAULT_LIMIT).expect("internal: bundled digits gzip");
             csv::labeled(content.view(), path, None)
                 .expect("internal: bundled digits CSV")
                 .0

@@ -45,7 +45,7 @@ pub mod idx;
 pub mod knn;
 pub mod metrics;
 pub mod mnist;
-mod read;
+pub mod read;
 pub mod scale;
 pub mod split;
 pub mod synthetic;
