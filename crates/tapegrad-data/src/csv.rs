@@ -59,6 +59,7 @@
 
 use crate::dataset::Dataset;
 use crate::read::{self, View};
+use std::borrow::Cow;
 use std::path::Path;
 use tapegrad_core::{Array, Element, Error, Result};
 
@@ -221,8 +222,12 @@ impl CsvOptions {
     #[track_caller]
     pub fn parse(&self, bytes: &[u8], path: &Path) -> Result<CsvTable> {
         self.check()?;
-        let content = self.decode(bytes, path)?;
-        Ok(Parser::new(self, content.view(), path, false)?.run()?.0)
+        let (text, gzipped) = self.decode(bytes, path)?;
+        let view = View {
+            bytes: &text,
+            gzipped,
+        };
+        Ok(Parser::new(self, view, path, false)?.run()?.0)
     }
 
     /// Reads a numeric CSV file (raw or gzip) whose label column holds class labels
@@ -247,9 +252,13 @@ impl CsvOptions {
     #[track_caller]
     pub fn parse_labeled(&self, bytes: &[u8], path: &Path) -> Result<Dataset<f32>> {
         self.check()?;
-        let content = self.decode(bytes, path)?;
-        let (table, labels) = Parser::new(self, content.view(), path, true)?.run()?;
-        drop(content);
+        let (text, gzipped) = self.decode(bytes, path)?;
+        let view = View {
+            bytes: &text,
+            gzipped,
+        };
+        let (table, labels) = Parser::new(self, view, path, true)?.run()?;
+        drop(text);
         let labels = labels.expect("internal: labels parsed when asked for");
         dataset(table, labels)
     }
@@ -258,8 +267,7 @@ impl CsvOptions {
     #[track_caller]
     fn check(&self) -> Result<()> {
         if let Delimiter::Char(c) = self.delimiter {
-            if matches!(c, '\n' | '\r' | '"' | '.' | '-' | '+' | 'e' | 'E') || c.is_ascii_digit()
-            {
+            if matches!(c, '\n' | '\r' | '"' | '.' | '-' | '+' | 'e' | 'E') || c.is_ascii_digit() {
                 return Err(Error::invalid(
                     "CsvOptions",
                     format!("{c:?} cannot be a delimiter: it is part of a number or a line end"),
@@ -269,14 +277,11 @@ impl CsvOptions {
         Ok(())
     }
 
-    /// The content, inflated when it is gzip.
-    fn decode(&self, bytes: &[u8], path: &Path) -> Result<read::Content> {
+    /// The content (inflated when it is gzip, borrowed when not) and whether it was gzip.
+    fn decode<'b>(&self, bytes: &'b [u8], path: &Path) -> Result<(Cow<'b, [u8]>, bool)> {
         if read::is_gzip(bytes) {
-            let bytes = read::gunzip(bytes, path, self.max_decompressed)?;
-            return Ok(read::Content {
-                bytes,
-                gzipped: true,
-            });
+            let text = read::gunzip(bytes, path, self.max_decompressed)?;
+            return Ok((Cow::Owned(text), true));
         }
         if path.extension().is_some_and(|e| e == "gz") {
             return Err(read::format_error(
@@ -287,10 +292,7 @@ impl CsvOptions {
                  bytes 1f 8b)",
             ));
         }
-        Ok(read::Content {
-            bytes: bytes.to_vec(),
-            gzipped: false,
-        })
+        Ok((Cow::Borrowed(bytes), false))
     }
 }
 
@@ -449,33 +451,66 @@ fn lines(text: &str) -> impl Iterator<Item = Line<'_>> {
     })
 }
 
-/// Splits `line` into `out`: each field with the byte offset where it starts.
-fn split<'a>(line: Line<'a>, sep: Sep, out: &mut Vec<(&'a str, usize)>) {
-    out.clear();
-    match sep {
-        Sep::Char(c) => {
-            let mut pos = line.start;
-            for f in line.text.split(c) {
-                out.push((f, pos));
-                pos += f.len() + c.len_utf8();
-            }
+/// The fields of `line`, each with the byte offset where it starts (no allocation).
+fn fields(line: Line<'_>, sep: Sep) -> Fields<'_> {
+    Fields {
+        line,
+        pos: 0,
+        sep,
+        done: false,
+    }
+}
+
+/// The iterator [`fields`] returns.
+#[derive(Clone)]
+struct Fields<'a> {
+    line: Line<'a>,
+    /// Where the next field starts, in `line.text`.
+    pos: usize,
+    sep: Sep,
+    done: bool,
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = (&'a str, usize);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
         }
-        Sep::Whitespace => {
-            let b = line.text.as_bytes();
-            let blank = |x: u8| x == b' ' || x == b'\t';
-            let mut i = 0;
-            loop {
+        let text = self.line.text;
+        match self.sep {
+            Sep::Char(c) => {
+                let rest = &text[self.pos..];
+                let at = self.line.start + self.pos;
+                match rest.find(c) {
+                    Some(i) => {
+                        self.pos += i + c.len_utf8();
+                        Some((&rest[..i], at))
+                    }
+                    None => {
+                        self.done = true;
+                        Some((rest, at))
+                    }
+                }
+            }
+            Sep::Whitespace => {
+                let b = text.as_bytes();
+                let blank = |x: u8| x == b' ' || x == b'\t';
+                let mut i = self.pos;
                 while i < b.len() && blank(b[i]) {
                     i += 1;
                 }
                 if i == b.len() {
-                    break;
+                    self.done = true;
+                    return None;
                 }
                 let s = i;
                 while i < b.len() && !blank(b[i]) {
                     i += 1;
                 }
-                out.push((&line.text[s..i], line.start + s));
+                self.pos = i;
+                Some((&text[s..i], self.line.start + s))
             }
         }
     }
@@ -578,33 +613,30 @@ impl<'a> Parser<'a> {
         let Some(first) = lines.next() else {
             return Err(self.c.error(self.path, self.c.bytes.len(), "no data rows"));
         };
-        let mut head = Vec::new();
-        split(first, self.sep, &mut head);
-        let mut fields = Vec::new();
+        // The first line's fields are walked again as needed, never collected: a hostile
+        // first line of a million fields costs no more memory than its text.
+        let head = fields(first, self.sep);
+        let head_len = head.clone().count();
         let second = lines.peek().copied();
-        let width2 = second.map(|l| {
-            split(l, self.sep, &mut fields);
-            fields.len()
-        });
-        let counts = match &head[..] {
-            [(a, _), (b, _), ..] => count(a).zip(count(b)),
+        let width2 = second.map(|l| fields(l, self.sep).count());
+        let mut two = head.clone().map(|(f, _)| count(f));
+        let counts = match (two.next(), two.next()) {
+            (Some(a), Some(b)) => a.zip(b),
             _ => None,
         };
-        let numeric = head.iter().all(|(f, _)| number(f).is_some());
+        let numeric = head.clone().all(|(f, _)| number(f).is_some());
         let (mut kind, tentative) = match self.opts.header {
             Header::Auto => {
                 let by_name = match &self.opts.label {
                     LabelColumn::Name(n) if self.want_labels => {
-                        head.iter().any(|(f, _)| name(f) == *n)
+                        head.clone().any(|(f, _)| name(f) == *n)
                     }
                     _ => false,
                 };
-                let same_width = width2.is_none_or(|w| w == head.len());
+                let same_width = width2.is_none_or(|w| w == head_len);
                 if numeric && same_width {
                     (Header::None, false)
-                } else if !by_name
-                    && counts.is_some_and(|(_, f)| width2 == f.checked_add(1))
-                {
+                } else if !by_name && counts.is_some_and(|(_, f)| width2 == f.checked_add(1)) {
                     (Header::Sklearn, true)
                 } else if numeric {
                     (Header::None, false)
@@ -622,13 +654,13 @@ impl<'a> Parser<'a> {
                     return Err(self.c.error(self.path, self.c.bytes.len(), "no data rows"));
                 }
             },
-            _ => head.len(),
+            _ => head_len,
         };
         if kind == Header::Sklearn && !tentative {
-            self.check_sklearn(first, &head, counts, width, None)?;
+            self.check_sklearn(first, counts, width, None)?;
         }
         let label_column = if self.want_labels {
-            Some(self.label_column(first, &head, kind, width)?)
+            Some(self.label_column(first, kind, width)?)
         } else {
             None
         };
@@ -646,11 +678,10 @@ impl<'a> Parser<'a> {
         }
         let mut rows = Rows::default();
         if kind == Header::None {
-            self.push_row(first, &head, width, &reference, label_column, &mut rows)?;
+            self.push_row(first, width, &reference, label_column, &mut rows)?;
         }
         for line in lines {
-            split(line, self.sep, &mut fields);
-            self.push_row(line, &fields, width, &reference, label_column, &mut rows)?;
+            self.push_row(line, width, &reference, label_column, &mut rows)?;
         }
         if rows.rows == 0 {
             return Err(self.c.error(self.path, self.c.bytes.len(), "no data rows"));
@@ -660,9 +691,9 @@ impl<'a> Parser<'a> {
             // a scikit-learn line that is wrong.
             match counts {
                 Some((n, f)) if n != rows.rows => {
-                    if head.len() != width {
+                    if head_len != width {
                         return Err(self.err(
-                            head[0].1,
+                            self.field_offset(first, 0),
                             first.number,
                             Some(1),
                             format!(
@@ -672,7 +703,7 @@ impl<'a> Parser<'a> {
                                  {width} of {reference}",
                                 f.saturating_add(1),
                                 rows.rows,
-                                head.len()
+                                head_len
                             ),
                         ));
                     }
@@ -681,9 +712,9 @@ impl<'a> Parser<'a> {
                 _ => {}
             }
         } else if kind == Header::Sklearn {
-            self.check_sklearn(first, &head, counts, width, Some(rows.rows))?;
+            self.check_sklearn(first, counts, width, Some(rows.rows))?;
         }
-        let header = (kind != Header::None).then(|| head.iter().map(|(f, _)| name(f)).collect());
+        let header = (kind != Header::None).then(|| head.map(|(f, _)| name(f)).collect());
         let table = CsvTable {
             header,
             header_kind: kind,
@@ -706,26 +737,32 @@ impl<'a> Parser<'a> {
         Ok((table, labels))
     }
 
+    /// The byte offset of field `j` (from 0) of `line` (its end when it has fewer fields).
+    fn field_offset(&self, line: Line<'_>, j: usize) -> usize {
+        fields(line, self.sep)
+            .nth(j)
+            .map_or(line.start + line.text.len(), |(_, pos)| pos)
+    }
+
     /// Checks scikit-learn's first line: two counts, `n_features + 1` fields per row, and (once
     /// known) `n_samples` rows.
     fn check_sklearn(
         &self,
         first: Line<'_>,
-        head: &[(&str, usize)],
         counts: Option<(usize, usize)>,
         width: usize,
         rows: Option<usize>,
     ) -> Result<()> {
         const FORMAT: &str = "scikit-learn's first line is n_samples,n_features,class names...";
         let Some((n, f)) = counts else {
-            let (j, (field, pos)) = head
-                .iter()
-                .enumerate()
-                .take(2)
-                .find(|(_, (f, _))| count(f).is_none())
-                .map_or((head.len(), ("", first.start + first.text.len())), |(j, &p)| {
-                    (j, p)
-                });
+            let end = ("", first.start + first.text.len());
+            let mut head = fields(first, self.sep);
+            let (j, (field, pos)) = match (head.next(), head.next()) {
+                (Some(a), _) if count(a.0).is_none() => (0, a),
+                (_, Some(b)) => (1, b),
+                (Some(_), None) => (1, end),
+                (None, _) => (0, end),
+            };
             return Err(self.err(
                 pos,
                 first.number,
@@ -735,7 +772,7 @@ impl<'a> Parser<'a> {
         };
         if f.checked_add(1) != Some(width) {
             return Err(self.err(
-                head[1].1,
+                self.field_offset(first, 1),
                 first.number,
                 Some(2),
                 format!(
@@ -747,7 +784,7 @@ impl<'a> Parser<'a> {
         }
         if let Some(rows) = rows.filter(|&r| r != n) {
             return Err(self.err(
-                head[0].1,
+                self.field_offset(first, 0),
                 first.number,
                 Some(1),
                 format!(
@@ -760,13 +797,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The index of the label column, checked against the header and row width.
-    fn label_column(
-        &self,
-        first: Line<'_>,
-        head: &[(&str, usize)],
-        kind: Header,
-        width: usize,
-    ) -> Result<usize> {
+    fn label_column(&self, first: Line<'_>, kind: Header, width: usize) -> Result<usize> {
         if width < 2 {
             return Err(self.err(
                 first.start,
@@ -800,18 +831,26 @@ impl<'a> Parser<'a> {
                         ),
                     ));
                 }
-                head.iter().position(|(f, _)| name(f) == *n).ok_or_else(|| {
-                    let names: Vec<String> = head.iter().map(|(f, _)| name(f)).collect();
-                    self.err(
-                        first.start,
-                        first.number,
-                        None,
-                        format!(
-                            "label column {n:?} asked for, but the header names {}",
-                            names.join(", ")
-                        ),
-                    )
-                })
+                let mut head = fields(first, self.sep);
+                head.clone()
+                    .position(|(f, _)| name(f) == *n)
+                    .ok_or_else(|| {
+                        // At most 20 names in the message.
+                        let mut names: Vec<String> =
+                            head.by_ref().take(20).map(|(f, _)| name(f)).collect();
+                        if head.next().is_some() {
+                            names.push("...".to_string());
+                        }
+                        self.err(
+                            first.start,
+                            first.number,
+                            None,
+                            format!(
+                                "label column {n:?} asked for, but the header names {}",
+                                names.join(", ")
+                            ),
+                        )
+                    })
             }
         }
     }
@@ -820,24 +859,23 @@ impl<'a> Parser<'a> {
     fn push_row(
         &self,
         line: Line<'_>,
-        fields: &[(&str, usize)],
         width: usize,
         reference: &str,
         label_column: Option<usize>,
         rows: &mut Rows,
     ) -> Result<()> {
-        if fields.len() != width {
+        let n = fields(line, self.sep).count();
+        if n != width {
             return Err(self.c.error(
                 self.path,
                 line.start,
                 format!(
-                    "line {} has {} fields, but {reference} has {width}",
-                    line.number,
-                    fields.len()
+                    "line {} has {n} fields, but {reference} has {width}",
+                    line.number
                 ),
             ));
         }
-        for (j, &(f, pos)) in fields.iter().enumerate() {
+        for (j, (f, pos)) in fields(line, self.sep).enumerate() {
             let v = number(f).ok_or_else(|| {
                 self.err(
                     pos,
@@ -939,7 +977,10 @@ mod tests {
     fn parses_with_and_without_header() {
         let t = table("1,2\r\n\n 3 , 4.5\n");
         assert_eq!((&t.header, t.rows, t.cols), (&None, 2, 2));
-        assert_eq!((t.header_kind, t.delimiter), (Header::None, Delimiter::Comma));
+        assert_eq!(
+            (t.header_kind, t.delimiter),
+            (Header::None, Delimiter::Comma)
+        );
         assert_eq!(t.values, vec![1., 2., 3., 4.5]);
         assert_eq!(t.to_array::<f32>().dims(), &[2, 2]);
         let t = table("150,4,setosa\n1,2,3\n");
@@ -980,7 +1021,9 @@ mod tests {
         let t = table(text);
         assert_eq!(t.header_kind, Header::Sklearn);
         assert_eq!(t.class_names().unwrap(), ["no", "yes"]);
-        let ds = opts.parse_labeled(text.as_bytes(), Path::new("t.csv")).unwrap();
+        let ds = opts
+            .parse_labeled(text.as_bytes(), Path::new("t.csv"))
+            .unwrap();
         assert_eq!((ds.classes, ds.class_names[1].as_str()), (2, "yes"));
         // Counts only (a regression set's line), or a line that is all numbers.
         let t = table("2,2\n1,2,3\n4,5,6\n");
@@ -996,7 +1039,10 @@ mod tests {
             msg.contains("line 1, column 1: as scikit-learn's n_samples,n_features line"),
             "{msg}"
         );
-        assert!(msg.contains("says 3 samples, but the file holds 2 data rows"), "{msg}");
+        assert!(
+            msg.contains("says 3 samples, but the file holds 2 data rows"),
+            "{msg}"
+        );
         let forced = CsvOptions::new().header(Header::Sklearn);
         let (msg, _) = err("3,2,a,b\n1,2,0\n3,4,1\n", &forced, false);
         assert!(
@@ -1004,15 +1050,24 @@ mod tests {
             "{msg}"
         );
         let (msg, _) = err("5,9,a,b\n1,2,0\n3,4,1\n", &opts, false);
-        assert!(msg.contains("line 2 has 3 fields, but the header (line 1)"), "{msg}");
+        assert!(
+            msg.contains("line 2 has 3 fields, but the header (line 1)"),
+            "{msg}"
+        );
         assert!(msg.contains("it would need 5 rows of 10 fields"), "{msg}");
         // Forced: the counts must hold.
         let (msg, off) = err("x,2\n1,2,0\n", &forced, false);
         assert_eq!(off, Some(0));
-        assert!(msg.contains("line 1, column 1: \"x\" is not a count"), "{msg}");
+        assert!(
+            msg.contains("line 1, column 1: \"x\" is not a count"),
+            "{msg}"
+        );
         let (msg, off) = err("1,5\n1,2,0\n", &forced, false);
         assert_eq!(off, Some(2));
-        assert!(msg.contains("says 5 features, so rows of 6 fields"), "{msg}");
+        assert!(
+            msg.contains("says 5 features, so rows of 6 fields"),
+            "{msg}"
+        );
         // A label beyond the named classes.
         let (msg, off) = err("2,1,a,b\n1,0\n3,2\n", &opts, true);
         assert_eq!(off, Some(14));
@@ -1049,12 +1104,21 @@ mod tests {
             "t.csv: at byte 9: line 4 has 3 fields, but the header (line 1) has 2"
         );
         let (msg, _) = err("1,2,3\n3,4\n", &opts, false);
-        assert!(msg.ends_with("line 2 has 2 fields, but line 1 has 3"), "{msg}");
+        assert!(
+            msg.ends_with("line 2 has 2 fields, but line 1 has 3"),
+            "{msg}"
+        );
         // Narrower first line: also not scikit-learn's line (whose counts would not match).
         let (msg, off) = err("1,2\n3,4,5\n6,7,8\n", &opts, false);
         assert_eq!(off, Some(0));
-        assert!(msg.contains("this line says 1 samples, but the file holds 2"), "{msg}");
-        assert!(msg.contains("as data, its 2 fields differ from the 3 of line 2"), "{msg}");
+        assert!(
+            msg.contains("this line says 1 samples, but the file holds 2"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("as data, its 2 fields differ from the 3 of line 2"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -1077,7 +1141,10 @@ mod tests {
         assert!(msg.contains("not a non-negative integer"), "{msg}");
         let (msg, off) = err("1,2\n", &opts.clone().label(5), true);
         assert_eq!(off, Some(0));
-        assert!(msg.contains("label column 5 (counted from 0) asked for"), "{msg}");
+        assert!(
+            msg.contains("label column 5 (counted from 0) asked for"),
+            "{msg}"
+        );
         let (msg, _) = err("1\n2\n", &opts, true);
         assert!(msg.contains("one column only"), "{msg}");
         // Bounded by the rows, or by the classes given.
@@ -1094,16 +1161,24 @@ mod tests {
             .unwrap();
         assert_eq!((ds.classes, ds.class_counts()), (4, vec![1, 0, 0, 1]));
         let (msg, _) = err("1,0\n2,1\n", &opts.clone().classes(1), true);
-        assert!(msg.contains("label 1 is out of range for the 1 classes set"), "{msg}");
+        assert!(
+            msg.contains("label 1 is out of range for the 1 classes set"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn label_by_name() {
         let opts = CsvOptions::new().label("y");
-        let ds = opts.parse_labeled(b"y,a\n1,5\n0,6\n", Path::new("t.csv")).unwrap();
+        let ds = opts
+            .parse_labeled(b"y,a\n1,5\n0,6\n", Path::new("t.csv"))
+            .unwrap();
         assert_eq!((ds.y.clone(), ds.x.data()), (vec![1, 0], &[5f32, 6.][..]));
         let (msg, _) = err("a,b\n1,0\n", &opts, true);
-        assert!(msg.contains("label column \"y\" asked for, but the header names a, b"), "{msg}");
+        assert!(
+            msg.contains("label column \"y\" asked for, but the header names a, b"),
+            "{msg}"
+        );
         let (msg, _) = err("1,0\n", &opts, true);
         assert!(msg.contains("no header of column names"), "{msg}");
     }

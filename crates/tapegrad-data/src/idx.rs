@@ -290,7 +290,10 @@ pub(crate) fn read_content(path: &Path, limit: u64) -> Result<read::Content> {
     if extra > 0 {
         let dims = dims_of(&bytes, rank);
         let (have, too_many) = if extra >= TRAILING_COUNT_CAP {
-            (format!("more than {}", need as u64 + extra), "over 1 MiB".to_string())
+            (
+                format!("more than {}", need as u64 + extra),
+                "over 1 MiB".to_string(),
+            )
         } else {
             ((need as u64 + extra).to_string(), format!("{extra} bytes"))
         };

@@ -92,7 +92,10 @@ fn sklearn_wine_format_loads() {
     let ds = CsvOptions::new()
         .parse_labeled(wine_like(6, "  ").as_bytes(), "w.txt".as_ref())
         .unwrap();
-    assert_eq!((ds.len(), ds.features(), ds.class_names[2].as_str()), (6, 13, "class_2"));
+    assert_eq!(
+        (ds.len(), ds.features(), ds.class_names[2].as_str()),
+        (6, 13, "class_2")
+    );
 }
 
 #[test]
@@ -102,20 +105,32 @@ fn sklearn_line_that_does_not_match_names_the_field() {
     let p = Path::new("wine.csv");
     let (msg, o) = format_err(csv::parse(text.as_bytes(), p).unwrap_err(), p);
     assert_eq!(o, 0);
-    assert!(msg.starts_with("wine.csv: at byte 0: line 1, column 1: "), "{msg}");
-    assert!(msg.contains("says 6 samples, but the file holds 5 data rows"), "{msg}");
+    assert!(
+        msg.starts_with("wine.csv: at byte 0: line 1, column 1: "),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("says 6 samples, but the file holds 5 data rows"),
+        "{msg}"
+    );
     // A label beyond the named classes.
     let text = "2,1,a,b\n0.5,1\n0.25,7\n";
     let (msg, o) = format_err(csv::parse_labeled(text.as_bytes(), p, None).unwrap_err(), p);
     assert_eq!(o, 19);
-    assert!(msg.contains("line 3, column 2: label 7 is out of range"), "{msg}");
+    assert!(
+        msg.contains("line 3, column 2: label 7 is out of range"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn tab_and_whitespace_files() {
     let p = Path::new("t.tsv");
     let t = csv::parse(b"x\ty\tz\n1\t2\t0\n3\t4\t1\n", p).unwrap();
-    assert_eq!((t.delimiter, t.header_kind), (Delimiter::Tab, Header::Names));
+    assert_eq!(
+        (t.delimiter, t.header_kind),
+        (Delimiter::Tab, Header::Names)
+    );
     assert_eq!(t.values, [1., 2., 0., 3., 4., 1.]);
     // Runs of spaces and tabs, ragged alignment, \r\n ends, blank lines.
     let text = "  1.5   2e1\t0\r\n\r\n-3 .5   1\r\n";
@@ -129,12 +144,12 @@ fn tab_and_whitespace_files() {
         .unwrap();
     assert_eq!((t.rows, t.cols), (2, 2));
     // An error in a whitespace file names line and column (the field's number).
-    let (msg, o) = format_err(
-        csv::parse(b"1  2 3\n4  5 x\n", p).unwrap_err(),
-        p,
-    );
+    let (msg, o) = format_err(csv::parse(b"1  2 3\n4  5 x\n", p).unwrap_err(), p);
     assert_eq!(o, 12);
-    assert!(msg.contains("line 2, column 3: \"x\" is not a finite number"), "{msg}");
+    assert!(
+        msg.contains("line 2, column 3: \"x\" is not a finite number"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -149,15 +164,24 @@ fn headers_of_names_or_none() {
     let none = CsvOptions::new().header(Header::None);
     let (msg, o) = format_err(none.parse(b"a,b\n1,2\n", p).unwrap_err(), p);
     assert_eq!(o, 0);
-    assert!(msg.contains("line 1, column 1: \"a\" is not a finite number"), "{msg}");
+    assert!(
+        msg.contains("line 1, column 1: \"a\" is not a finite number"),
+        "{msg}"
+    );
     // Forced names: a numeric first line is taken as names.
     let names = CsvOptions::new().header(Header::Names);
     let t = names.parse(b"10,20\n1,2\n", p).unwrap();
-    assert_eq!((t.column_names().unwrap(), t.rows), (&["10".into(), "20".into()][..], 1));
+    assert_eq!(
+        (t.column_names().unwrap(), t.rows),
+        (&["10".into(), "20".into()][..], 1)
+    );
     // A header whose width differs from the rows.
     let (msg, o) = format_err(csv::parse(b"a,b,c\n1,2\n", p).unwrap_err(), p);
     assert_eq!(o, 6);
-    assert!(msg.ends_with("line 2 has 2 fields, but the header (line 1) has 3"), "{msg}");
+    assert!(
+        msg.ends_with("line 2 has 2 fields, but the header (line 1) has 3"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -173,12 +197,27 @@ fn label_column_by_name_and_index() {
         assert_eq!(ds.y, [2, 0, 1]);
         assert_eq!(ds.x.data(), [0.2, 5.1, 1.4, 7.0, 1.3, 6.4]);
     }
-    let ds = CsvOptions::new().label(1).parse_labeled(b"5,1,6\n7,0,8\n", p).unwrap();
-    assert_eq!((ds.y.clone(), ds.x.data()), (vec![1, 0], &[5f32, 6., 7., 8.][..]));
-    let e = CsvOptions::new().label("kind").parse_labeled(text, p).unwrap_err();
+    let ds = CsvOptions::new()
+        .label(1)
+        .parse_labeled(b"5,1,6\n7,0,8\n", p)
+        .unwrap();
+    assert_eq!(
+        (ds.y.clone(), ds.x.data()),
+        (vec![1, 0], &[5f32, 6., 7., 8.][..])
+    );
+    let e = CsvOptions::new()
+        .label("kind")
+        .parse_labeled(text, p)
+        .unwrap_err();
     let (msg, _) = format_err(e, p);
-    assert!(msg.contains("the header names species, petal, sepal"), "{msg}");
-    let e = CsvOptions::new().label(3).parse_labeled(text, p).unwrap_err();
+    assert!(
+        msg.contains("the header names species, petal, sepal"),
+        "{msg}"
+    );
+    let e = CsvOptions::new()
+        .label(3)
+        .parse_labeled(text, p)
+        .unwrap_err();
     let (msg, _) = format_err(e, p);
     assert!(msg.contains("label column 3 (counted from 0) asked for, but the rows have 3"));
 }
@@ -190,15 +229,23 @@ fn labels_are_bounded_by_the_data() {
     let (msg, o) = format_err(csv::parse_labeled(b"1,4294967295", p, None).unwrap_err(), p);
     assert_eq!(o, 2);
     assert!(
-        msg.contains("line 1, column 2: label 4294967295 is larger than the number of data rows (1)"),
+        msg.contains(
+            "line 1, column 2: label 4294967295 is larger than the number of data rows (1)"
+        ),
         "{msg}"
     );
     // Beyond u32: not accepted as a label at all.
     let (msg, _) = format_err(csv::parse_labeled(b"1,1e300\n", p, None).unwrap_err(), p);
     assert!(msg.contains("not a non-negative integer"), "{msg}");
     // At most the number of rows, unless the classes are given.
-    assert_eq!(csv::parse_labeled(b"1,2\n2,0\n", p, None).unwrap().classes, 3);
-    let ds = CsvOptions::new().classes(10).parse_labeled(b"1,9\n", p).unwrap();
+    assert_eq!(
+        csv::parse_labeled(b"1,2\n2,0\n", p, None).unwrap().classes,
+        3
+    );
+    let ds = CsvOptions::new()
+        .classes(10)
+        .parse_labeled(b"1,9\n", p)
+        .unwrap();
     assert_eq!((ds.classes, ds.class_names.len()), (10, 10));
 }
 
@@ -215,7 +262,10 @@ fn gzip_by_magic_and_bound() {
     let p = dir.write("plain.csv.gz", text.as_bytes());
     let (msg, o) = format_err(csv::read(&p).unwrap_err(), &p);
     assert_eq!(o, 0);
-    assert!(msg.contains("the name ends in .gz but the content is not gzip"), "{msg}");
+    assert!(
+        msg.contains("the name ends in .gz but the content is not gzip"),
+        "{msg}"
+    );
     // The bound on inflated bytes.
     let p = dir.write("t.csv.gz", &read::gzip(text.as_bytes()));
     let opts = CsvOptions::new().max_decompressed(text.len() as u64);
@@ -238,5 +288,8 @@ fn bundled_sets_still_load() {
     assert_eq!((iris.len(), iris.features(), iris.classes), (150, 4, 3));
     assert_eq!(iris.class_names, ["setosa", "versicolor", "virginica"]);
     let digits = tapegrad_data::digits();
-    assert_eq!((digits.len(), digits.features(), digits.classes), (1797, 64, 10));
+    assert_eq!(
+        (digits.len(), digits.features(), digits.classes),
+        (1797, 64, 10)
+    );
 }
