@@ -14,13 +14,13 @@
 //! - **Label column** ([`LabelColumn`], for [`CsvOptions::read_labeled`]): the last column, or
 //!   one given by index or by its name in the header.
 //! - **Gzip**: recognised by the magic bytes `1f 8b` (a file named `.gz` without them is an
-//!   error), inflated up to [`read::DEFAULT_LIMIT`](crate::read::DEFAULT_LIMIT) bytes (1 GiB),
+//!   error), inflated up to [`read::DEFAULT_LIMIT`] bytes (1 GiB),
 //!   settable with [`CsvOptions::max_decompressed`].
 //!
 //! Surrounding spaces are ignored; there is no quoting (quotes around header names are
 //! dropped). Blank lines are skipped, `\r\n` line ends are fine. Every data field must be a
 //! finite number and every data line must have as many fields as the first. A broken file
-//! gives an [`Error::Format`](tapegrad_core::Error::Format) naming the file, the byte offset,
+//! gives an [`Error::Format`] naming the file, the byte offset,
 //! the line and the column (both counted from 1; the column is the field's number).
 //!
 //! Labels are class indices: non-negative integers, bounded by what the file holds. With
@@ -194,7 +194,7 @@ impl CsvOptions {
     }
 
     /// Sets the bound on the decompressed size of gzip content (default
-    /// [`read::DEFAULT_LIMIT`](crate::read::DEFAULT_LIMIT), 1 GiB).
+    /// [`read::DEFAULT_LIMIT`], 1 GiB).
     pub fn max_decompressed(mut self, bytes: u64) -> Self {
         self.max_decompressed = bytes;
         self

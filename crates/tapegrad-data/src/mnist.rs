@@ -8,7 +8,7 @@
 //! Fashion-MNIST ships in the same format and loads the same way.
 //!
 //! A gzip file is inflated only as far as its IDX header promises, and at most 1 GiB
-//! ([`read::DEFAULT_LIMIT`](crate::read::DEFAULT_LIMIT)): a corrupt or hostile `.gz` gives a
+//! ([`read::DEFAULT_LIMIT`]): a corrupt or hostile `.gz` gives a
 //! one-line [`Error::Format`] naming the file, never a gigabyte allocation.
 //!
 //! ```no_run
