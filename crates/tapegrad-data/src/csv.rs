@@ -18,7 +18,8 @@
 //!   settable with [`CsvOptions::max_decompressed`].
 //!
 //! Surrounding spaces are ignored; there is no quoting (quotes around header names are
-//! dropped). Blank lines are skipped, `\r\n` line ends are fine. Every data field must be a
+//! dropped). Blank lines are skipped, `\r\n` line ends are fine, and so is a leading UTF-8
+//! byte-order mark (as Excel writes). Every data field must be a
 //! finite number and every data line must have as many fields as the first. A broken file
 //! gives an [`Error::Format`] naming the file, the byte offset,
 //! the line and the column (both counted from 1; the column is the field's number).
@@ -436,9 +437,12 @@ struct Line<'a> {
     text: &'a str,
 }
 
-/// The non-blank lines of `text`.
+/// The non-blank lines of `text`. A leading byte-order mark (as Excel writes) is skipped.
 fn lines(text: &str) -> impl Iterator<Item = Line<'_>> {
-    let mut offset = 0;
+    const BOM: &str = "\u{feff}";
+    let skip = if text.starts_with(BOM) { BOM.len() } else { 0 };
+    let text = &text[skip..];
+    let mut offset = skip;
     text.split('\n').enumerate().filter_map(move |(i, t)| {
         let start = offset;
         offset += t.len() + 1;
@@ -988,6 +992,15 @@ mod tests {
         assert_eq!(t.header_kind, Header::Names);
         assert_eq!(t.column_names().unwrap()[2], "setosa");
         assert_eq!(t.values, vec![1., 2., 3.]);
+    }
+
+    #[test]
+    fn byte_order_mark_is_skipped() {
+        let t = table("\u{feff}1,2\n3,4\n");
+        assert_eq!((t.header_kind, t.rows), (Header::None, 2));
+        let (msg, off) = err("\u{feff}1,2\n3,x\n", &CsvOptions::new(), false);
+        assert_eq!(off, Some(9));
+        assert!(msg.contains("line 2, column 2: \"x\""), "{msg}");
     }
 
     #[test]

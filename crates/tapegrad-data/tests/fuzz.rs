@@ -130,6 +130,7 @@ impl Drop for TempFile {
 /// 50 MB of zeros behind an IDX header that promises 100 bytes: the reader must stop at the
 /// promise, not inflate the whole bomb.
 #[test]
+#[cfg_attr(miri, ignore)] // thousands of cases and 50 MB bombs: far too slow under Miri
 fn gzip_bomb_idx_stops_at_the_header_promise() {
     let _g = lock();
     let mut content = vec![0u8, 0, 0x08, 1, 0, 0, 0, 100];
@@ -149,6 +150,7 @@ fn gzip_bomb_idx_stops_at_the_header_promise() {
 
 /// `1,4294967295`: one row whose label would make four billion classes.
 #[test]
+#[cfg_attr(miri, ignore)] // thousands of cases and 50 MB bombs: far too slow under Miri
 fn huge_label_is_an_error_not_an_allocation() {
     let _g = lock();
     let (r, peak) = peak_of(|| csv::parse_labeled(b"1,4294967295", Path::new("tiny.csv"), None));
@@ -163,6 +165,7 @@ fn huge_label_is_an_error_not_an_allocation() {
 
 /// A header promising 4 GiB of u8: refused before anything is inflated.
 #[test]
+#[cfg_attr(miri, ignore)] // thousands of cases and 50 MB bombs: far too slow under Miri
 fn gzip_idx_promising_more_than_the_limit_is_refused() {
     let _g = lock();
     let mut content = vec![0u8, 0, 0x08, 1, 0xff, 0xff, 0xff, 0xff];
@@ -186,6 +189,7 @@ fn gzip_idx_promising_more_than_the_limit_is_refused() {
 
 /// A MNIST folder whose labels file is a bomb: a one-line error naming it, no big allocation.
 #[test]
+#[cfg_attr(miri, ignore)] // thousands of cases and 50 MB bombs: far too slow under Miri
 fn gzip_bomb_in_a_mnist_folder() {
     use tapegrad_data::mnist;
     let _g = lock();
@@ -377,6 +381,7 @@ fn idx_seeds() -> Vec<Vec<u8>> {
 /// input (the file, the decoded values) plus 64 KiB, and 256 KiB more for `read_idx` (a
 /// mutation may add the gzip magic bytes: the decoder's state).
 #[test]
+#[cfg_attr(miri, ignore)] // thousands of cases and 50 MB bombs: far too slow under Miri
 fn mutated_idx_never_panics_and_stays_bounded() {
     let _g = lock();
     let seeds = idx_seeds();
@@ -410,6 +415,7 @@ fn mutated_idx_never_panics_and_stays_bounded() {
 /// the compressed bytes mutated. Bound: the compressed file plus three times what inflates
 /// (the buffer grows by doubling; the decoded values) plus 320 KiB (decoder state, buffers).
 #[test]
+#[cfg_attr(miri, ignore)] // thousands of cases and 50 MB bombs: far too slow under Miri
 fn mutated_gzip_idx_never_panics_and_stays_bounded() {
     let _g = lock();
     let seeds = idx_seeds();
@@ -441,6 +447,7 @@ fn mutated_gzip_idx_never_panics_and_stays_bounded() {
 /// A MNIST folder with one file mutated (raw or gzip): a one-line error or a set, and a
 /// bound of the inputs plus eight times what they inflate to (the `f32` pixels) plus 512 KiB.
 #[test]
+#[cfg_attr(miri, ignore)] // thousands of cases and 50 MB bombs: far too slow under Miri
 fn mutated_mnist_folder_never_panics() {
     use tapegrad_data::mnist;
     let _g = lock();
@@ -489,6 +496,7 @@ fn mutated_mnist_folder_never_panics() {
 /// `read::gunzip` under a 64 KiB limit: never more than the limit, bound the limit plus
 /// 256 KiB (decoder state, buffers, the message).
 #[test]
+#[cfg_attr(miri, ignore)] // thousands of cases and 50 MB bombs: far too slow under Miri
 fn mutated_gzip_never_panics_and_respects_the_limit() {
     let _g = lock();
     let text: Vec<u8> = (0..3000u32)
@@ -565,6 +573,7 @@ fn csv_options() -> impl Strategy<Value = (CsvOptions, bool)> {
 /// CSV, raw or gzip, with every kind of option. Bound: the input plus 16 times the text
 /// (values, labels, features, class names) plus 256 KiB.
 #[test]
+#[cfg_attr(miri, ignore)] // thousands of cases and 50 MB bombs: far too slow under Miri
 fn mutated_csv_never_panics_and_stays_bounded() {
     let _g = lock();
     let seeds = csv_seeds();
@@ -618,6 +627,7 @@ fn mutated_csv_never_panics_and_stays_bounded() {
 /// The CSV bound on files big enough for the multiple to matter: short fields (the worst
 /// case: 8 bytes of `f64` per 2 bytes of text), many rows, many classes.
 #[test]
+#[cfg_attr(miri, ignore)] // thousands of cases and 50 MB bombs: far too slow under Miri
 fn csv_memory_is_a_small_multiple_of_the_text() {
     let _g = lock();
     let mut worst = String::new();
