@@ -19,10 +19,10 @@
 //!
 //! Surrounding spaces are ignored; there is no quoting (quotes around header names are
 //! dropped). Blank lines are skipped, `\r\n` line ends are fine, and so is a leading UTF-8
-//! byte-order mark (as Excel writes). Every data field must be a
-//! finite number and every data line must have as many fields as the first. A broken file
-//! gives an [`Error::Format`] naming the file, the byte offset,
-//! the line and the column (both counted from 1; the column is the field's number).
+//! byte-order mark (as Excel writes). Every data field must be a finite number and every data
+//! line must have as many fields as the first. A broken file gives an [`Error::Format`] naming
+//! the file, the byte offset, the line and the column (both counted from 1; the column is the
+//! field's number).
 //!
 //! Labels are class indices: non-negative integers, bounded by what the file holds. With
 //! class names (from a scikit-learn line) or [`CsvOptions::classes`], a label must be below
