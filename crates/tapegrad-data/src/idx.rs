@@ -213,8 +213,9 @@ impl IdxArray {
 /// A gzip file is inflated only as far as its header promises (the header, then the product
 /// of the dimensions times the type's size), and at most [`read::DEFAULT_LIMIT`] bytes (1 GiB;
 /// [`read_idx_with_limit`] sets another bound): a gzip bomb behind a small header stops at the
-/// promise, and the memory taken is the compressed file plus at most the promised size
-/// (doubling growth: at most twice what was actually inflated) plus the decoded values.
+/// promise. The memory taken is the compressed file, the inflated bytes (their buffer grows
+/// by doubling up to the promised size: at most 1.5 x the promise, and at most 3 x what was
+/// actually inflated while it moves), and the decoded values.
 ///
 /// # Errors
 /// [`Error::Io`] when the file cannot be read; [`Error::Format`] with the byte offset when

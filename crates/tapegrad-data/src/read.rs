@@ -3,9 +3,10 @@
 //!
 //! A gzip file can expand a thousandfold (a few MB of zeros become gigabytes), so every
 //! function here that inflates takes a `limit` on the decompressed bytes and stops with an
-//! [`Error::Format`] as soon as the data would pass it: the memory a read takes is the file
-//! itself plus at most `limit` bytes (the output buffer never grows past `limit`) plus the
-//! decoder's fixed state (under 128 KiB). The readers of this crate use [`DEFAULT_LIMIT`] for
+//! [`Error::Format`] as soon as the data would pass it. The output buffer never grows past
+//! `limit`; it grows by doubling, and while it moves the old and the new block both exist, so
+//! a read takes the file itself plus at most 1.5 x `limit` bytes plus the decoder's fixed
+//! state (under 128 KiB). The readers of this crate use [`DEFAULT_LIMIT`] for
 //! CSV (settable with [`CsvOptions::max_decompressed`](crate::csv::CsvOptions::max_decompressed))
 //! and, for IDX, exactly the size that the file's header promises.
 //!
@@ -136,7 +137,8 @@ pub fn decode(raw: Vec<u8>, path: &Path, limit: u64) -> Result<Content> {
 /// error as soon as it would pass `limit` decompressed bytes; `path` names it in errors.
 ///
 /// The output buffer grows by doubling but never past `limit`, so the peak memory is at most
-/// `limit` bytes plus the decoder's fixed state (under 128 KiB).
+/// 1.5 x `limit` bytes (the old and the new block while the buffer moves) plus the decoder's
+/// fixed state (under 128 KiB).
 ///
 /// # Errors
 /// [`Error::Format`] naming `path` when the data is not gzip, is corrupt (a bad header, deflate

@@ -148,6 +148,34 @@ fn gzip_bomb_idx_stops_at_the_header_promise() {
     assert!(peak < gz.len() + 256 * KIB, "peak {peak} bytes");
 }
 
+/// 50 MB of zeros (about 50 KB of gzip) as a CSV file and through `read::gunzip`: the
+/// inflation stops at the limit, and the peak stays under the limit plus the file and the
+/// decoder's state (the doubling buffer: 1.5 x the limit while it moves).
+#[test]
+#[cfg_attr(miri, ignore)] // thousands of cases and 50 MB bombs: far too slow under Miri
+fn gzip_bomb_csv_and_gunzip_stop_at_the_limit() {
+    let _g = lock();
+    let gz = gzip(&vec![0u8; 50 * MIB]);
+    assert!(gz.len() < 100 * KIB, "{}", gz.len());
+    let f = TempFile::new("bomb.csv.gz", &gz);
+    let opts = csv::CsvOptions::new().max_decompressed(MIB as u64);
+    let (r, peak) = peak_of(|| opts.read(&f.0));
+    let msg = r.unwrap_err().to_string();
+    assert!(msg.starts_with(&f.0.display().to_string()), "{msg}");
+    assert!(
+        msg.contains("more than the limit of 1048576 bytes"),
+        "{msg}"
+    );
+    // The buffer doubles up to the limit: 512 KiB and 1 MiB both live while it moves.
+    assert!(
+        peak < gz.len() + MIB + MIB / 2 + 256 * KIB,
+        "peak {peak} bytes"
+    );
+    let (r, peak) = peak_of(|| tapegrad_data::read::gunzip(&gz, Path::new("b.gz"), MIB as u64));
+    assert!(r.is_err());
+    assert!(peak < MIB + MIB / 2 + 256 * KIB, "peak {peak} bytes");
+}
+
 /// `1,4294967295`: one row whose label would make four billion classes.
 #[test]
 #[cfg_attr(miri, ignore)] // thousands of cases and 50 MB bombs: far too slow under Miri
@@ -494,7 +522,7 @@ fn mutated_mnist_folder_never_panics() {
 }
 
 /// `read::gunzip` under a 64 KiB limit: never more than the limit, bound the limit plus
-/// 256 KiB (decoder state, buffers, the message).
+/// 256 KiB (the doubling buffer's half while it moves, decoder state, the message).
 #[test]
 #[cfg_attr(miri, ignore)] // thousands of cases and 50 MB bombs: far too slow under Miri
 fn mutated_gzip_never_panics_and_respects_the_limit() {
