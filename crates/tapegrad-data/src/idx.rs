@@ -292,8 +292,8 @@ pub(crate) fn read_content(path: &Path, limit: u64) -> Result<read::Content> {
         let dims = dims_of(&bytes, rank);
         let (have, too_many) = if extra >= TRAILING_COUNT_CAP {
             (
-                format!("more than {}", need as u64 + extra),
-                "over 1 MiB".to_string(),
+                format!("at least {}", need as u64 + extra),
+                "at least 1 MiB".to_string(),
             )
         } else {
             ((need as u64 + extra).to_string(), format!("{extra} bytes"))
