@@ -57,7 +57,8 @@ pub trait Subset: Sized {
     /// The rows at `indices`, in that order.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] when an index is out of range.
+    /// [`Error::InvalidArgument`] (located at the caller) when an index is out of range.
+    #[track_caller]
     fn select(&self, indices: &[usize]) -> Result<Self>;
 
     /// The class label of each row, for stratified splitting (`None` when the set has none).
@@ -180,17 +181,21 @@ impl<T: Element> Dataset<T> {
     /// [`Error::InvalidArgument`] when an index is out of range.
     #[track_caller]
     pub fn labels_at(&self, indices: &[usize]) -> Result<Vec<usize>> {
-        indices
-            .iter()
-            .map(|&i| {
-                self.y.get(i).copied().ok_or_else(|| {
-                    Error::invalid(
+        // A loop, not a closure: `#[track_caller]` does not reach into closures, and the
+        // error must name the caller's line.
+        let mut out = Vec::with_capacity(indices.len());
+        for &i in indices {
+            match self.y.get(i) {
+                Some(&l) => out.push(l),
+                None => {
+                    return Err(Error::invalid(
                         "labels_at",
                         format!("row {i} is out of range for {} rows", self.y.len()),
-                    )
-                })
-            })
-            .collect()
+                    ))
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// A mini-batch: the samples and labels of the rows at `indices`.
@@ -232,6 +237,7 @@ impl<T: Element> Subset for Dataset<T> {
     fn len(&self) -> usize {
         Dataset::len(self)
     }
+    #[track_caller]
     fn select(&self, indices: &[usize]) -> Result<Self> {
         Dataset::select(self, indices)
     }
@@ -300,6 +306,7 @@ impl<T: Element> Subset for RegressionSet<T> {
     fn len(&self) -> usize {
         RegressionSet::len(self)
     }
+    #[track_caller]
     fn select(&self, indices: &[usize]) -> Result<Self> {
         RegressionSet::select(self, indices)
     }

@@ -1,9 +1,8 @@
 //! The datasets bundled in the repository's `data/` folder, compiled into the library so they
 //! load without any path: digits and iris.
 
-use crate::csv;
+use crate::csv::CsvOptions;
 use crate::dataset::Dataset;
-use crate::read;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -28,11 +27,9 @@ pub fn digits() -> Dataset<f32> {
     DIGITS
         .get_or_init(|| {
             let path = Path::new("data/digits.csv.gz (bundled)");
-            let content =
-                read::decode(DIGITS_GZ.to_vec(), path).expect("internal: bundled digits gzip");
-            csv::labeled(content.view(), path, None)
+            CsvOptions::new()
+                .parse_labeled(DIGITS_GZ, path)
                 .expect("internal: bundled digits CSV")
-                .0
         })
         .clone()
 }
@@ -51,16 +48,11 @@ pub fn digits() -> Dataset<f32> {
 pub fn iris() -> Dataset<f32> {
     static IRIS: OnceLock<Dataset<f32>> = OnceLock::new();
     IRIS.get_or_init(|| {
-        let path = Path::new("data/iris.csv (bundled)");
-        let view = read::View {
-            bytes: IRIS_CSV,
-            gzipped: false,
-        };
-        let (ds, header) = csv::labeled(view, path, None).expect("internal: bundled iris CSV");
-        // The header is `150,4,setosa,versicolor,virginica`: counts, then the class names.
-        let names = header.expect("internal: bundled iris has a header");
-        ds.with_class_names(names[2..].iter().cloned())
-            .expect("internal: 3 iris class names")
+        // The first line is scikit-learn's `150,4,setosa,versicolor,virginica`: counts, then
+        // the class names.
+        CsvOptions::new()
+            .parse_labeled(IRIS_CSV, Path::new("data/iris.csv (bundled)"))
+            .expect("internal: bundled iris CSV")
     })
     .clone()
 }

@@ -210,13 +210,130 @@ impl IdxArray {
 
 /// Reads an IDX file, raw or gzip (recognised by its content, whatever its name).
 ///
+/// A gzip file is inflated only as far as its header promises (the header, then the product
+/// of the dimensions times the type's size), and at most [`read::DEFAULT_LIMIT`] bytes (1 GiB;
+/// [`read_idx_with_limit`] sets another bound): a gzip bomb behind a small header stops at the
+/// promise. The memory taken is the compressed file, the inflated bytes (their buffer grows
+/// by doubling up to the promised size: at most 1.5 x the promise, and at most 3 x what was
+/// actually inflated while it moves), and the decoded values.
+///
 /// # Errors
 /// [`Error::Io`] when the file cannot be read; [`Error::Format`] with the byte offset when
-/// the gzip data is broken or the content is not valid IDX (see [`decode_idx`]).
+/// the gzip data is broken, holds more or less than its header promises, promises more than
+/// the limit, or the content is not valid IDX (see [`decode_idx`]).
 pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray> {
+    read_idx_with_limit(path, read::DEFAULT_LIMIT)
+}
+
+/// [`read_idx`] with another bound on the decompressed size of a gzip file (header and data);
+/// an uncompressed file is read whatever its size.
+///
+/// # Errors
+/// As [`read_idx`].
+pub fn read_idx_with_limit(path: impl AsRef<Path>, limit: u64) -> Result<IdxArray> {
     let path = path.as_ref();
-    let content = read::read_file(path)?;
+    let content = read_content(path, limit)?;
     parse(content.view(), path)
+}
+
+/// How many decompressed bytes past the promised end of a gzip IDX file are counted for the
+/// "bytes too many" message before the reader gives up counting.
+const TRAILING_COUNT_CAP: u64 = 1 << 20;
+
+/// Reads an IDX file's bytes, raw or gzip. A gzip file is inflated only as far as its header
+/// promises (the header, then dims x type size bytes): a gzip bomb behind a small header stops
+/// there, and bytes beyond the promise are counted (not kept) for the error message.
+/// At most `limit` decompressed bytes are accepted (an error when the header promises more).
+pub(crate) fn read_content(path: &Path, limit: u64) -> Result<read::Content> {
+    let raw = read::read_raw(path)?;
+    if !read::is_gzip(&raw) {
+        return Ok(read::Content {
+            bytes: raw,
+            gzipped: false,
+        });
+    }
+    let mut d = read::Decoder::new(&raw, path);
+    let mut bytes = Vec::new();
+    d.fill(&mut bytes, 4)?;
+    // Go on only while the header makes sense; `parse_header` reports what does not.
+    let rank = match bytes[..] {
+        [0, 0, code, rank] if rank > 0 && IdxType::from_code(code).is_some() => usize::from(rank),
+        _ => return Ok(gz_content(bytes)),
+    };
+    let data_start = 4 + 4 * rank;
+    d.fill(&mut bytes, data_start)?;
+    if bytes.len() < data_start {
+        return Ok(gz_content(bytes));
+    }
+    let dtype = IdxType::from_code(bytes[2]).expect("internal: type code checked above");
+    let Some(need) = promised_bytes(&bytes, rank, dtype) else {
+        return Ok(gz_content(bytes));
+    };
+    let Some(total) = data_start.checked_add(need) else {
+        return Ok(gz_content(bytes));
+    };
+    if total as u64 > limit {
+        let dims = dims_of(&bytes, rank);
+        return Err(read::format_error(
+            path,
+            4,
+            true,
+            format!(
+                "dims {dims:?} of {} promise {total} bytes, more than the limit of {limit} bytes \
+                 for a gzip IDX file (read_idx_with_limit reads larger ones)",
+                dtype.name()
+            ),
+        ));
+    }
+    d.fill(&mut bytes, total)?;
+    // Read on to the end (that checks the CRC), keeping nothing more.
+    let extra = d.skip(TRAILING_COUNT_CAP)?;
+    if extra > 0 {
+        let dims = dims_of(&bytes, rank);
+        let (have, too_many) = if extra >= TRAILING_COUNT_CAP {
+            (
+                format!("at least {}", need as u64 + extra),
+                "at least 1 MiB".to_string(),
+            )
+        } else {
+            ((need as u64 + extra).to_string(), format!("{extra} bytes"))
+        };
+        return Err(read::format_error(
+            path,
+            total,
+            true,
+            format!(
+                "dims {dims:?} of {} need {need} data bytes after the {data_start}-byte header, \
+                 but {have} follow ({too_many} too many: wrong dims?)",
+                dtype.name()
+            ),
+        ));
+    }
+    Ok(gz_content(bytes))
+}
+
+fn gz_content(bytes: Vec<u8>) -> read::Content {
+    read::Content {
+        bytes,
+        gzipped: true,
+    }
+}
+
+/// The dimensions stored in a header of `rank` dimensions (`b` holds at least the header).
+fn dims_of(b: &[u8], rank: usize) -> Vec<usize> {
+    (0..rank)
+        .map(|i| {
+            let at = 4 + 4 * i;
+            u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as usize
+        })
+        .collect()
+}
+
+/// The data bytes a header promises, `None` when the size overflows.
+fn promised_bytes(b: &[u8], rank: usize, dtype: IdxType) -> Option<usize> {
+    dims_of(b, rank)
+        .iter()
+        .try_fold(dtype.size(), |a, &d| a.checked_mul(d))
 }
 
 /// Parses the bytes of an (uncompressed) IDX file; `path` names it in errors.
@@ -292,12 +409,7 @@ pub(crate) fn parse_header(c: View<'_>, path: &Path) -> Result<Header> {
             ),
         ));
     }
-    let dims: Vec<usize> = (0..rank)
-        .map(|i| {
-            let at = 4 + 4 * i;
-            u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as usize
-        })
-        .collect();
+    let dims = dims_of(b, rank);
     let mut numel = 1usize;
     for (i, &d) in dims.iter().enumerate() {
         numel = numel.checked_mul(d).ok_or_else(|| {

@@ -5,9 +5,13 @@
 //!   (features plus target values). The bundled [`digits()`] and [`iris()`] sets load without
 //!   any file; [`mnist::load`] reads MNIST from a folder; [`synthetic`] makes seeded toy sets
 //!   (XOR, two moons, spirals, linear regression).
-//! - Readers: [`idx`] (the MNIST IDX format, raw or gzip) and [`csv`] (numeric CSV). A broken
-//!   file gives an [`Error::Io`](tapegrad_core::Error::Io) or
-//!   [`Error::Format`](tapegrad_core::Error::Format) naming the file and where it is broken.
+//! - Readers: [`idx`] (the MNIST IDX format, raw or gzip), [`csv`] (numeric CSV: comma, tab or
+//!   whitespace separated, headers of names or scikit-learn's counts line, raw or gzip; see
+//!   [`csv::CsvOptions`]) and [`read`] (gzip with a bound on the inflated size). A broken file
+//!   gives an [`Error::Io`](tapegrad_core::Error::Io) or
+//!   [`Error::Format`](tapegrad_core::Error::Format) naming the file and where it is broken;
+//!   no file makes a reader panic or allocate beyond a documented bound (the repository's
+//!   `docs/data-formats.md`).
 //! - Preparation: [`train_test_split`] (seeded, optionally stratified), [`StandardScaler`],
 //!   [`MinMaxScaler`], [`one_hot`], and [`Batches`] (seeded shuffled mini-batches).
 //! - Judging: [`metrics`] (accuracy, confusion matrix, precision/recall/F1 report, MSE, PSNR)
@@ -45,7 +49,7 @@ pub mod idx;
 pub mod knn;
 pub mod metrics;
 pub mod mnist;
-mod read;
+pub mod read;
 pub mod scale;
 pub mod split;
 pub mod synthetic;

@@ -7,6 +7,10 @@
 //! explicit path (their `--data-dir`), else the `TAPEGRAD_DATA` environment variable.
 //! Fashion-MNIST ships in the same format and loads the same way.
 //!
+//! A gzip file is inflated only as far as its IDX header promises, and at most 1 GiB
+//! ([`read::DEFAULT_LIMIT`]): a corrupt or hostile `.gz` gives a
+//! one-line [`Error::Format`] naming the file, never a gigabyte allocation.
+//!
 //! ```no_run
 //! # fn main() -> tapegrad_core::Result<()> {
 //! let dir = tapegrad_data::mnist::data_dir(None)?; // $TAPEGRAD_DATA
@@ -17,7 +21,7 @@
 //! ```
 
 use crate::dataset::Dataset;
-use crate::idx::{parse_header, IdxType};
+use crate::idx::{parse_header, read_content, IdxType};
 use crate::read::{self, View};
 use std::path::{Path, PathBuf};
 use tapegrad_core::{Array, Error, Result};
@@ -271,7 +275,7 @@ fn check_u8(c: View<'_>, path: &Path, dtype: IdxType, what: &str) -> Result<()> 
 
 /// Images: u8 `[N, rows, cols]` to f32 `[N, rows * cols]` in `[0, 1]`.
 fn read_images(path: &Path) -> Result<(Array<f32>, Vec<usize>, bool)> {
-    let content = read::read_file(path)?;
+    let content = read_content(path, read::DEFAULT_LIMIT)?;
     let c = content.view();
     let h = parse_header(c, path)?;
     check_u8(c, path, h.dtype, "images")?;
@@ -298,7 +302,7 @@ fn read_images(path: &Path) -> Result<(Array<f32>, Vec<usize>, bool)> {
 
 /// Labels: u8 `[N]`, each below 10.
 fn read_labels(path: &Path) -> Result<(Vec<usize>, bool)> {
-    let content = read::read_file(path)?;
+    let content = read_content(path, read::DEFAULT_LIMIT)?;
     let c = content.view();
     let h = parse_header(c, path)?;
     check_u8(c, path, h.dtype, "labels")?;

@@ -31,15 +31,16 @@ pub fn train_test_split<D: Subset>(
     seed: u64,
     stratified: bool,
 ) -> Result<(D, D)> {
-    let labels = if stratified {
-        Some(ds.strata().ok_or_else(|| {
-            Error::invalid(
+    let labels = match (stratified, ds.strata()) {
+        (false, _) => None,
+        (true, Some(labels)) => Some(labels),
+        // Not in a closure, so that the error is located at the caller.
+        (true, None) => {
+            return Err(Error::invalid(
                 "train_test_split",
                 "stratified splitting needs class labels; this set has none",
-            )
-        })?)
-    } else {
-        None
+            ))
+        }
     };
     let (train, test) = split_indices(ds.len(), test_fraction, seed, labels)?;
     Ok((ds.select(&train)?, ds.select(&test)?))
