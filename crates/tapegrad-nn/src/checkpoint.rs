@@ -153,7 +153,8 @@ impl<T: Element> Checkpoint<T> {
     }
 
     /// As [`Checkpoint::load`], returning the whole checkpoint (the progress, the caller's
-    /// extras, and the optimizer state that was put into `optimizer`).
+    /// extras, and the optimizer state that was put into `optimizer`). The file is read
+    /// within the bounds [`load`](crate::load) documents.
     ///
     /// # Errors
     /// [`Error::Io`] when the file cannot be read; [`Error::Format`] naming the file when it

@@ -470,9 +470,11 @@ pub fn save<T: Element>(model: &(impl Module<T> + ?Sized), path: impl AsRef<Path
 /// not have is an error naming that tensor (the first such, in the model's parameter order),
 /// and the model is left as it was. A truncated or corrupt file is an error, never a panic.
 ///
-/// Bounds: a file larger than five times the model's parameter bytes plus 1 MiB (and 2.5 KiB
-/// per parameter tensor) for the header is refused before it is read; loading allocates the
-/// file's bytes, the parsed header, and one array per parameter.
+/// Bounds (for any file, however broken): a file larger than five times the model's parameter
+/// bytes plus 1 MiB (and 2.5 KiB per parameter tensor) for the header is refused before it is
+/// read; otherwise loading allocates at its peak at most twice the file's size plus 64 times
+/// its header's size plus 64 KiB (the file's bytes, the parsed JSON header, the arrays). The
+/// mutation fuzzer `tests/load_fuzz.rs` checks this with a counting allocator.
 ///
 /// # Errors
 /// [`Error::Io`] when the file cannot be read; [`Error::Format`] (naming the file) when it is

@@ -262,3 +262,24 @@ proptest! {
         fs::remove_dir_all(&dir).ok();
     }
 }
+
+#[test]
+fn a_file_larger_than_any_model_file_is_refused_before_it_is_read() -> Result<()> {
+    let dir = scratch("huge");
+    let path = dir.join("huge.safetensors");
+    // a sparse 4 GiB file: reading it would allocate 4 GiB
+    let f = fs::File::create(&path).expect("create");
+    f.set_len(4 << 30).expect("set_len");
+    drop(f);
+    let mut m = xor_mlp(0);
+    let before = params(&m);
+    let err = load(&mut m, &path).unwrap_err();
+    assert!(
+        matches!(&err, Error::Format { path: p, .. } if *p == path)
+            && err.to_string().contains("the file has 4294967296 bytes, more than a model or checkpoint of these parameters can have"),
+        "{err}"
+    );
+    assert_eq!(params(&m), before);
+    fs::remove_dir_all(&dir).ok();
+    Ok(())
+}
