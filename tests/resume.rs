@@ -14,8 +14,8 @@ use std::process::Command;
 use tapegrad::data::{synthetic, train_test_split, Batches, Dataset};
 use tapegrad::nn::optim::{Adam, Optimizer, Sgd};
 use tapegrad::nn::{
-    load, loss, save, Act, Checkpoint, Dense, Dropout, Init, Module, Progress, Reduction,
-    Sequential, Tanh,
+    load, loss, save, Checkpoint, Dense, Dropout, Init, Module, Progress, Reduction, Sequential,
+    Tanh,
 };
 use tapegrad::train::{fit, Data, EarlyStopping, FitConfig, History, Loss};
 use tapegrad::{rng, Result, Tape};

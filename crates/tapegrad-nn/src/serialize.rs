@@ -395,7 +395,7 @@ pub(crate) fn model_values<T: Element>(
     let extra = file
         .names()
         .into_iter()
-        .find(|n| !names.contains(n) && !(checkpoint && is_checkpoint_extra(n)));
+        .find(|n| !(names.contains(n) || (checkpoint && is_checkpoint_extra(n))));
     if let Some(extra) = extra {
         return Err(format_err(
             path,
