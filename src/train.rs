@@ -655,7 +655,7 @@ impl History {
     }
 
     /// Writes [`History::to_csv_string`] to `path` atomically
-    /// ([`write_file_atomic`](crate::nn::write_file_atomic): a unique temporary file in the
+    /// ([`write_file_atomic`]: a unique temporary file in the
     /// same folder, flushed and renamed over `path`), so a reader never sees half a file.
     ///
     /// # Errors

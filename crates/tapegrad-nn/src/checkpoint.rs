@@ -1,69 +1,5 @@
-//! Checkpoints: everything needed to resume training exactly, in one safetensors file.
-//!
-//! A checkpoint holds the model's parameters (under their own dotted names, so PyTorch's
-//! `safetensors.torch.load_file` reads them, and [`load`](crate::load) loads the model part
-//! alone), the optimizer's settings and per-parameter state ([`OptimizerState`]: Adam's
-//! moments and step counts, SGD's momentum buffers, RMSProp's and Adagrad's accumulators),
-//! and the [`Progress`] of training: epochs and steps done, and the seed that every random
-//! stream of training is derived from.
-//!
-//! There is no random-generator state to save: [`fit`](../../tapegrad/train/fn.fit.html) draws
-//! every random thing from `(seed, epoch, step)` (the shuffling of epoch `e` from
-//! `(seed, e)`, the input noise and the dropout masks of a step from `(seed, epoch, step)`,
-//! see [`Module::reseed`]), so the progress numbers are the generator state. A loop of your
-//! own resumes exactly when it does the same.
-//!
-//! # The file
-//!
-//! A plain safetensors file:
-//!
-//! | what | where |
-//! |---|---|
-//! | a parameter | tensor `<name>` (e.g. `0.weight`), the model's dtype |
-//! | an optimizer buffer | tensor `optimizer.state.<name>.<buffer>` (e.g. `optimizer.state.0.weight.exp_avg`) |
-//! | a caller's array | tensor `extra.<key>` (e.g. `fit`'s best weights, `extra.best.0.weight`) |
-//! | the marker | metadata `tapegrad.checkpoint` = `1`, and `format` = `pt` |
-//! | progress | metadata `tapegrad.epoch`, `tapegrad.step`, `tapegrad.global_step`, `tapegrad.seed` |
-//! | the optimizer | metadata `tapegrad.optimizer` (its kind), `tapegrad.optimizer.<setting>` |
-//! | step counts | metadata `tapegrad.optimizer.state.<name>.step` |
-//! | a caller's value | metadata `tapegrad.extra.<key>` |
-//!
-//! Numbers are written in decimal so that they read back bit for bit. The file is written
-//! atomically ([`write_file_atomic`](crate::write_file_atomic)); reading it checks every name,
-//! shape, dtype and count before the model or the optimizer is changed.
-//!
-//! ```
-//! use tapegrad_core::{rng, Array, Tape};
-//! use tapegrad_nn::optim::{Adam, Optimizer};
-//! use tapegrad_nn::{loss, Act, Checkpoint, Mlp, Module, OutputAct, Progress};
-//! # fn main() -> tapegrad_core::Result<()> {
-//! let dir = std::env::temp_dir().join(format!("tapegrad-doc-ckpt-{}", std::process::id()));
-//! std::fs::create_dir_all(&dir).unwrap();
-//! let path = dir.join("run.safetensors");
-//! let mut model = Mlp::<f32>::new(&[2, 8, 1], Act::Tanh, OutputAct::None, &mut rng(0))?;
-//! let mut opt = Adam::new(0.01);
-//! let (x, y) = (Array::<f32>::ones([4, 2]), Array::<f32>::zeros([4, 1]));
-//! let mut tape = Tape::new();
-//! for _ in 0..3 {
-//!     let grads = {
-//!         let pred = model.forward(&tape, tape.constant(x.clone()))?;
-//!         loss::mse(pred, tape.constant(y.clone()), Default::default())?.backward()?
-//!     };
-//!     tape.reset();
-//!     opt.step(&mut model, &grads)?;
-//! }
-//! Checkpoint::save(&path, &model, &opt, &Progress { epoch: 1, global_step: 3, ..Progress::default() })?;
-//!
-//! // later, maybe in another process: the same architecture, any weights
-//! let mut model2 = Mlp::<f32>::new(&[2, 8, 1], Act::Tanh, OutputAct::None, &mut rng(9))?;
-//! let mut opt2 = Adam::new(0.5);
-//! let progress = Checkpoint::load(&path, &mut model2, &mut opt2)?;
-//! assert_eq!((progress.epoch, progress.global_step), (1, 3));
-//! assert_eq!(opt2.lr(), 0.01); // the settings come back too
-//! assert_eq!(model2.layers()[0].weight().value(), model.layers()[0].weight().value());
-//! # std::fs::remove_dir_all(&dir).unwrap();
-//! # Ok(()) }
-//! ```
+//! [`Checkpoint`]: the model, the optimizer's state and the [`Progress`] of training in one
+//! safetensors file, to resume training exactly.
 
 use crate::module::Module;
 use crate::optim::{Optimizer, OptimizerState, ParamState};
@@ -91,7 +27,7 @@ pub struct Progress {
     /// Epochs completed.
     pub epoch: usize,
     /// Steps completed in the epoch after `epoch` (0 at an epoch boundary, which is where
-    /// [`fit`](../../tapegrad/train/fn.fit.html) writes its checkpoints).
+    /// `tapegrad::train::fit` writes its checkpoints).
     pub step: usize,
     /// Optimizer steps taken in all (the position of a per-step learning-rate schedule:
     /// `opt.set_lr(schedule.lr_at(global_step))`).
@@ -100,9 +36,76 @@ pub struct Progress {
     pub seed: u64,
 }
 
-/// Everything of a checkpoint but the model's parameters: the [`Progress`], the optimizer's
-/// state, and a caller's own values and arrays (e.g. [`fit`](../../tapegrad/train/fn.fit.html)
-/// keeps its history and its early-stopping state there).
+/// Checkpoints: everything needed to resume training exactly, in one safetensors file.
+///
+/// A checkpoint holds the model's parameters (under their own dotted names, so PyTorch's
+/// `safetensors.torch.load_file` reads them, and [`load`](crate::load) loads the model part
+/// alone), the optimizer's settings and per-parameter state ([`OptimizerState`]: Adam's
+/// moments and step counts, SGD's momentum buffers, RMSProp's and Adagrad's accumulators),
+/// and the [`Progress`] of training: epochs and steps done, and the seed that every random
+/// stream of training is derived from.
+///
+/// There is no random-generator state to save: `tapegrad::train::fit` draws
+/// every random thing from `(seed, epoch, step)` (the shuffling of epoch `e` from
+/// `(seed, e)`, the input noise and the dropout masks of a step from `(seed, epoch, step)`,
+/// see [`Module::reseed`]), so the progress numbers are the generator state. A loop of your
+/// own resumes exactly when it does the same.
+///
+/// # The file
+///
+/// A plain safetensors file:
+///
+/// | what | where |
+/// |---|---|
+/// | a parameter | tensor `<name>` (e.g. `0.weight`), the model's dtype |
+/// | an optimizer buffer | tensor `optimizer.state.<name>.<buffer>` (e.g. `optimizer.state.0.weight.exp_avg`) |
+/// | a caller's array | tensor `extra.<key>` (e.g. `fit`'s best weights, `extra.best.0.weight`) |
+/// | the marker | metadata `tapegrad.checkpoint` = `1`, and `format` = `pt` |
+/// | progress | metadata `tapegrad.epoch`, `tapegrad.step`, `tapegrad.global_step`, `tapegrad.seed` |
+/// | the optimizer | metadata `tapegrad.optimizer` (its kind), `tapegrad.optimizer.<setting>` |
+/// | step counts | metadata `tapegrad.optimizer.state.<name>.step` |
+/// | a caller's value | metadata `tapegrad.extra.<key>` |
+///
+/// Numbers are written in decimal so that they read back bit for bit. The file is written
+/// atomically ([`write_file_atomic`](crate::write_file_atomic)); reading it checks every name,
+/// shape, dtype and count before the model or the optimizer is changed.
+///
+/// ```
+/// use tapegrad_core::{rng, Array, Tape};
+/// use tapegrad_nn::optim::{Adam, Optimizer};
+/// use tapegrad_nn::{loss, Act, Checkpoint, Mlp, Module, OutputAct, Progress};
+/// # fn main() -> tapegrad_core::Result<()> {
+/// let dir = std::env::temp_dir().join(format!("tapegrad-doc-ckpt-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("run.safetensors");
+/// let mut model = Mlp::<f32>::new(&[2, 8, 1], Act::Tanh, OutputAct::None, &mut rng(0))?;
+/// let mut opt = Adam::new(0.01);
+/// let (x, y) = (Array::<f32>::ones([4, 2]), Array::<f32>::zeros([4, 1]));
+/// let mut tape = Tape::new();
+/// for _ in 0..3 {
+///     let grads = {
+///         let pred = model.forward(&tape, tape.constant(x.clone()))?;
+///         loss::mse(pred, tape.constant(y.clone()), Default::default())?.backward()?
+///     };
+///     tape.reset();
+///     opt.step(&mut model, &grads)?;
+/// }
+/// Checkpoint::save(&path, &model, &opt, &Progress { epoch: 1, global_step: 3, ..Progress::default() })?;
+///
+/// // later, maybe in another process: the same architecture, any weights
+/// let mut model2 = Mlp::<f32>::new(&[2, 8, 1], Act::Tanh, OutputAct::None, &mut rng(9))?;
+/// let mut opt2 = Adam::new(0.5);
+/// let progress = Checkpoint::load(&path, &mut model2, &mut opt2)?;
+/// assert_eq!((progress.epoch, progress.global_step), (1, 3));
+/// assert_eq!(opt2.lr(), 0.01); // the settings come back too
+/// assert_eq!(model2.layers()[0].weight().value(), model.layers()[0].weight().value());
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok(()) }
+/// ```
+///
+/// The value: everything of a checkpoint but the model's parameters (the [`Progress`], the
+/// optimizer's state, and a caller's own values and arrays (e.g. `tapegrad::train::fit`
+/// keeps its history and its early-stopping state there)).
 ///
 /// [`Checkpoint::save`] and [`Checkpoint::load`] are the short forms: the model, the optimizer
 /// and the progress in one call. [`Checkpoint::capture`] + [`Checkpoint::write`] and

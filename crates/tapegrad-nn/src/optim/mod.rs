@@ -69,7 +69,7 @@ use tapegrad_core::{Array, Element, Error, ParamId, Result};
 /// Updates a module's parameters from their gradients.
 ///
 /// `step` is `#[track_caller]`: its argument errors name the line that called it (through
-/// `dyn Optimizer` too, and through [`fit`](../../tapegrad/train/fn.fit.html), which is itself
+/// `dyn Optimizer` too, and through `tapegrad::train::fit`, which is itself
 /// `#[track_caller]`).
 pub trait Optimizer<T: Element> {
     /// One update of every parameter of `model` that has a gradient in `grads`.
@@ -96,7 +96,7 @@ pub trait Optimizer<T: Element> {
     /// Whether [`Optimizer::step`] reports a parameter that became NaN or infinite as
     /// [`Error::NonFinite`]. Every optimizer of this crate does (the check is fused into its
     /// update loop); the default is `false`, and then
-    /// [`fit`](../../tapegrad/train/fn.fit.html) checks the parameters itself after each step.
+    /// `tapegrad::train::fit` checks the parameters itself after each step.
     fn checks_finite(&self) -> bool {
         false
     }
