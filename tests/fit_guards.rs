@@ -48,7 +48,7 @@ fn a_nan_input_in_a_relu_network_stops_fit_naming_the_epoch_and_the_step() {
         let mut model = relu_mlp();
         let err = fit(
             &mut model,
-            &mut opt,
+            &mut *opt,
             Data::classes(&x, &train.y),
             None,
             &config,
