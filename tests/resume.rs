@@ -161,6 +161,7 @@ fn figures(csv: &str) -> Vec<String> {
 }
 
 #[test]
+#[cfg_attr(miri, ignore)] // runs this binary again in a fresh process
 fn six_epochs_equal_three_plus_three_in_a_fresh_process() {
     for case in ["sgd", "momentum", "adam", "fit", "fit-early-stopping"] {
         let dir =

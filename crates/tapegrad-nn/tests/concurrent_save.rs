@@ -38,6 +38,7 @@ fn stop_file(path: &Path) -> PathBuf {
 }
 
 #[test]
+#[cfg_attr(miri, ignore)] // threads, a second process and 3 s of file I/O
 fn concurrent_saves_and_loads_of_one_path() {
     if let Ok(path) = std::env::var(CHILD) {
         // the second process: save until told to stop (with a safety bound)

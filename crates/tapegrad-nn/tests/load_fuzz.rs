@@ -260,6 +260,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 3000, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
+    #[cfg_attr(miri, ignore)] // thousands of file loads
     fn mutated_files_load_or_fail_cleanly_within_the_allocation_bound(
         which in 0usize..2,
         muts in prop::collection::vec(mutation(), 1..4),
