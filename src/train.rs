@@ -6,8 +6,24 @@
 //! steps the optimizer. After each epoch it measures the validation set (if given) and records an
 //! [`EpochStats`] in the [`History`]. [`EarlyStopping`] stops when the monitored quantity has not
 //! improved for `patience` epochs and can put the best weights back. A [`Callback`] hears about
-//! every step and epoch (the examples draw a progress bar with it). A NaN or infinite training
-//! loss stops training with [`Error::NonFinite`] naming the epoch and the step.
+//! every step and epoch (the examples draw a progress bar with it).
+//!
+//! Guarantees:
+//! - A NaN or infinite training loss, or a parameter that an optimizer step leaves NaN or
+//!   infinite, stops training with [`Error::NonFinite`] naming the epoch and the step
+//!   (`training loss at epoch 3, step 17: value is NaN (not finite)`, `sgd: parameter
+//!   `0.weight` after the update at epoch 1, step 3: ...`).
+//! - No rows (in the training or validation set, for [`evaluate`] or [`predict`]), a batch size
+//!   that leaves no batch, or an optimizer whose learning rate is not positive and finite is an
+//!   [`Error::InvalidArgument`] before anything is trained.
+//! - Errors name the line that called [`fit`] (or [`evaluate`], [`predict`]), and an error in
+//!   the model's forward pass also the module where it arose (`(in module `2`: Dense(in=16,
+//!   out=2, bias))`).
+//! - [`FitConfig::checkpoint`] writes a [`Checkpoint`] after every epoch and
+//!   [`FitConfig::resume`] continues from one: training 6 epochs in one go gives bit-identical
+//!   weights (and history) to 3 epochs, a checkpoint, and 3 more in a fresh process. Every
+//!   random draw of training is derived from `(seed, epoch, step)` (shuffling, input noise,
+//!   dropout masks through [`Module::reseed`]), so the checkpoint needs no generator state.
 //!
 //! What is learned is described by a [`FitConfig`]: the [`Loss`] (softmax cross-entropy on class
 //! labels, or MSE / BCE / BCE-with-logits on value targets), the epochs, the batch size, the seed,
@@ -45,10 +61,13 @@
 //! ```
 
 use crate::nn::optim::Optimizer;
-use crate::nn::{clip_grad_norm, loss, GradSource, Module, ParamGrads, Reduction};
+use crate::nn::{
+    clip_grad_norm, loss, mix_seed as mix, write_file_atomic, Checkpoint, GradSource, Module,
+    ParamGrads, Progress, Reduction,
+};
 use crate::{rng, Array, Element, Error, Gradients, Result, Tape, Tensor};
+use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tapegrad_data::Batches;
@@ -77,6 +96,7 @@ impl Loss {
     }
 
     /// The loss of `pred` against `target`, averaged over the batch, as a tape scalar.
+    #[track_caller]
     fn apply<'t, T: Element>(
         self,
         tape: &'t Tape<T>,
@@ -189,6 +209,15 @@ impl<'a, T: Element> Data<'a, T> {
             ));
         }
         let n = self.len();
+        if n == 0 {
+            return Err(Error::invalid(
+                "train",
+                format!(
+                    "the {what} set has no rows (inputs of shape {})",
+                    self.x.shape()
+                ),
+            ));
+        }
         let m = match self.targets {
             Targets::Classes(y) => y.len(),
             Targets::Values(y) => y.dims().first().copied().unwrap_or(0),
@@ -207,16 +236,18 @@ impl<'a, T: Element> Data<'a, T> {
     }
 
     /// The targets of the rows `idx` (`x_clean` is the batch's untransformed input).
+    #[track_caller]
     fn batch_targets(&self, idx: &[usize], x_clean: Option<&Array<T>>) -> Result<BatchTarget<T>> {
         Ok(match self.targets {
             Targets::Classes(y) => {
                 let mut v = Vec::with_capacity(idx.len());
                 for &i in idx {
-                    v.push(
-                        *y.get(i).ok_or_else(|| {
-                            Error::invalid("train", format!("row {i} has no label"))
-                        })?,
-                    );
+                    match y.get(i) {
+                        Some(&c) => v.push(c),
+                        None => {
+                            return Err(Error::invalid("train", format!("row {i} has no label")))
+                        }
+                    }
                 }
                 BatchTarget::Classes(v)
             }
@@ -373,12 +404,23 @@ pub struct FitConfig {
     /// Rows per forward pass when evaluating the validation set (default 1024; no gradients are
     /// kept then, so larger batches are cheap).
     pub eval_batch_size: usize,
+    /// Write a [`Checkpoint`] to this file after every epoch (default none): the model, the
+    /// optimizer's state, the epoch, the history and the early-stopping state, written
+    /// atomically (a crash leaves the previous epoch's checkpoint).
+    pub checkpoint: Option<PathBuf>,
+    /// Resume from this checkpoint (default none): the model's weights, the optimizer's
+    /// settings and state, the history and the early-stopping state are loaded from it, and
+    /// training continues with the epoch after the checkpoint's, up to
+    /// [`FitConfig::epochs`] in all. The checkpoint must come from `fit` with the same loss,
+    /// batch size, seed, shuffling, clipping, noise, accuracy and early stopping, on as many
+    /// training rows (checked).
+    pub resume: Option<PathBuf>,
 }
 
 impl FitConfig {
     /// A configuration for `loss` with the defaults: 10 epochs, batches of 32, seed 0,
     /// shuffled, the last partial batch kept, no early stopping, no clipping, no input noise,
-    /// the accuracy that suits the loss, evaluation in batches of 1024.
+    /// the accuracy that suits the loss, evaluation in batches of 1024, no checkpoints.
     pub fn new(loss: Loss) -> Self {
         FitConfig {
             loss,
@@ -392,6 +434,8 @@ impl FitConfig {
             input_noise: None,
             accuracy: Accuracy::Auto,
             eval_batch_size: 1024,
+            checkpoint: None,
+            resume: None,
         }
     }
 
@@ -453,6 +497,36 @@ impl FitConfig {
     pub fn eval_batch_size(mut self, n: usize) -> Self {
         self.eval_batch_size = n;
         self
+    }
+
+    /// Sets [`FitConfig::checkpoint`]: a checkpoint after every epoch, at `path`.
+    pub fn checkpoint(mut self, path: impl Into<PathBuf>) -> Self {
+        self.checkpoint = Some(path.into());
+        self
+    }
+
+    /// Sets [`FitConfig::resume`]: continue from the checkpoint at `path`.
+    pub fn resume(mut self, path: impl Into<PathBuf>) -> Self {
+        self.resume = Some(path.into());
+        self
+    }
+
+    /// What a resumed run must share with the run that wrote the checkpoint.
+    fn fingerprint(&self, rows: usize) -> String {
+        format!(
+            "loss={} batch_size={} seed={} shuffle={} drop_last={} clip_grad_norm={:?} \
+             input_noise={:?} accuracy={:?} eval_batch_size={} early_stopping={:?} rows={rows}",
+            self.loss,
+            self.batch_size,
+            self.seed,
+            self.shuffle,
+            self.drop_last,
+            self.clip_grad_norm,
+            self.input_noise,
+            self.accuracy,
+            self.eval_batch_size,
+            self.early_stopping,
+        )
     }
 
     /// What is wrong with the settings, if anything.
@@ -580,31 +654,45 @@ impl History {
         s
     }
 
-    /// Writes [`History::to_csv_string`] to `path`, through a temporary file in the same folder
-    /// renamed over `path`, so a reader never sees half a file.
+    /// Writes [`History::to_csv_string`] to `path` atomically
+    /// ([`write_file_atomic`]: a unique temporary file in the
+    /// same folder, flushed and renamed over `path`), so a reader never sees half a file.
     ///
     /// # Errors
     /// [`Error::Io`] naming the file when it cannot be written.
     pub fn to_csv(&self, path: impl AsRef<Path>) -> Result<()> {
-        write_atomic(path.as_ref(), self.to_csv_string().as_bytes())
+        write_file_atomic(path.as_ref(), self.to_csv_string().as_bytes())
     }
-}
 
-/// Writes `bytes` to `path` via `path.tmp` and a rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut tmp: PathBuf = path.to_path_buf();
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    tmp.set_file_name(name);
-    let io = |p: &Path| {
-        let p = p.to_path_buf();
-        move |source| Error::Io { path: p, source }
-    };
-    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-    f.write_all(bytes).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(io(path))
+    /// Parses [`History::to_csv_string`]'s output (the epochs only).
+    fn from_csv(s: &str) -> std::result::Result<Vec<EpochStats>, String> {
+        let mut out = Vec::new();
+        for (i, line) in s.lines().enumerate().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            let bad = || format!("history line {}: `{line}`", i + 1);
+            if f.len() != 7 {
+                return Err(bad());
+            }
+            let num = |v: &str| v.parse::<f64>().map_err(|_| bad());
+            let opt = |v: &str| {
+                if v.is_empty() {
+                    Ok(None)
+                } else {
+                    num(v).map(Some)
+                }
+            };
+            out.push(EpochStats {
+                epoch: f[0].parse().map_err(|_| bad())?,
+                train_loss: num(f[1])?,
+                train_accuracy: opt(f[2])?,
+                val_loss: opt(f[3])?,
+                val_accuracy: opt(f[4])?,
+                lr: num(f[5])?,
+                seconds: num(f[6])?,
+            });
+        }
+        Ok(out)
+    }
 }
 
 /// Hears about the progress of [`fit`]. Every method has an empty default, so implement only
@@ -655,14 +743,29 @@ pub struct Evaluation {
 /// The model is put in training mode before each epoch's steps and in evaluation mode for
 /// the validation pass (so it is in evaluation mode on return when there is a validation set).
 ///
+/// Each step, before the forward pass, calls [`Module::reseed`] with a number derived from
+/// `(seed, epoch, step)`, so dropout masks depend only on where training stands (and a run
+/// resumed from a checkpoint draws what an uninterrupted one draws).
+///
 /// # Errors
 /// - [`Error::NonFinite`] when a training loss is NaN or infinite: `training loss at epoch 3,
-///   step 17: value is NaN (not finite)` (the weights are those after the previous step), or
-///   when the validation loss is.
+///   step 17: value is NaN (not finite)` (the weights are those after the previous step); when
+///   an optimizer step leaves a parameter NaN or infinite: `sgd: parameter `0.weight` after
+///   the update at epoch 3, step 17: value is NaN (not finite)` (the weights are those after
+///   that step); when the gradients' norm is not finite while clipping; or when the
+///   validation loss is not finite.
 /// - [`Error::InvalidArgument`] for a bad configuration (a batch size of 0, a patience of 0, ...),
-///   targets that do not suit the loss (labels for MSE, values for cross-entropy), or inputs
-///   and targets with different numbers of rows.
-/// - The model's shape errors when the inputs or targets do not fit it, the optimizer's errors.
+///   an optimizer whose learning rate is not positive and finite, a training or validation set
+///   with no rows (or no batch, with `drop_last`), targets that do not suit the loss (labels for
+///   MSE, values for cross-entropy), or inputs and targets with different numbers of rows.
+///   Each names the line that called `fit`.
+/// - The model's shape errors when the inputs or targets do not fit it (naming the module and
+///   the line that called `fit`), the optimizer's errors.
+/// - With [`FitConfig::resume`]: [`Checkpoint::load_all`]'s errors, and
+///   [`Error::InvalidArgument`] when the checkpoint was written with another configuration or
+///   not at the end of an epoch (the model may hold the checkpoint's weights then). With
+///   [`FitConfig::checkpoint`]: [`Error::Io`] when it cannot be written, and the optimizer's
+///   [`Optimizer::export_state`] error when it cannot be checkpointed.
 #[track_caller]
 pub fn fit<T: Element>(
     model: &mut dyn Module<T>,
@@ -723,6 +826,13 @@ pub fn fit_with<T: Element>(
     if let Err(m) = config.problem() {
         return Err(Error::invalid("FitConfig", m));
     }
+    let lr = opt.lr();
+    if !(lr > 0.0 && lr.is_finite()) {
+        return Err(Error::invalid(
+            "fit",
+            format!("the optimizer's learning rate must be positive and finite, got {lr}"),
+        ));
+    }
     train.check("training", config.loss)?;
     if let Some(v) = &val {
         v.check("validation", config.loss)?;
@@ -734,13 +844,70 @@ pub fn fit_with<T: Element>(
         config.drop_last,
     )?;
     let steps = batches.len();
+    if steps == 0 {
+        return Err(Error::invalid(
+            "fit",
+            format!(
+                "drop_last with a batch size of {} leaves no batch of the {} training rows",
+                config.batch_size,
+                train.len()
+            ),
+        ));
+    }
     let mut tape = Tape::new();
     let mut history = History::default();
     let mut tracker = Tracker::new(config.early_stopping);
+    let fingerprint = config.fingerprint(train.len());
+    let (mut first_epoch, mut global_step) = (1, 0u64);
+    if let Some(path) = &config.resume {
+        let ckpt = Checkpoint::load_all(path, model, opt)?;
+        let p = ckpt.progress;
+        let shown = path.display();
+        if p.step != 0 {
+            return Err(Error::invalid(
+                "fit",
+                format!(
+                    "{shown}: fit resumes at the end of an epoch, the checkpoint is at step {} \
+                     of epoch {}",
+                    p.step,
+                    p.epoch + 1
+                ),
+            ));
+        }
+        let theirs = ckpt.extra.get(FINGERPRINT).map_or("(none)", String::as_str);
+        if theirs != fingerprint {
+            return Err(Error::invalid(
+                "fit",
+                format!(
+                    "{shown}: the checkpoint was written by another configuration, so resuming \
+                     would not continue that run: it has `{theirs}`, this run `{fingerprint}`"
+                ),
+            ));
+        }
+        let previous = ckpt.extra.get(HISTORY).map(String::as_str).unwrap_or("");
+        history.epochs = History::from_csv(previous).map_err(|m| {
+            Error::invalid("fit", format!("{shown}: the checkpoint's history: {m}"))
+        })?;
+        tracker.load(&ckpt, &*model).map_err(|m| {
+            Error::invalid(
+                "fit",
+                format!("{shown}: the checkpoint's early stopping: {m}"),
+            )
+        })?;
+        history.best_epoch = tracker.best_epoch;
+        first_epoch = p.epoch + 1;
+        global_step = p.global_step;
+    }
     let transforms = config.input_noise.is_some_and(|s| s > 0.0);
     callback.on_train_begin(config.epochs, steps);
 
-    for epoch in 1..=config.epochs {
+    // a run resumed after early stopping has stopped: nothing more to train
+    let mut stopped = tracker.should_stop();
+    if stopped {
+        history.stopped_early = history.last().is_some_and(|e| e.epoch < config.epochs);
+    }
+    let mut epoch = first_epoch;
+    while epoch <= config.epochs && !stopped {
         let start = Instant::now();
         callback.on_epoch_begin(epoch);
         model.train();
@@ -751,14 +918,15 @@ pub fn fit_with<T: Element>(
             let step = s + 1;
             let mut xb = train.x.select_rows(idx)?;
             let clean = (transforms || matches!(train.targets, Targets::Input)).then(|| xb.clone());
+            let stream = mix(mix(config.seed, epoch as u64), step as u64);
             if let Some(sigma) = config.input_noise.filter(|&s| s > 0.0) {
-                let seed = mix(mix(config.seed, epoch as u64), step as u64);
-                let noise = Array::<T>::randn(xb.shape().clone(), 0.0, sigma, &mut rng(seed));
+                let noise = Array::<T>::randn(xb.shape().clone(), 0.0, sigma, &mut rng(stream));
                 for (a, &n) in xb.data_mut().iter_mut().zip(noise.data()) {
                     *a += n;
                 }
             }
             transform(&mut xb, epoch, step)?;
+            model.reseed(mix(stream, DROPOUT_STREAM));
             let target = train.batch_targets(idx, clean.as_ref())?;
             let (value, correct, grads): (f64, _, Gradients<T>) = {
                 let pred = model.forward(&tape, tape.constant(xb))?;
@@ -774,13 +942,22 @@ pub fn fit_with<T: Element>(
                 (value, correct, l.backward()?)
             };
             tape.reset();
-            if let Some(max) = config.clip_grad_norm {
+            let stepped = if let Some(max) = config.clip_grad_norm {
                 let mut g = ParamGrads::from_gradients(grads);
-                clip_grad_norm(&mut g, max)?;
-                opt.step(model, &g as &dyn GradSource<T>)?;
+                match clip_grad_norm(&mut g, max) {
+                    Ok(_) => opt.step(model, &g as &dyn GradSource<T>),
+                    Err(e) => Err(e),
+                }
             } else {
-                opt.step(model, &grads)?;
+                opt.step(model, &grads)
+            };
+            if let Err(e) = stepped {
+                return Err(at_step(e, epoch, step));
             }
+            if !opt.checks_finite() {
+                check_params(&*model, epoch, step)?;
+            }
+            global_step += 1;
             loss_sum += value * idx.len() as f64;
             rows += idx.len();
             if let Some((c, n)) = correct {
@@ -805,29 +982,92 @@ pub fn fit_with<T: Element>(
         };
         let stats = EpochStats {
             epoch,
-            train_loss: if rows > 0 {
-                loss_sum / rows as f64
-            } else {
-                f64::NAN
-            },
+            train_loss: loss_sum / rows.max(1) as f64,
             train_accuracy: (has_acc && judged > 0).then(|| hits as f64 / judged as f64),
             val_loss,
             val_accuracy,
             lr,
             seconds: start.elapsed().as_secs_f64(),
         };
-        let stop = tracker.update(&stats, &*model);
+        stopped = tracker.update(&stats, &*model);
         history.best_epoch = tracker.best_epoch;
         callback.on_epoch_end(&stats);
         history.epochs.push(stats);
-        if stop {
-            history.stopped_early = epoch < config.epochs;
-            break;
+        if let Some(path) = &config.checkpoint {
+            let progress = Progress {
+                epoch,
+                step: 0,
+                global_step,
+                seed: config.seed,
+            };
+            let mut ckpt = Checkpoint::capture(&*model, &*opt, progress)?;
+            ckpt.extra
+                .insert(FINGERPRINT.to_string(), fingerprint.clone());
+            ckpt.extra
+                .insert(HISTORY.to_string(), history.to_csv_string());
+            tracker.save(&mut ckpt, &*model);
+            ckpt.write(path, &*model)?;
         }
+        if stopped {
+            history.stopped_early = epoch < config.epochs;
+        }
+        epoch += 1;
     }
     history.restored_best = tracker.restore(model)?;
     callback.on_train_end(&history);
     Ok(history)
+}
+
+/// The checkpoint entries `fit` adds: the configuration's fingerprint, the history (CSV), the
+/// early-stopping state.
+const FINGERPRINT: &str = "fit.config";
+const HISTORY: &str = "fit.history";
+const TRACKER: &str = "fit.early_stopping";
+const BEST: &str = "best.";
+/// Mixed into a step's stream for the modules' random draws (so that they differ from the
+/// input noise's).
+const DROPOUT_STREAM: u64 = 0xD0_0D;
+
+/// Adds the epoch and step to a non-finite error.
+fn at_step(e: Error, epoch: usize, step: usize) -> Error {
+    match e {
+        Error::NonFinite { what, value } => Error::NonFinite {
+            what: format!("{what} at epoch {epoch}, step {step}"),
+            value,
+        },
+        e => e,
+    }
+}
+
+/// After the step of an optimizer that does not check its own updates: an error naming the
+/// first parameter that is not finite.
+fn check_params<T: Element>(model: &dyn Module<T>, epoch: usize, step: usize) -> Result<()> {
+    let mut finite = true;
+    model.for_each_param(&mut |p| {
+        finite &= crate::vectorized(|| {
+            p.value()
+                .data()
+                .iter()
+                .fold(true, |ok, v| ok & v.is_finite())
+        });
+    });
+    if finite {
+        return Ok(());
+    }
+    let mut bad = None;
+    model.visit_params("", &mut |name, p| {
+        if bad.is_none() {
+            if let Some(v) = p.value().data().iter().find(|v| !v.is_finite()) {
+                bad = Some(Error::NonFinite {
+                    what: format!(
+                        "parameter `{name}` after the optimizer step at epoch {epoch}, step {step}"
+                    ),
+                    value: v.as_f64(),
+                });
+            }
+        }
+    });
+    Err(bad.expect("internal: a parameter is not finite"))
 }
 
 /// Watches the monitored quantity, remembers the best epoch (and its weights when asked).
@@ -884,6 +1124,95 @@ impl<T: Element> Tracker<T> {
         self.es.is_some_and(|e| self.wait >= e.patience)
     }
 
+    /// Whether early stopping has already decided to stop (a resumed run).
+    fn should_stop(&self) -> bool {
+        self.es.is_some_and(|e| self.wait >= e.patience)
+    }
+
+    /// Puts the state into a checkpoint: the counters as a value, the best weights as arrays
+    /// (`best.<parameter name>`).
+    fn save(&self, ckpt: &mut Checkpoint<T>, model: &dyn Module<T>) {
+        let opt = |v: Option<String>| v.unwrap_or_else(|| "none".into());
+        ckpt.extra.insert(
+            TRACKER.to_string(),
+            format!(
+                "best={} best_epoch={} wait={} best_is_last={}",
+                opt(self.best.map(|b| b.to_string())),
+                opt(self.best_epoch.map(|b| b.to_string())),
+                self.wait,
+                self.best_is_last
+            ),
+        );
+        if let Some(w) = &self.weights {
+            let mut it = w.iter();
+            model.visit_params("", &mut |name, _| {
+                if let Some(a) = it.next() {
+                    ckpt.extra_tensors
+                        .insert(format!("{BEST}{name}"), a.clone());
+                }
+            });
+        }
+    }
+
+    /// Takes the state from a checkpoint written by [`Tracker::save`].
+    fn load(
+        &mut self,
+        ckpt: &Checkpoint<T>,
+        model: &dyn Module<T>,
+    ) -> std::result::Result<(), String> {
+        let text = ckpt
+            .extra
+            .get(TRACKER)
+            .ok_or_else(|| format!("`{TRACKER}` is missing"))?;
+        let mut fields = BTreeMap::new();
+        for kv in text.split(' ') {
+            let (k, v) = kv.split_once('=').ok_or_else(|| format!("`{text}`"))?;
+            fields.insert(k, v);
+        }
+        let get = |k: &str| {
+            fields
+                .get(k)
+                .copied()
+                .ok_or_else(|| format!("`{text}` lacks {k}"))
+        };
+        let bad = |k: &str| format!("`{text}`: a bad {k}");
+        self.best = match get("best")? {
+            "none" => None,
+            v => Some(v.parse::<f64>().map_err(|_| bad("best"))?),
+        };
+        self.best_epoch = match get("best_epoch")? {
+            "none" => None,
+            v => Some(v.parse::<usize>().map_err(|_| bad("best_epoch"))?),
+        };
+        self.wait = get("wait")?.parse().map_err(|_| bad("wait"))?;
+        self.best_is_last = get("best_is_last")?
+            .parse()
+            .map_err(|_| bad("best_is_last"))?;
+        let mut w = Vec::new();
+        let mut missing = None;
+        model.visit_params(
+            "",
+            &mut |name, p| match ckpt.extra_tensors.get(&format!("{BEST}{name}")) {
+                Some(a) if a.shape() == p.value().shape() => w.push(a.clone()),
+                _ => missing = missing.take().or(Some(name.to_string())),
+            },
+        );
+        self.weights = match missing {
+            None if !w.is_empty() => Some(w),
+            None => None,
+            Some(name) if w.is_empty() => {
+                let _ = name;
+                None
+            }
+            Some(name) => {
+                return Err(format!(
+                    "the best value of `{name}` is missing or misshapen"
+                ))
+            }
+        };
+        Ok(())
+    }
+
     /// Puts the best weights back if they were kept and are not the current ones.
     fn restore(&mut self, model: &mut dyn Module<T>) -> Result<bool> {
         let Some(w) = self.weights.take() else {
@@ -919,22 +1248,14 @@ impl<T: Element> Tracker<T> {
     }
 }
 
-/// SplitMix64's finaliser over `seed` and `stream`: unrelated seeds for nearby streams.
-fn mix(seed: u64, stream: u64) -> u64 {
-    let mut z = seed ^ stream.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// The mean loss (and the accuracy, as `config.accuracy` says) of `model` on `data`, in
 /// evaluation mode (the model is left in evaluation mode), in batches of
 /// `config.eval_batch_size` rows. Only `loss`, `accuracy` and `eval_batch_size` of `config` are
 /// read.
 ///
 /// # Errors
-/// As [`fit`] for targets that do not suit the loss or the model; a NaN loss is returned as it
-/// is (not an error).
+/// As [`fit`] for targets that do not suit the loss or the model, and for a set with no rows;
+/// a NaN loss is returned as it is (not an error).
 #[track_caller]
 pub fn evaluate<T: Element>(
     model: &mut dyn Module<T>,
@@ -970,11 +1291,7 @@ pub fn evaluate<T: Element>(
         tape.reset();
     }
     Ok(Evaluation {
-        loss: if rows > 0 {
-            loss_sum / rows as f64
-        } else {
-            f64::NAN
-        },
+        loss: loss_sum / rows.max(1) as f64,
         accuracy: (has_acc && judged > 0).then(|| hits as f64 / judged as f64),
     })
 }
@@ -983,7 +1300,8 @@ pub fn evaluate<T: Element>(
 /// evaluation mode (the model is left in evaluation mode), stacked along the first axis.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] for a batch size of 0 or a rank-0 `x`; the model's shape errors.
+/// [`Error::InvalidArgument`] for a batch size of 0, a rank-0 `x` or one with no rows; the
+/// model's shape errors (naming the module and the line that called `predict`).
 #[track_caller]
 pub fn predict<T: Element>(
     model: &mut dyn Module<T>,
@@ -997,6 +1315,12 @@ pub fn predict<T: Element>(
         ));
     }
     let n = x.dims()[0];
+    if n == 0 {
+        return Err(Error::invalid(
+            "predict",
+            format!("the inputs have no rows (shape {})", x.shape()),
+        ));
+    }
     let mut batches = Batches::new(n, batch_size, None, false)?;
     model.eval();
     let mut tape = Tape::new();
@@ -1028,14 +1352,7 @@ pub fn predict<T: Element>(
         tape.reset();
     }
     let mut dims = vec![n];
-    match row_dims {
-        Some(r) => dims.extend(r),
-        None => {
-            // No rows: run one empty batch to learn the output's trailing shape.
-            let y = model.forward(&tape, tape.constant(x.clone()))?;
-            dims.extend_from_slice(&y.shape().dims()[1..]);
-        }
-    }
+    dims.extend(row_dims.expect("internal: at least one batch ran"));
     Array::from_vec(out, dims.as_slice())
 }
 

@@ -102,9 +102,9 @@ fn evaluate_and_predict_do_not_depend_on_the_batch_size() {
     .unwrap();
     assert!((a.loss - b.loss).abs() < 1e-6, "{a:?} {b:?}");
     assert_eq!(a.accuracy, b.accuracy);
-    // no rows: the output keeps the model's trailing shape
+    // no rows: an error (tests/fit_guards.rs)
     let empty = Array::<f32>::zeros([0, 2]);
-    assert_eq!(predict(&mut model, &empty, 8).unwrap().dims(), &[0, 2]);
+    assert!(predict(&mut model, &empty, 8).is_err());
 }
 
 /// A validation set whose labels are the training labels flipped: the better the model fits

@@ -2,7 +2,7 @@
 
 use crate::activation::Act;
 use crate::mlp::{Mlp, OutputAct};
-use crate::module::{describe_children, fmt_with_count, join_name, Module};
+use crate::module::{describe_children, fmt_with_count, in_child, join_name, Module};
 use rand::Rng;
 use std::fmt;
 use tapegrad_core::{Element, Error, Param, Result, Tape, Tensor};
@@ -107,19 +107,27 @@ impl<T: Element> Autoencoder<T> {
     /// The latent code of `x`.
     ///
     /// # Errors
-    /// [`Error::Shape`](tapegrad_core::Error::Shape) when `x` does not fit the encoder.
+    /// [`Error::Shape`](tapegrad_core::Error::Shape) when `x` does not fit the encoder (naming
+    /// the layer, `encoder.0`, and the caller's line).
     #[track_caller]
     pub fn encode<'t>(&self, tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
-        self.encoder.forward(tape, x)
+        match self.encoder.forward(tape, x) {
+            Ok(z) => Ok(z),
+            Err(e) => Err(in_child(e, "encoder", || self.encoder.describe())),
+        }
     }
 
     /// The reconstruction from a latent code.
     ///
     /// # Errors
-    /// [`Error::Shape`](tapegrad_core::Error::Shape) when `z` does not fit the decoder.
+    /// [`Error::Shape`](tapegrad_core::Error::Shape) when `z` does not fit the decoder (naming
+    /// the layer, `decoder.0`, and the caller's line).
     #[track_caller]
     pub fn decode<'t>(&self, tape: &'t Tape<T>, z: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
-        self.decoder.forward(tape, z)
+        match self.decoder.forward(tape, z) {
+            Ok(y) => Ok(y),
+            Err(e) => Err(in_child(e, "decoder", || self.decoder.describe())),
+        }
     }
 }
 

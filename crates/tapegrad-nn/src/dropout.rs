@@ -121,6 +121,12 @@ impl<T: Element> Module<T> for Dropout {
         self.training = training;
     }
 
+    /// Restarts the masks from `(seed, stream)`: what `fit` calls before every step, so that a
+    /// resumed run draws the masks of an uninterrupted one.
+    fn reseed(&mut self, stream: u64) {
+        *self.rng.get_mut() = StdRng::seed_from_u64(crate::mix_seed(self.seed, stream));
+    }
+
     fn describe(&self) -> String {
         format!("Dropout(p={})", self.p)
     }

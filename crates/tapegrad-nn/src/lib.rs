@@ -13,7 +13,8 @@
 //! - [`optim`]: SGD (momentum, Nesterov, weight decay), Adam, AdamW, RMSProp, Adagrad;
 //!   [`schedule`]s for the learning rate; [`ParamGrads`] for gradient accumulation and
 //!   [`clip_grad_norm`] / [`clip_grad_value`].
-//! - [`save`] / [`load`]: safetensors files that PyTorch reads.
+//! - [`save`] / [`load`]: safetensors files that PyTorch reads; [`Checkpoint`]: the model, the
+//!   optimizer's state and the [`Progress`] in one file, to resume training exactly.
 //!
 //! # A training loop
 //!
@@ -53,6 +54,7 @@
 mod activation;
 mod autoencoder;
 mod check;
+mod checkpoint;
 mod clip;
 mod dense;
 mod dropout;
@@ -69,6 +71,7 @@ mod serialize;
 pub use activation::{Act, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
 pub use autoencoder::Autoencoder;
 pub use check::gradcheck_module;
+pub use checkpoint::{Checkpoint, Progress};
 pub use clip::{clip_grad_norm, clip_grad_value};
 pub use dense::Dense;
 pub use dropout::Dropout;
@@ -76,6 +79,6 @@ pub use grads::{GradSource, ParamGrads};
 pub use init::Init;
 pub use loss::Reduction;
 pub use mlp::{Mlp, OutputAct};
-pub use module::{join_name, Module};
+pub use module::{join_name, mix_seed, Module};
 pub use sequential::Sequential;
-pub use serialize::{load, save};
+pub use serialize::{load, save, write_file_atomic};

@@ -4,7 +4,7 @@
 use crate::activation::Act;
 use crate::dense::Dense;
 use crate::init::Init;
-use crate::module::{describe_children, fmt_with_count, join_name, Module};
+use crate::module::{describe_children, fmt_with_count, in_child, join_name, Module};
 use rand::Rng;
 use std::fmt;
 use tapegrad_core::{Activation, Element, Error, Param, Result, Tape, Tensor};
@@ -225,25 +225,23 @@ impl<T: Element> Mlp<T> {
         } else {
             self.act.fused()
         };
-        match fused {
+        let y = match fused {
             Some(a) if self.fused => layer.forward_with(tape, x, a),
-            _ => {
-                let z = layer.forward(tape, x)?;
-                if last {
-                    self.output.apply(z)
-                } else {
-                    Ok(self.act.apply(z))
-                }
-            }
-        }
+            _ => match layer.forward(tape, x) {
+                Ok(z) if last => self.output.apply(z),
+                Ok(z) => Ok(self.act.apply(z)),
+                Err(e) => Err(e),
+            },
+        };
+        y.map_err(|e| in_child(e, &(2 * k).to_string(), || layer.describe()))
     }
 }
 
 impl<T: Element> Module<T> for Mlp<T> {
     /// # Errors
-    /// [`Error::Shape`] when the input's last axis is not the first layer size.
+    /// [`Error::Shape`] when the input's last axis is not the first layer size, naming the
+    /// layer (`(in module `0`: Dense(in=2, out=4, bias))`) and the caller's line.
     fn forward<'t>(&self, tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
-        // a loop, not try_fold: a closure would cut the caller's location off
         let mut x = x;
         for k in 0..self.layers.len() {
             x = self.layer_forward(tape, k, x)?;

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::path::Path;
-use tapegrad_core::{Element, Param, Result, Tape, Tensor};
+use tapegrad_core::{Element, Error, Param, Result, Tape, Tensor};
 
 /// A layer or a model: a function of one tensor whose parameters live in the module and are
 /// bound to the tape by `forward` (`tape.param(&p)`), so the tape gives their gradients.
@@ -31,10 +31,13 @@ use tapegrad_core::{Element, Param, Result, Tape, Tensor};
 pub trait Module<T: Element> {
     /// Records the module's computation of `x` on `tape` and returns its output.
     ///
+    /// `#[track_caller]` (every implementation inherits it): an error names the line of the
+    /// code that called `forward` (or `fit`), through containers and `dyn Module` too; a
+    /// container adds the path of the child where it arose (`(in module `encoder.2`:
+    /// Dense(in=4, out=2, bias))`).
+    ///
     /// # Errors
-    /// Shape errors when `x` does not fit the module (each names both shapes). Errors are
-    /// located at the caller's line (`#[track_caller]`, which every implementation inherits,
-    /// through `dyn Module` too).
+    /// Shape errors when `x` does not fit the module (each names both shapes).
     #[track_caller]
     fn forward<'t>(&self, tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>>;
 
@@ -62,6 +65,16 @@ pub trait Module<T: Element> {
     /// does nothing (a layer that behaves the same in both modes).
     fn set_training(&mut self, training: bool) {
         let _ = training;
+    }
+
+    /// Restarts the module's random streams (e.g. [`Dropout`](crate::Dropout)'s masks) from
+    /// `stream`, a number derived from where training stands (`fit` passes one derived from
+    /// `(seed, epoch, step)` before every step). A module that draws random numbers while
+    /// training should derive them from its own seed and the last `stream`, so that training
+    /// resumed from a [`Checkpoint`](crate::Checkpoint) draws exactly what an uninterrupted run
+    /// draws. Containers pass it to every child; the default does nothing.
+    fn reseed(&mut self, stream: u64) {
+        let _ = stream;
     }
 
     /// A description as torch prints modules: one line for a layer (`Dense(in=2, out=4,
@@ -188,7 +201,73 @@ impl<T: Element> Module<T> for Box<dyn Module<T> + '_> {
     fn set_training(&mut self, training: bool) {
         (**self).set_training(training);
     }
+    fn reseed(&mut self, stream: u64) {
+        (**self).reseed(stream);
+    }
     fn describe(&self) -> String {
         (**self).describe()
+    }
+}
+
+/// SplitMix64's finaliser over `seed` and `stream`: unrelated seeds for nearby streams (the
+/// mixing `fit` and [`Module::reseed`] use to derive random streams).
+///
+/// ```
+/// use tapegrad_nn::mix_seed;
+/// assert_ne!(mix_seed(0, 1), mix_seed(0, 2));
+/// assert_eq!(mix_seed(7, 3), mix_seed(7, 3));
+/// ```
+pub fn mix_seed(seed: u64, stream: u64) -> u64 {
+    let mut z = seed ^ stream.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+const IN_MODULE: &str = " (in module `";
+
+/// Adds to an error that arose in the child `child` (described by `describe`) the child's
+/// path: `(in module `child`: Dense(in=4, out=2, bias))` after the error's reason; an error
+/// that already names a path (from a nested container) gets `child.` put in front of it.
+/// Errors without a message (axis, data-length, ...) are returned as they are.
+pub(crate) fn in_child(e: Error, child: &str, describe: impl FnOnce() -> String) -> Error {
+    let add = |text: &mut String| match text.rfind(IN_MODULE) {
+        Some(i) => text.insert_str(i + IN_MODULE.len(), &format!("{child}.")),
+        None => {
+            let d = describe();
+            let first = d.lines().next().unwrap_or_default();
+            text.push_str(&format!("{IN_MODULE}{child}`: {first})"));
+        }
+    };
+    match e {
+        Error::Shape {
+            op,
+            lhs,
+            rhs,
+            mut reason,
+            location,
+        } => {
+            add(&mut reason);
+            Error::Shape {
+                op,
+                lhs,
+                rhs,
+                reason,
+                location,
+            }
+        }
+        Error::InvalidArgument {
+            op,
+            mut message,
+            location,
+        } => {
+            add(&mut message);
+            Error::InvalidArgument {
+                op,
+                message,
+                location,
+            }
+        }
+        e => e,
     }
 }

@@ -1,6 +1,12 @@
 //! Learning-rate schedules: the learning rate as a function of the step (or epoch) count.
 //! Set it on an optimizer before each step: `opt.set_lr(schedule.lr_at(step))`.
 //!
+//! A schedule is a pure function of the step, so a run resumed from a
+//! [`Checkpoint`](crate::Checkpoint) continues it with
+//! [`Progress::global_step`](crate::Progress::global_step). The constructors refuse a base rate
+//! that is not positive and finite; a rate a schedule reaches later that is 0 (a cosine with
+//! `min = 0` at its end, or beyond) is refused by the optimizer's next `step`, naming the value.
+//!
 //! ```
 //! use tapegrad_nn::schedule::{Cosine, LrSchedule, StepDecay, WarmUp};
 //! # fn main() -> tapegrad_core::Result<()> {
@@ -51,12 +57,12 @@ impl StepDecay {
     /// Multiplies `base` by `gamma` every `step_size` steps.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a `step_size` of 0, a negative or non-finite `base` or
-    /// `gamma`.
+    /// [`Error::InvalidArgument`] for a `step_size` of 0, a `base` or `gamma` that is not
+    /// positive and finite.
     #[track_caller]
     pub fn new(base: f64, step_size: usize, gamma: f64) -> Result<Self> {
-        check("StepDecay::new", "base", base, base >= 0.0)?;
-        check("StepDecay::new", "gamma", gamma, gamma >= 0.0)?;
+        check("StepDecay::new", "base", base, base > 0.0)?;
+        check("StepDecay::new", "gamma", gamma, gamma > 0.0)?;
         if step_size == 0 {
             return Err(Error::invalid(
                 "StepDecay::new",
@@ -88,11 +94,11 @@ impl Exponential {
     /// Multiplies `base` by `gamma` every step.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a negative or non-finite `base` or `gamma`.
+    /// [`Error::InvalidArgument`] for a `base` or `gamma` that is not positive and finite.
     #[track_caller]
     pub fn new(base: f64, gamma: f64) -> Result<Self> {
-        check("Exponential::new", "base", base, base >= 0.0)?;
-        check("Exponential::new", "gamma", gamma, gamma >= 0.0)?;
+        check("Exponential::new", "base", base, base > 0.0)?;
+        check("Exponential::new", "gamma", gamma, gamma > 0.0)?;
         Ok(Exponential { base, gamma })
     }
 }
@@ -114,14 +120,16 @@ pub struct Cosine {
 }
 
 impl Cosine {
-    /// Anneals from `base` to `min` over `total` steps.
+    /// Anneals from `base` to `min` over `total` steps. With `min = 0` (torch's default) the
+    /// rate is 0 from step `total` on, which an optimizer refuses: run steps `0..total`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a `total` of 0 or learning rates that are negative or
-    /// not finite.
+    /// [`Error::InvalidArgument`] for a `total` of 0, a `base` that is not positive and finite,
+    /// or a `min` that is negative, not finite, or above `base`.
     #[track_caller]
     pub fn new(base: f64, min: f64, total: usize) -> Result<Self> {
-        check("Cosine::new", "base", base, base >= 0.0)?;
+        check("Cosine::new", "base", base, base > 0.0)?;
+        check("Cosine::new", "min", min, min <= base)?;
         check("Cosine::new", "min", min, min >= 0.0)?;
         if total == 0 {
             return Err(Error::invalid("Cosine::new", "total must be at least 1"));
@@ -208,5 +216,12 @@ mod tests {
         assert!(Exponential::new(0.1, f64::NAN).is_err());
         assert!(Cosine::new(0.1, 0.0, 0).is_err());
         assert!(WarmUp::new(0, Constant(0.1)).is_err());
+        // rates that an optimizer would refuse are refused at construction
+        assert!(StepDecay::new(0.0, 1, 0.5).is_err());
+        assert!(StepDecay::new(0.1, 1, 0.0).is_err());
+        assert!(Exponential::new(0.0, 0.5).is_err());
+        assert!(Exponential::new(f64::INFINITY, 0.5).is_err());
+        assert!(Cosine::new(0.0, 0.0, 10).is_err());
+        assert!(Cosine::new(0.1, 0.2, 10).is_err());
     }
 }

@@ -1,6 +1,6 @@
 //! `Sequential`: a list of boxed modules applied in order.
 
-use crate::module::{describe_children, fmt_with_count, Module};
+use crate::module::{describe_children, fmt_with_count, in_child, Module};
 use std::fmt;
 use tapegrad_core::{Element, Param, Result, Tape, Tensor};
 
@@ -85,11 +85,16 @@ impl<T: Element> Sequential<T> {
 }
 
 impl<T: Element> Module<T> for Sequential<T> {
+    /// Each module's forward in turn. An error names the child where it arose:
+    /// `... (in module `1`: Dense(in=64, out=10, bias)) (at src/main.rs:9:5)`.
     fn forward<'t>(&self, tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
-        // a loop, not try_fold: a closure would cut the caller's location off
         let mut x = x;
-        for m in &self.layers {
-            x = m.forward(tape, x)?;
+        for (i, m) in self.layers.iter().enumerate() {
+            // a plain loop, not a closure: the caller's location passes through
+            x = match m.forward(tape, x) {
+                Ok(y) => y,
+                Err(e) => return Err(in_child(e, &i.to_string(), || m.describe())),
+            };
         }
         Ok(x)
     }
@@ -118,6 +123,10 @@ impl<T: Element> Module<T> for Sequential<T> {
         self.layers
             .iter_mut()
             .for_each(|m| m.set_training(training));
+    }
+
+    fn reseed(&mut self, stream: u64) {
+        self.layers.iter_mut().for_each(|m| m.reseed(stream));
     }
 
     fn describe(&self) -> String {

@@ -6,12 +6,14 @@
 //! `nn.Linear.weight` is `[out, in]`, so transpose it when moving weights across.
 
 use crate::module::Module;
-use safetensors::tensor::{Dtype, SafeTensors, View};
+use safetensors::tensor::{Dtype, Metadata, SafeTensors, View};
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 use tapegrad_core::{Array, Element, Error, Result};
 
 /// One parameter's bytes, as the safetensors writer wants them.
@@ -72,7 +74,7 @@ fn from_bytes<T: Element>(bytes: &[u8]) -> Vec<T> {
     }
 }
 
-fn format_err(path: &Path, message: impl Into<String>) -> Error {
+pub(crate) fn format_err(path: &Path, message: impl Into<String>) -> Error {
     Error::Format {
         path: path.to_path_buf(),
         offset: None,
@@ -80,40 +82,356 @@ fn format_err(path: &Path, message: impl Into<String>) -> Error {
     }
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::Io {
         path: path.to_path_buf(),
         source,
     }
 }
 
-/// `<path>.tmp`, beside the target.
-fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    path.with_file_name(name)
+/// Temporary files made by this process so far (part of each temporary file's name).
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Creates a new temporary file beside `path`, named
+/// `.<file name>.<pid>.<counter>.<nanoseconds>.tmp`: unique among the threads of this process
+/// (the counter) and among processes (the pid, and the clock against a reused pid); it is
+/// created with `create_new`, so an existing file is never reused (another name is tried).
+fn create_temp(path: &Path) -> Result<(PathBuf, fs::File)> {
+    let name = path.file_name().ok_or_else(|| Error::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the path does not name a file",
+        ),
+    })?;
+    let mut last = None;
+    for _ in 0..16 {
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(format!(".{}.{n}.{nanos:09}.tmp", std::process::id()));
+        let tmp = path.with_file_name(tmp_name);
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(io_err(path)(e)),
+        }
+    }
+    Err(io_err(path)(last.expect("internal: 16 attempts were made")))
 }
 
-/// Writes `bytes` to `<path>.tmp`, flushes it to disk, then renames it over `path`, so a crash
-/// leaves either the old file or the new one, never a half-written file at `path`.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = temp_path(path);
+/// Writes `bytes` to `path` so that a reader of `path` sees either the old file or the whole
+/// new one, never a part, even with several writers and readers at once and across a crash:
+///
+/// 1. the bytes go to a new temporary file in the same folder, with a name unique to this
+///    process, thread and moment (`.<name>.<pid>.<counter>.<nanoseconds>.tmp`, created with
+///    `create_new`, so two writers never share one);
+/// 2. the temporary file is flushed to disk (`sync_all`);
+/// 3. it is renamed over `path` (atomic on one file system; the last rename wins);
+/// 4. on Unix, the folder is flushed to disk too, so the rename itself survives a crash.
+///
+/// A failed write removes its temporary file and leaves `path` as it was.
+///
+/// # Errors
+/// [`Error::Io`] naming `path` when a step fails (a missing folder, no permission, a full
+/// disk, ...).
+pub fn write_file_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
+    let path = path.as_ref();
+    let (tmp, mut f) = create_temp(path)?;
     let result = (|| {
-        let mut f = fs::File::create(&tmp).map_err(io_err(&tmp))?;
-        f.write_all(bytes).map_err(io_err(&tmp))?;
-        f.sync_all().map_err(io_err(&tmp))?;
+        f.write_all(bytes).map_err(io_err(path))?;
+        f.sync_all().map_err(io_err(path))?;
         drop(f);
         fs::rename(&tmp, path).map_err(io_err(path))
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
+        return result;
     }
+    sync_dir(path)
+}
+
+/// Flushes the folder holding `path` to disk (Unix), so a rename into it is durable. File
+/// systems that cannot flush a folder (`EINVAL`) are accepted as they are.
+#[cfg(unix)]
+fn sync_dir(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let d = fs::File::open(dir).map_err(io_err(dir))?;
+    match d.sync_all() {
+        Err(e) if e.kind() != std::io::ErrorKind::InvalidInput => Err(io_err(dir)(e)),
+        _ => Ok(()),
+    }
+}
+
+/// On other systems a rename is made durable by the system (there is no folder handle to
+/// flush).
+#[cfg(not(unix))]
+fn sync_dir(_path: &Path) -> Result<()> {
+    Ok(())
+}
+
+/// The largest file [`load`] reads for a model of `param_bytes` bytes of parameters: a
+/// checkpoint holds at most four more copies of them (optimizer moments, the best weights)
+/// and a header, whose size grows with the number of tensors.
+pub(crate) fn max_file_len(param_bytes: u64, tensors: u64) -> u64 {
+    param_bytes
+        .saturating_mul(5)
+        .saturating_add(tensors.saturating_mul(5 * 512))
+        .saturating_add(MAX_HEADER)
+}
+
+/// The largest header [`load`] accepts beyond 512 bytes per tensor it may hold.
+const MAX_HEADER: u64 = 1 << 20;
+
+/// Reads a safetensors file of at most `max_len` bytes.
+pub(crate) fn read_bounded(path: &Path, max_len: u64) -> Result<Vec<u8>> {
+    let mut f = fs::File::open(path).map_err(io_err(path))?;
+    let len = f.metadata().map_err(io_err(path))?.len();
+    if len > max_len {
+        return Err(format_err(
+            path,
+            format!(
+                "the file has {len} bytes, more than a model or checkpoint of these \
+                 parameters can have ({max_len})"
+            ),
+        ));
+    }
+    let mut buf = Vec::new();
+    // `take`: a file that grows while being read is still read only up to the bound
+    (&mut f)
+        .take(max_len)
+        .read_to_end(&mut buf)
+        .map_err(io_err(path))?;
+    Ok(buf)
+}
+
+/// The parameter bytes and count of `model`.
+pub(crate) fn param_bytes<T: Element>(model: &(impl Module<T> + ?Sized)) -> (u64, u64) {
+    let (mut bytes, mut count) = (0u64, 0u64);
+    model.for_each_param(&mut |p| {
+        bytes = bytes.saturating_add((p.value().numel() * std::mem::size_of::<T>()) as u64);
+        count += 1;
+    });
+    (bytes, count)
+}
+
+/// Encodes named arrays and metadata as a safetensors file.
+pub(crate) fn encode<T: Element>(
+    path: &Path,
+    tensors: &[(String, &Array<T>)],
+    meta: HashMap<String, String>,
+) -> Result<Vec<u8>> {
+    let mut seen = HashSet::new();
+    if let Some((name, _)) = tensors.iter().find(|(n, _)| !seen.insert(n.as_str())) {
+        return Err(Error::invalid(
+            "save",
+            format!("two tensors are named `{name}`"),
+        ));
+    }
+    let bytes: Vec<(&str, Bytes)> = tensors
+        .iter()
+        .map(|(n, a)| {
+            (
+                n.as_str(),
+                Bytes {
+                    dtype: dtype_of::<T>(),
+                    shape: a.dims().to_vec(),
+                    data: to_bytes(a),
+                },
+            )
+        })
+        .collect();
+    safetensors::tensor::serialize(bytes.iter().map(|(n, b)| (*n, b)), Some(meta))
+        .map_err(|e| format_err(path, format!("cannot encode safetensors: {e}")))
+}
+
+/// The named parameters of `model` as arrays (references), in visiting order.
+pub(crate) fn named_values<T: Element>(
+    model: &(impl Module<T> + ?Sized),
+) -> Vec<(String, &Array<T>)> {
+    let mut out = Vec::new();
+    model.visit_params("", &mut |name, p| out.push((name.to_string(), p.value())));
+    out
+}
+
+/// A parsed safetensors file: its header and its data section (borrowed).
+pub(crate) struct Parsed<'a> {
+    meta: Metadata,
+    data: &'a [u8],
+}
+
+impl<'a> Parsed<'a> {
+    /// Parses `buf` (the whole file at `path`): the header length, the JSON header, every
+    /// tensor's offsets within the data section (checked by the safetensors crate).
+    pub(crate) fn new(path: &Path, buf: &'a [u8]) -> Result<Self> {
+        let (n, meta) = SafeTensors::read_metadata(buf)
+            .map_err(|e| format_err(path, format!("not a valid safetensors file: {e}")))?;
+        let data = buf
+            .get(8 + n..)
+            .ok_or_else(|| format_err(path, "not a valid safetensors file: no data section"))?;
+        Ok(Parsed { meta, data })
+    }
+
+    /// The metadata entry `key`.
+    pub(crate) fn meta(&self, key: &str) -> Option<&str> {
+        self.meta
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get(key))
+            .map(String::as_str)
+    }
+
+    /// Every metadata entry.
+    pub(crate) fn meta_entries(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.meta.metadata().iter().flat_map(|m| m.iter())
+    }
+
+    /// Every tensor name, sorted.
+    pub(crate) fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.meta.tensors().into_keys().collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Whether the file has a tensor `name`.
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.meta.info(name).is_some()
+    }
+
+    /// The tensor `name` as an array of the module's dtype and shape `dims` (any shape when
+    /// `None`).
+    pub(crate) fn tensor<T: Element>(
+        &self,
+        path: &Path,
+        name: &str,
+        dims: Option<&[usize]>,
+    ) -> Result<Array<T>> {
+        let info = self
+            .meta
+            .info(name)
+            .ok_or_else(|| format_err(path, format!("tensor `{name}` is missing from the file")))?;
+        let want = dtype_of::<T>();
+        if info.dtype != want {
+            return Err(format_err(
+                path,
+                format!(
+                    "tensor `{name}` has dtype {:?} in the file but {:?} in the model",
+                    info.dtype, want
+                ),
+            ));
+        }
+        let shape = dims.unwrap_or(&info.shape);
+        if info.shape != shape {
+            return Err(format_err(
+                path,
+                format!(
+                    "tensor `{name}` has shape {:?} in the file but {} in the model",
+                    info.shape,
+                    tapegrad_core::Shape::new(shape)
+                ),
+            ));
+        }
+        let (s, e) = info.data_offsets;
+        let bytes = self.data.get(s..e).ok_or_else(|| {
+            format_err(
+                path,
+                format!("tensor `{name}` lies beyond the end of the file"),
+            )
+        })?;
+        Array::from_vec(from_bytes::<T>(bytes), shape).map_err(|_| {
+            format_err(
+                path,
+                format!("tensor `{name}` holds the wrong number of bytes"),
+            )
+        })
+    }
+}
+
+/// Reads and checks every parameter of `model` from `file` (nothing is changed): the values
+/// in visiting order. Tensors of the file that are not the model's are an error, except a
+/// checkpoint's own (optimizer state, extras) when `checkpoint` is set.
+pub(crate) fn model_values<T: Element>(
+    path: &Path,
+    file: &Parsed<'_>,
+    model: &(impl Module<T> + ?Sized),
+) -> Result<Vec<Array<T>>> {
+    let checkpoint = file.meta(crate::checkpoint::MARK).is_some();
+    let mut values: Vec<Array<T>> = Vec::new();
+    let mut names = HashSet::new();
+    let mut bad: Option<Error> = None;
+    model.visit_params("", &mut |name, p| {
+        if bad.is_some() {
+            return;
+        }
+        names.insert(name.to_string());
+        if !file.has(name) {
+            bad = Some(format_err(
+                path,
+                format!(
+                    "tensor `{name}` (shape {}) is missing from the file",
+                    p.value().shape()
+                ),
+            ));
+            return;
+        }
+        match file.tensor::<T>(path, name, Some(p.value().dims())) {
+            Ok(a) => values.push(a),
+            Err(e) => bad = Some(e),
+        }
+    });
+    if let Some(e) = bad {
+        return Err(e);
+    }
+    let extra = file
+        .names()
+        .into_iter()
+        .find(|n| !(names.contains(n) || (checkpoint && is_checkpoint_extra(n))));
+    if let Some(extra) = extra {
+        return Err(format_err(
+            path,
+            format!("the file has tensor `{extra}` that the model does not have"),
+        ));
+    }
+    Ok(values)
+}
+
+/// Puts `values` (from [`model_values`], in visiting order) into `model`.
+pub(crate) fn set_values<T: Element>(
+    model: &mut (impl Module<T> + ?Sized),
+    values: Vec<Array<T>>,
+) -> Result<()> {
+    let mut values = values.into_iter();
+    let mut result = Ok(());
+    model.visit_params_mut("", &mut |_, p| {
+        let v = values.next().expect("internal: one value per parameter");
+        if let Err(e) = p.set(v) {
+            result = Err(e);
+        }
+    });
     result
 }
 
+/// Tensor names that a checkpoint holds besides the model's own.
+pub(crate) fn is_checkpoint_extra(name: &str) -> bool {
+    name.starts_with(crate::checkpoint::OPTIMIZER_PREFIX)
+        || name.starts_with(crate::checkpoint::EXTRA_PREFIX)
+}
+
 /// Saves every parameter of `model` to a safetensors file at `path`, named by its dotted
-/// name, with the module's dtype (`F32` or `F64`). The file is written to `<path>.tmp` beside
-/// the target and renamed, so a crash never leaves a half-written model at `path`.
+/// name, with the module's dtype (`F32` or `F64`). The file is written as
+/// [`write_file_atomic`] says (a unique temporary file beside the target, flushed, renamed
+/// over it, the folder flushed), so a reader, a concurrent saver or a crash never sees or
+/// leaves a half-written model at `path`.
 ///
 /// ```
 /// use tapegrad_core::rng;
@@ -138,131 +456,37 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// two parameters share a name (a custom module's bug).
 pub fn save<T: Element>(model: &(impl Module<T> + ?Sized), path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let mut tensors: Vec<(String, Bytes)> = Vec::new();
-    let mut seen = HashSet::new();
-    let mut dup = None;
-    model.visit_params("", &mut |name, p| {
-        if !seen.insert(name.to_string()) {
-            dup.get_or_insert_with(|| name.to_string());
-        }
-        tensors.push((
-            name.to_string(),
-            Bytes {
-                dtype: dtype_of::<T>(),
-                shape: p.value().dims().to_vec(),
-                data: to_bytes(p.value()),
-            },
-        ));
-    });
-    if let Some(name) = dup {
-        return Err(Error::invalid(
-            "save",
-            format!("two parameters are named `{name}`"),
-        ));
-    }
+    let tensors = named_values(model);
     let meta = HashMap::from([("format".to_string(), "pt".to_string())]);
-    let bytes =
-        safetensors::tensor::serialize(tensors.iter().map(|(n, b)| (n.as_str(), b)), Some(meta))
-            .map_err(|e| format_err(path, format!("cannot encode safetensors: {e}")))?;
-    write_atomic(path, &bytes)
+    let bytes = encode(path, &tensors, meta)?;
+    write_file_atomic(path, &bytes)
 }
 
-/// Loads every parameter of `model` from the safetensors file at `path`.
+/// Loads every parameter of `model` from the safetensors file at `path` (a file written by
+/// [`save`], or the model part of a [`Checkpoint`](crate::Checkpoint)).
 ///
 /// Every name, shape and dtype is checked before anything is changed: a parameter missing
 /// from the file, a shape or dtype that differs, or a tensor in the file that the model does
 /// not have is an error naming that tensor (the first such, in the model's parameter order),
 /// and the model is left as it was. A truncated or corrupt file is an error, never a panic.
 ///
+/// Bounds (for any file, however broken): a file larger than five times the model's parameter
+/// bytes plus 1 MiB (and 2.5 KiB per parameter tensor) for the header is refused before it is
+/// read; otherwise loading allocates at its peak at most twice the file's size plus 64 times
+/// its header's size plus 64 KiB (the file's bytes, the parsed JSON header, the arrays). The
+/// mutation fuzzer `tests/load_fuzz.rs` checks this with a counting allocator.
+///
 /// # Errors
 /// [`Error::Io`] when the file cannot be read; [`Error::Format`] (naming the file) when it is
-/// not a valid safetensors file or does not match the model's parameters.
+/// not a valid safetensors file, is too large, or does not match the model's parameters.
 pub fn load<T: Element>(
     model: &mut (impl Module<T> + ?Sized),
     path: impl AsRef<Path>,
 ) -> Result<()> {
     let path = path.as_ref();
-    let buf = fs::read(path).map_err(io_err(path))?;
-    let st = SafeTensors::deserialize(&buf)
-        .map_err(|e| format_err(path, format!("not a valid safetensors file: {e}")))?;
-    let want = dtype_of::<T>();
-    let mut values: Vec<Array<T>> = Vec::new();
-    let mut names = HashSet::new();
-    let mut bad: Option<Error> = None;
-    model.visit_params("", &mut |name, p| {
-        if bad.is_some() {
-            return;
-        }
-        names.insert(name.to_string());
-        let shape = p.value().dims();
-        let view = match st.tensor(name) {
-            Ok(v) => v,
-            Err(_) => {
-                bad = Some(format_err(
-                    path,
-                    format!(
-                        "tensor `{name}` (shape {}) is missing from the file",
-                        p.value().shape()
-                    ),
-                ));
-                return;
-            }
-        };
-        if view.dtype() != want {
-            bad = Some(format_err(
-                path,
-                format!(
-                    "tensor `{name}` has dtype {:?} in the file but {:?} in the model",
-                    view.dtype(),
-                    want
-                ),
-            ));
-        } else if view.shape() != shape {
-            bad = Some(format_err(
-                path,
-                format!(
-                    "tensor `{name}` has shape {:?} in the file but {} in the model",
-                    view.shape(),
-                    p.value().shape()
-                ),
-            ));
-        } else {
-            match Array::from_vec(from_bytes::<T>(view.data()), shape) {
-                Ok(a) => values.push(a),
-                Err(_) => {
-                    bad = Some(format_err(
-                        path,
-                        format!("tensor `{name}` holds the wrong number of bytes"),
-                    ));
-                }
-            }
-        }
-    });
-    if let Some(e) = bad {
-        return Err(e);
-    }
-    let mut extra: Vec<&str> = st
-        .names()
-        .into_iter()
-        .filter(|n| !names.contains(*n))
-        .collect();
-    if !extra.is_empty() {
-        extra.sort_unstable();
-        return Err(format_err(
-            path,
-            format!(
-                "the file has tensor `{}` that the model does not have",
-                extra[0]
-            ),
-        ));
-    }
-    let mut values = values.into_iter();
-    let mut result = Ok(());
-    model.visit_params_mut("", &mut |_, p| {
-        let v = values.next().expect("internal: one value per parameter");
-        if let Err(e) = p.set(v) {
-            result = Err(e);
-        }
-    });
-    result
+    let (bytes, count) = param_bytes(model);
+    let buf = read_bounded(path, max_file_len(bytes, count))?;
+    let file = Parsed::new(path, &buf)?;
+    let values = model_values(path, &file, model)?;
+    set_values(model, values)
 }

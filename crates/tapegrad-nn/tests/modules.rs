@@ -208,3 +208,78 @@ fn loss_shape_errors_name_both_shapes() -> Result<()> {
     assert!(err.to_string().contains("[4, 1]") && err.to_string().contains("[2]"));
     Ok(())
 }
+
+#[test]
+fn forward_errors_name_the_module_path_and_the_callers_line() -> tapegrad_core::Result<()> {
+    use tapegrad_nn::{Autoencoder, Dense, Init, OutputAct, Relu, Sequential};
+    let mut r = tapegrad_core::rng(0);
+    let tape = Tape::<f32>::new();
+    let x = tape.constant(Array::ones([3, 4]));
+
+    let seq = Sequential::<f32>::new()
+        .with(Dense::new(4, 8, Init::HeNormal, &mut r))
+        .with(Relu)
+        .with(Dense::new(9, 2, Init::HeNormal, &mut r));
+    let err = seq.forward(&tape, x).unwrap_err().to_string();
+    let line = line!() - 1;
+    assert!(
+        err.starts_with("dense: [3, 8] and [9, 2]: the input's last axis must be in=9 (in module `2`: Dense(in=9, out=2, bias)) (at crates/tapegrad-nn/tests/modules.rs:"),
+        "{err}"
+    );
+    assert!(err.contains(&format!("modules.rs:{line}:")), "{err}");
+
+    // nested containers and `dyn`: the path grows from the outside in
+    let inner = Sequential::<f32>::new().with(Dense::new(5, 2, Init::HeNormal, &mut r));
+    let outer: Box<dyn Module<f32>> = Box::new(
+        Sequential::new()
+            .with(Dense::new(4, 6, Init::HeNormal, &mut r))
+            .with(inner),
+    );
+    let err = outer.forward(&tape, x).unwrap_err().to_string();
+    let line = line!() - 1;
+    assert!(
+        err.contains("(in module `1.0`: Dense(in=5, out=2, bias))"),
+        "{err}"
+    );
+    assert!(err.contains(&format!("modules.rs:{line}:")), "{err}");
+
+    // an autoencoder names encoder/decoder and the MLP's torch-style index
+    let ae = Autoencoder::<f32>::new(6, &[4], 2, Act::Tanh, OutputAct::Sigmoid, &mut r)?;
+    let err = ae.forward(&tape, x).unwrap_err().to_string();
+    let line = line!() - 1;
+    assert!(
+        err.contains(
+            "the input's last axis must be in=6 (in module `encoder.0`: Dense(in=6, out=4, bias))"
+        ),
+        "{err}"
+    );
+    assert!(err.contains(&format!("modules.rs:{line}:")), "{err}");
+    Ok(())
+}
+
+#[test]
+fn reseed_makes_dropout_masks_a_function_of_the_stream() -> tapegrad_core::Result<()> {
+    use tapegrad_nn::{Dropout, Sequential};
+    let tape = Tape::<f32>::new();
+    let x = tape.constant(Array::ones([64]));
+    let mut a = Sequential::<f32>::new().with(Dropout::new(0.5, 3)?);
+    let mut b = Sequential::<f32>::new().with(Dropout::new(0.5, 3)?);
+    // b draws a few masks first: after the same reseed both draw the same
+    for _ in 0..3 {
+        b.forward(&tape, x)?;
+    }
+    a.reseed(42);
+    b.reseed(42);
+    let (ya, yb) = (
+        a.forward(&tape, x)?.to_array(),
+        b.forward(&tape, x)?.to_array(),
+    );
+    assert_eq!(ya, yb);
+    a.reseed(43);
+    assert_ne!(
+        a.forward(&tape, x)?.to_array(),
+        ya,
+        "another stream, another mask"
+    );
+    Ok(())
+}

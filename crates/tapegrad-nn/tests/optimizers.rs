@@ -432,7 +432,7 @@ fn bad_settings_and_mismatched_gradients_are_errors() -> Result<()> {
         tape.param(&m.w).sum().backward()?
     };
     let cases: Vec<(Box<dyn Optimizer<f64>>, &str)> = vec![
-        (Box::new(Sgd::new(-0.1)), "lr must be in"),
+        (Box::new(Sgd::new(-0.1)), "lr must be positive and finite"),
         (
             Box::new(Sgd::new(0.1).momentum(1.0)),
             "momentum must be in [0, 1)",
@@ -442,7 +442,10 @@ fn bad_settings_and_mismatched_gradients_are_errors() -> Result<()> {
             "Nesterov momentum needs",
         ),
         (Box::new(Adam::new(0.1).betas(0.9, 1.0)), "beta2 must be in"),
-        (Box::new(AdamW::new(f64::NAN)), "lr must be in"),
+        (
+            Box::new(AdamW::new(f64::NAN)),
+            "lr must be positive and finite",
+        ),
         (Box::new(RmsProp::new(0.1).alpha(-0.5)), "alpha must be in"),
         (Box::new(Adagrad::new(0.1).eps(-1.0)), "eps must be in"),
     ];
@@ -467,5 +470,272 @@ fn bad_settings_and_mismatched_gradients_are_errors() -> Result<()> {
     let mut opt = Sgd::<f64>::new(0.1);
     opt.set_lr(0.25);
     assert_eq!(opt.lr(), 0.25);
+    Ok(())
+}
+
+/// Every optimizer of this crate, with learning rate `lr` (momentum and the like switched on,
+/// so that every kind of state is present).
+fn every_optimizer(lr: f64) -> Vec<Box<dyn Optimizer<f64>>> {
+    vec![
+        Box::new(Sgd::new(lr)),
+        Box::new(Sgd::new(lr).momentum(0.9).nesterov(true)),
+        Box::new(Adam::new(lr)),
+        Box::new(AdamW::new(lr)),
+        Box::new(RmsProp::new(lr).momentum(0.5).centered(true)),
+        Box::new(Adagrad::new(lr).lr_decay(0.1)),
+    ]
+}
+
+#[test]
+fn learning_rates_that_are_not_positive_and_finite_are_refused_at_the_callers_line() -> Result<()> {
+    let mut m = Vector {
+        w: Param::new(Array::from_vec(vec![1.0, 2.0], [2])?),
+    };
+    let grads = {
+        let tape = Tape::new();
+        tape.param(&m.w).sum().backward()?
+    };
+    for lr in [0.0, -0.0, -0.1, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        for mut opt in every_optimizer(lr) {
+            let err = opt.step(&mut m, &grads).unwrap_err();
+            let line = line!() - 1;
+            let msg = err.to_string();
+            // `sgd: lr must be positive and finite, got 0 (at tests/optimizers.rs:L:C)`
+            let name = msg.split(':').next().expect("an op name");
+            assert!(
+                ["sgd", "adam", "adamw", "rmsprop", "adagrad"].contains(&name),
+                "{msg}"
+            );
+            assert!(
+                msg.contains(&format!("lr must be positive and finite, got {lr}")),
+                "{msg}"
+            );
+            assert!(
+                msg.contains(&format!(
+                    "(at crates/tapegrad-nn/tests/optimizers.rs:{line}:"
+                )),
+                "the caller's line: {msg}"
+            );
+        }
+    }
+    assert_eq!(m.w.value().data(), &[1.0, 2.0], "nothing changed");
+
+    // a schedule that reaches 0 (a cosine with min 0, past its end): the step says so
+    let cosine = Cosine::new(0.1, 0.0, 10)?;
+    let mut opt = Adam::new(0.1);
+    opt.set_lr(cosine.lr_at(10));
+    let err = opt.step(&mut m, &grads).unwrap_err().to_string();
+    assert!(
+        err.starts_with("adam: lr must be positive and finite, got 0 (at crates/tapegrad-nn/tests/optimizers.rs:"),
+        "{err}"
+    );
+    Ok(())
+}
+
+#[test]
+fn shape_errors_of_a_step_name_the_callers_line() -> Result<()> {
+    let mut m = Vector {
+        w: Param::new(Array::from_vec(vec![1.0, 2.0], [2])?),
+    };
+    let mut wrong = ParamGrads::from({
+        let tape = Tape::new();
+        tape.param(&m.w).sum().backward()?
+    });
+    *wrong.get_mut(m.w.id()).expect("present") = Array::zeros([3]);
+    for mut opt in every_optimizer(0.1) {
+        let opt: &mut dyn Optimizer<f64> = &mut *opt;
+        let err = opt.step(&mut m, &wrong).unwrap_err().to_string();
+        let line = line!() - 1;
+        assert!(
+            err.contains(&format!(
+                "the gradient of parameter `w` must have its shape (at crates/tapegrad-nn/tests/optimizers.rs:{line}:"
+            )),
+            "{err}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn a_step_that_leaves_a_parameter_non_finite_is_an_error_naming_it() -> Result<()> {
+    // a NaN gradient makes every optimizer's update NaN
+    for mut opt in every_optimizer(0.1) {
+        assert!(opt.checks_finite());
+        let mut m = Vector {
+            w: Param::new(Array::from_vec(vec![1.0, 2.0], [2])?),
+        };
+        let mut g = ParamGrads::from({
+            let tape = Tape::new();
+            tape.param(&m.w).sum().backward()?
+        });
+        g.get_mut(m.w.id()).expect("present").data_mut()[1] = f64::NAN;
+        let err = opt.step(&mut m, &g).unwrap_err();
+        match &err {
+            tapegrad_core::Error::NonFinite { what, value } => {
+                assert!(what.ends_with(": parameter `w` after the update"), "{what}");
+                assert!(value.is_nan());
+            }
+            e => panic!("expected NonFinite, got {e}"),
+        }
+    }
+    // an overflow: a huge learning rate on a large gradient gives an infinite weight
+    let mut m = Vector {
+        w: Param::new(Array::from_vec(vec![1e300, 2.0], [2])?),
+    };
+    let grads = {
+        let tape = Tape::new();
+        tape.param(&m.w).square().sum().backward()? // gradient 2e300
+    };
+    let err = Sgd::new(1e10).step(&mut m, &grads).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "sgd: parameter `w` after the update: value is -inf (not finite)"
+    );
+    Ok(())
+}
+
+/// `steps` steps of `opt` on a small regression from a fixed model; the model after them.
+fn run(opt: &mut dyn Optimizer<f64>, model: &mut Mlp<f64>, steps: usize) -> Result<()> {
+    let (x, y) = xy();
+    let mut tape = Tape::new();
+    for _ in 0..steps {
+        let grads = {
+            let pred = model.forward(&tape, tape.constant(x.clone()))?;
+            loss::mse(pred, tape.constant(y.clone()), Reduction::Mean)?.backward()?
+        };
+        tape.reset();
+        opt.step(model, &grads)?;
+    }
+    Ok(())
+}
+
+#[test]
+fn exported_state_continues_exactly_in_a_new_optimizer_and_model() -> Result<()> {
+    let fresh = || {
+        Mlp::<f64>::new(
+            &[3, 5, 2],
+            tapegrad_nn::Act::Tanh,
+            OutputAct::None,
+            &mut rng(21),
+        )
+    };
+    for (mut straight, mut first, mut second) in every_optimizer(0.01)
+        .into_iter()
+        .zip(every_optimizer(0.01))
+        .zip(every_optimizer(0.5)) // other settings: the import must replace them
+        .map(|((a, b), c)| (a, b, c))
+    {
+        // 6 steps in one go
+        let mut a = fresh()?;
+        run(&mut *straight, &mut a, 6)?;
+        // 3 steps, the state exported by name, 3 more on a copy of the model (new parameter
+        // ids) with a new optimizer that imported it
+        let mut b = fresh()?;
+        run(&mut *first, &mut b, 3)?;
+        let state = first.export_state(&b)?;
+        assert!(!state.settings.is_empty());
+        let mut c = b.clone();
+        second.import_state(&c, &state)?;
+        assert_eq!(second.lr(), 0.01);
+        assert_eq!(second.export_state(&c)?, state, "{}", state.kind);
+        run(&mut *second, &mut c, 3)?;
+        for ((n, p), (_, q)) in a.named_params().into_iter().zip(c.named_params()) {
+            assert_eq!(p.value(), q.value(), "{}: {n}", state.kind);
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn importing_a_state_that_does_not_fit_is_an_error_and_changes_nothing() -> Result<()> {
+    let mut model = Mlp::<f64>::new(
+        &[3, 5, 2],
+        tapegrad_nn::Act::Tanh,
+        OutputAct::None,
+        &mut rng(1),
+    )?;
+    let mut adam = Adam::new(0.01);
+    run(&mut adam, &mut model, 2)?;
+    let state = adam.export_state(&model)?;
+    assert_eq!(state.kind, "adam");
+    assert_eq!(state.params["0.weight"].step, Some(2));
+    assert_eq!(state.params["0.weight"].buffers["exp_avg"].dims(), &[3, 5]);
+
+    // another kind
+    let mut sgd = Sgd::<f64>::new(0.3);
+    let err = sgd.import_state(&model, &state).unwrap_err().to_string();
+    assert!(
+        err.starts_with("sgd: cannot take the state of a adam optimizer"),
+        "{err}"
+    );
+    assert_eq!(sgd.lr(), 0.3);
+    // a parameter the model does not have
+    let small = Mlp::<f64>::new(
+        &[3, 2],
+        tapegrad_nn::Act::Tanh,
+        OutputAct::None,
+        &mut rng(1),
+    )?;
+    let mut other = Adam::new(0.7);
+    let err = other.import_state(&small, &state).unwrap_err().to_string();
+    assert!(
+        err.contains("the `exp_avg` of parameter `0.bias` holds 5 values, the parameter 2"),
+        "{err}"
+    );
+    let mut renamed = state.clone();
+    let ps = renamed.params.remove("0.bias").expect("present");
+    renamed.params.insert("9.bias".into(), ps);
+    let err = other
+        .import_state(&model, &renamed)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("the state names parameter `9.bias`, which the model does not have"),
+        "{err}"
+    );
+    // a buffer of the wrong length, a missing setting
+    let mut bad = state.clone();
+    bad.params
+        .get_mut("0.bias")
+        .expect("present")
+        .buffers
+        .insert("exp_avg".into(), Array::zeros([4]));
+    let err = other.import_state(&model, &bad).unwrap_err().to_string();
+    assert!(
+        err.contains("the `exp_avg` of parameter `0.bias` holds 4 values, the parameter 5"),
+        "{err}"
+    );
+    let mut bad = state.clone();
+    bad.settings.remove("beta2");
+    let err = other.import_state(&model, &bad).unwrap_err().to_string();
+    assert!(err.contains("lacks the setting `beta2`"), "{err}");
+    assert_eq!(other.lr(), 0.7, "nothing changed");
+    assert!(other.export_state(&model)?.params.is_empty());
+    Ok(())
+}
+
+#[test]
+fn an_optimizer_of_ones_own_is_refused_by_checkpoints_unless_it_exports() -> Result<()> {
+    struct Plain(f64);
+    impl Optimizer<f64> for Plain {
+        fn step(
+            &mut self,
+            _: &mut dyn Module<f64>,
+            _: &dyn tapegrad_nn::GradSource<f64>,
+        ) -> Result<()> {
+            Ok(())
+        }
+        fn lr(&self) -> f64 {
+            self.0
+        }
+        fn set_lr(&mut self, lr: f64) {
+            self.0 = lr;
+        }
+    }
+    let model = Dense::<f64>::new(2, 1, Init::Zeros, &mut rng(0));
+    let p = Plain(0.1);
+    assert!(!p.checks_finite());
+    let err = p.export_state(&model).unwrap_err().to_string();
+    assert!(err.contains("does not support checkpoints"), "{err}");
     Ok(())
 }

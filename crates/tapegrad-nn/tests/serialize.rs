@@ -59,9 +59,14 @@ fn round_trip_f32_and_f64() -> Result<()> {
     )?);
     load(&mut *ae2, &path)?;
     assert_eq!(params(&ae), params(&*ae2));
-    assert!(
-        !dir.join("ae.safetensors.tmp").exists(),
-        "the temporary file is gone"
+    let left: Vec<_> = fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(
+        left.len(),
+        2,
+        "only the two model files, no temporary file: {left:?}"
     );
     fs::remove_dir_all(&dir).ok();
     Ok(())
@@ -210,10 +215,25 @@ fn save_replaces_atomically_and_reports_unwritable_paths() -> Result<()> {
     let missing_dir = dir.join("no-such-dir").join("m.safetensors");
     match m.save(&missing_dir) {
         Err(Error::Io { path: p, .. }) => {
-            assert!(p.ends_with("m.safetensors.tmp"), "{}", p.display())
+            assert_eq!(p, missing_dir, "the error names the file asked for")
         }
         other => panic!("expected an Io error, got {other:?}"),
     }
+    // a failed save leaves no temporary file behind (here: the target is a folder, so the
+    // rename fails after the temporary file was written)
+    let folder = dir.join("a-folder");
+    fs::create_dir_all(folder.join("inside")).expect("mkdir");
+    assert!(matches!(m.save(&folder), Err(Error::Io { .. })));
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["a-folder", "m.safetensors"],
+        "no temporary file is left"
+    );
     fs::remove_dir_all(&dir).ok();
     Ok(())
 }
@@ -241,4 +261,25 @@ proptest! {
         }
         fs::remove_dir_all(&dir).ok();
     }
+}
+
+#[test]
+fn a_file_larger_than_any_model_file_is_refused_before_it_is_read() -> Result<()> {
+    let dir = scratch("huge");
+    let path = dir.join("huge.safetensors");
+    // a sparse 4 GiB file: reading it would allocate 4 GiB
+    let f = fs::File::create(&path).expect("create");
+    f.set_len(4 << 30).expect("set_len");
+    drop(f);
+    let mut m = xor_mlp(0);
+    let before = params(&m);
+    let err = load(&mut m, &path).unwrap_err();
+    assert!(
+        matches!(&err, Error::Format { path: p, .. } if *p == path)
+            && err.to_string().contains("the file has 4294967296 bytes, more than a model or checkpoint of these parameters can have"),
+        "{err}"
+    );
+    assert_eq!(params(&m), before);
+    fs::remove_dir_all(&dir).ok();
+    Ok(())
 }

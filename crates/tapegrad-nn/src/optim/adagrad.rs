@@ -1,6 +1,9 @@
 //! Adagrad (Duchi, Hazan & Singer 2011).
 
-use super::{check_range, state, update_params, Optimizer};
+use super::{
+    as_array, buffer, check_lr, check_range, export_params, import_params, state, step_of,
+    update_params, Optimizer, OptimizerState, ParamState,
+};
 use crate::grads::GradSource;
 use crate::module::Module;
 use std::collections::HashMap;
@@ -70,9 +73,10 @@ impl<T: Element> Adagrad<T> {
 }
 
 impl<T: Element> Optimizer<T> for Adagrad<T> {
+    #[track_caller]
     fn step(&mut self, model: &mut dyn Module<T>, grads: &dyn GradSource<T>) -> Result<()> {
         let op = "adagrad";
-        check_range(op, "lr", self.lr, 0.0, f64::INFINITY, false)?;
+        check_lr(op, self.lr)?;
         check_range(op, "lr_decay", self.lr_decay, 0.0, f64::INFINITY, false)?;
         check_range(op, "eps", self.eps, 0.0, f64::INFINITY, false)?;
         check_range(
@@ -102,11 +106,14 @@ impl<T: Element> Optimizer<T> for Adagrad<T> {
             });
             s.step += 1;
             let clr = T::of(lr / (1.0 + (s.step - 1) as f64 * decay));
+            let mut finite = true;
             for ((p, &g), s) in p.iter_mut().zip(g).zip(s.sum.iter_mut()) {
                 let g = g + wd * *p;
                 *s += g * g;
                 *p -= clr * g / (s.sqrt() + eps);
+                finite &= p.is_finite();
             }
+            finite
         })
     }
 
@@ -116,5 +123,61 @@ impl<T: Element> Optimizer<T> for Adagrad<T> {
 
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
+    }
+
+    fn checks_finite(&self) -> bool {
+        true
+    }
+
+    /// Settings `lr`, `lr_decay`, `eps`, `weight_decay`, `initial_accumulator`; per parameter
+    /// its `step` count and `sum`.
+    fn export_state(&self, model: &dyn Module<T>) -> Result<OptimizerState<T>> {
+        let mut s = OptimizerState::new("adagrad");
+        for (k, v) in [
+            ("lr", self.lr),
+            ("lr_decay", self.lr_decay),
+            ("eps", self.eps),
+            ("weight_decay", self.weight_decay),
+            ("initial_accumulator", self.initial_accumulator),
+        ] {
+            s.settings.insert(k.to_string(), v);
+        }
+        export_params(model, &self.state, &mut s, |st, dims| {
+            let mut ps = ParamState {
+                step: Some(st.step),
+                ..ParamState::default()
+            };
+            ps.buffers.insert("sum".into(), as_array(&st.sum, dims)?);
+            Ok(ps)
+        })?;
+        Ok(s)
+    }
+
+    #[track_caller]
+    fn import_state(&mut self, model: &dyn Module<T>, state: &OptimizerState<T>) -> Result<()> {
+        let map = import_params("adagrad", model, state, |name, ps, n| {
+            Ok(AdagradState {
+                step: step_of(name, ps)?,
+                sum: buffer(name, ps, "sum", n)?,
+            })
+        })?;
+        let (lr, lr_decay, eps) = (
+            state.setting("lr")?,
+            state.setting("lr_decay")?,
+            state.setting("eps")?,
+        );
+        let (weight_decay, initial_accumulator) = (
+            state.setting("weight_decay")?,
+            state.setting("initial_accumulator")?,
+        );
+        *self = Adagrad {
+            lr,
+            lr_decay,
+            eps,
+            weight_decay,
+            initial_accumulator,
+            state: map,
+        };
+        Ok(())
     }
 }

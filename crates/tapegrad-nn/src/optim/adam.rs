@@ -1,6 +1,9 @@
 //! Adam, and AdamW with decoupled weight decay.
 
-use super::{check_range, state, update_params, Optimizer};
+use super::{
+    as_array, buffer, check_lr, check_range, export_params, import_params, state, step_of,
+    update_params, Optimizer, OptimizerState, ParamState,
+};
 use crate::grads::GradSource;
 use crate::module::Module;
 use smallvec::SmallVec;
@@ -43,13 +46,14 @@ impl<T: Element> AdamCore<T> {
         }
     }
 
+    #[track_caller]
     fn step(
         &mut self,
         op: &'static str,
         model: &mut dyn Module<T>,
         grads: &dyn GradSource<T>,
     ) -> Result<()> {
-        check_range(op, "lr", self.lr, 0.0, f64::INFINITY, false)?;
+        check_lr(op, self.lr)?;
         check_range(op, "beta1", self.beta1, 0.0, 1.0, false)?;
         check_range(op, "beta2", self.beta2, 0.0, 1.0, false)?;
         check_range(op, "eps", self.eps, 0.0, f64::INFINITY, false)?;
@@ -88,13 +92,17 @@ impl<T: Element> AdamCore<T> {
             // for the CPU's vector width (AVX-512/AVX2), chosen at run time.
             let parts = tapegrad_core::parallel_parts(p.len(), PARALLEL_GRAIN);
             let chunk = p.len().div_ceil(parts).max(1);
+            // Each piece also says whether its updated values are all finite (an `and` over
+            // the values just computed, which vectorizes with the update).
             let mut pieces: SmallVec<[_; 8]> = p
                 .chunks_mut(chunk)
                 .zip(g.chunks(chunk))
                 .zip(s.m.chunks_mut(chunk).zip(s.v.chunks_mut(chunk)))
+                .map(|piece| (piece, true))
                 .collect();
-            tapegrad_core::parallel_for_each(&mut pieces, |((p, g), (m, v))| {
-                tapegrad_core::vectorized(|| {
+            tapegrad_core::parallel_for_each(&mut pieces, |(((p, g), (m, v)), finite)| {
+                *finite = tapegrad_core::vectorized(|| {
+                    let mut ok = true;
                     let moments = m.iter_mut().zip(v.iter_mut());
                     for ((p, &g), (m, v)) in p.iter_mut().zip(g.iter()).zip(moments) {
                         *p *= shrink;
@@ -103,10 +111,71 @@ impl<T: Element> AdamCore<T> {
                         *v = tb2 * *v + one_b2 * g * g;
                         let denom = v.sqrt() * inv_bc2 + teps;
                         *p -= step_size * *m / denom;
+                        ok &= p.is_finite();
                     }
+                    ok
                 })
             });
+            pieces.iter().all(|(_, finite)| *finite)
         })
+    }
+}
+
+impl<T: Element> AdamCore<T> {
+    fn export_state(&self, op: &'static str, model: &dyn Module<T>) -> Result<OptimizerState<T>> {
+        let mut s = OptimizerState::new(op);
+        for (k, v) in [
+            ("lr", self.lr),
+            ("beta1", self.beta1),
+            ("beta2", self.beta2),
+            ("eps", self.eps),
+            ("weight_decay", self.weight_decay),
+        ] {
+            s.settings.insert(k.to_string(), v);
+        }
+        export_params(model, &self.state, &mut s, |st, dims| {
+            let mut ps = ParamState {
+                step: Some(st.step),
+                ..ParamState::default()
+            };
+            ps.buffers.insert("exp_avg".into(), as_array(&st.m, dims)?);
+            ps.buffers
+                .insert("exp_avg_sq".into(), as_array(&st.v, dims)?);
+            Ok(ps)
+        })?;
+        Ok(s)
+    }
+
+    #[track_caller]
+    fn import_state(
+        &mut self,
+        op: &'static str,
+        model: &dyn Module<T>,
+        state: &OptimizerState<T>,
+    ) -> Result<()> {
+        let map = import_params(op, model, state, |name, ps, n| {
+            Ok(Moments {
+                step: step_of(name, ps)?,
+                m: buffer(name, ps, "exp_avg", n)?,
+                v: buffer(name, ps, "exp_avg_sq", n)?,
+            })
+        })?;
+        let (lr, beta1, beta2) = (
+            state.setting("lr")?,
+            state.setting("beta1")?,
+            state.setting("beta2")?,
+        );
+        let (eps, weight_decay) = (state.setting("eps")?, state.setting("weight_decay")?);
+        *self = AdamCore {
+            lr,
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+            decoupled: self.decoupled,
+            state: map,
+        };
+        Ok(())
     }
 }
 
@@ -152,6 +221,7 @@ macro_rules! adam_api {
         }
 
         impl<T: Element> Optimizer<T> for $ty<T> {
+            #[track_caller]
             fn step(&mut self, model: &mut dyn Module<T>, grads: &dyn GradSource<T>) -> Result<()> {
                 self.0.step($op, model, grads)
             }
@@ -162,6 +232,25 @@ macro_rules! adam_api {
 
             fn set_lr(&mut self, lr: f64) {
                 self.0.lr = lr;
+            }
+
+            fn checks_finite(&self) -> bool {
+                true
+            }
+
+            /// Settings `lr`, `beta1`, `beta2`, `eps`, `weight_decay`; per parameter its
+            /// `step` count and the moments `exp_avg` and `exp_avg_sq` (PyTorch's names).
+            fn export_state(&self, model: &dyn Module<T>) -> Result<OptimizerState<T>> {
+                self.0.export_state($op, model)
+            }
+
+            #[track_caller]
+            fn import_state(
+                &mut self,
+                model: &dyn Module<T>,
+                state: &OptimizerState<T>,
+            ) -> Result<()> {
+                self.0.import_state($op, model, state)
             }
         }
     };

@@ -1,6 +1,9 @@
 //! RMSProp (Hinton's lecture 6e), optionally centered and with momentum.
 
-use super::{check_range, state, update_params, Optimizer};
+use super::{
+    as_array, buffer, check_lr, check_range, export_params, import_params, state, update_params,
+    Optimizer, OptimizerState, ParamState,
+};
 use crate::grads::GradSource;
 use crate::module::Module;
 use std::collections::HashMap;
@@ -81,9 +84,10 @@ impl<T: Element> RmsProp<T> {
 }
 
 impl<T: Element> Optimizer<T> for RmsProp<T> {
+    #[track_caller]
     fn step(&mut self, model: &mut dyn Module<T>, grads: &dyn GradSource<T>) -> Result<()> {
         let op = "rmsprop";
-        check_range(op, "lr", self.lr, 0.0, f64::INFINITY, false)?;
+        check_lr(op, self.lr)?;
         check_range(op, "alpha", self.alpha, 0.0, 1.0, false)?;
         check_range(op, "eps", self.eps, 0.0, f64::INFINITY, false)?;
         check_range(op, "momentum", self.momentum, 0.0, 1.0, false)?;
@@ -124,6 +128,7 @@ impl<T: Element> Optimizer<T> for RmsProp<T> {
             if use_mom && s.buf.len() != n {
                 s.buf = vec![T::zero(); n];
             }
+            let mut finite = true;
             for i in 0..n {
                 let g = g[i] + wd * p[i];
                 let v = alpha * s.square_avg[i] + one_alpha * g * g;
@@ -141,7 +146,9 @@ impl<T: Element> Optimizer<T> for RmsProp<T> {
                 } else {
                     p[i] -= lr * g / avg;
                 }
+                finite &= p[i].is_finite();
             }
+            finite
         })
     }
 
@@ -151,5 +158,79 @@ impl<T: Element> Optimizer<T> for RmsProp<T> {
 
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
+    }
+
+    fn checks_finite(&self) -> bool {
+        true
+    }
+
+    /// Settings `lr`, `alpha`, `eps`, `momentum`, `centered` (0 or 1), `weight_decay`; per
+    /// parameter `square_avg`, and `grad_avg` (centered) and `momentum_buffer` (with momentum)
+    /// when they exist.
+    fn export_state(&self, model: &dyn Module<T>) -> Result<OptimizerState<T>> {
+        let mut s = OptimizerState::new("rmsprop");
+        for (k, v) in [
+            ("lr", self.lr),
+            ("alpha", self.alpha),
+            ("eps", self.eps),
+            ("momentum", self.momentum),
+            ("centered", f64::from(u8::from(self.centered))),
+            ("weight_decay", self.weight_decay),
+        ] {
+            s.settings.insert(k.to_string(), v);
+        }
+        export_params(model, &self.state, &mut s, |st, dims| {
+            let mut ps = ParamState::default();
+            ps.buffers
+                .insert("square_avg".into(), as_array(&st.square_avg, dims)?);
+            if !st.grad_avg.is_empty() {
+                ps.buffers
+                    .insert("grad_avg".into(), as_array(&st.grad_avg, dims)?);
+            }
+            if !st.buf.is_empty() {
+                ps.buffers
+                    .insert("momentum_buffer".into(), as_array(&st.buf, dims)?);
+            }
+            Ok(ps)
+        })?;
+        Ok(s)
+    }
+
+    #[track_caller]
+    fn import_state(&mut self, model: &dyn Module<T>, state: &OptimizerState<T>) -> Result<()> {
+        let map = import_params("rmsprop", model, state, |name, ps, n| {
+            let optional = |key: &str| {
+                if ps.buffers.contains_key(key) {
+                    buffer(name, ps, key, n)
+                } else {
+                    Ok(Vec::new())
+                }
+            };
+            Ok(RmsState {
+                square_avg: buffer(name, ps, "square_avg", n)?,
+                grad_avg: optional("grad_avg")?,
+                buf: optional("momentum_buffer")?,
+            })
+        })?;
+        let (lr, alpha, eps) = (
+            state.setting("lr")?,
+            state.setting("alpha")?,
+            state.setting("eps")?,
+        );
+        let (momentum, centered, weight_decay) = (
+            state.setting("momentum")?,
+            state.setting("centered")?,
+            state.setting("weight_decay")?,
+        );
+        *self = RmsProp {
+            lr,
+            alpha,
+            eps,
+            momentum,
+            centered: centered != 0.0,
+            weight_decay,
+            state: map,
+        };
+        Ok(())
     }
 }

@@ -1,6 +1,9 @@
 //! Stochastic gradient descent with momentum, Nesterov momentum and weight decay.
 
-use super::{check_range, state, update_params, Optimizer};
+use super::{
+    as_array, buffer, check_lr, check_range, export_params, import_params, state, update_params,
+    Optimizer, OptimizerState, ParamState,
+};
 use crate::grads::GradSource;
 use crate::module::Module;
 use std::collections::HashMap;
@@ -85,7 +88,7 @@ impl<T: Element> Sgd<T> {
 
     #[track_caller]
     fn validate(&self) -> Result<()> {
-        check_range("sgd", "lr", self.lr, 0.0, f64::INFINITY, false)?;
+        check_lr("sgd", self.lr)?;
         check_range("sgd", "momentum", self.momentum, 0.0, 1.0, false)?;
         check_range("sgd", "dampening", self.dampening, 0.0, 1.0, true)?;
         check_range(
@@ -107,6 +110,7 @@ impl<T: Element> Sgd<T> {
 }
 
 impl<T: Element> Optimizer<T> for Sgd<T> {
+    #[track_caller]
     fn step(&mut self, model: &mut dyn Module<T>, grads: &dyn GradSource<T>) -> Result<()> {
         self.validate()?;
         let lr = T::of(self.lr);
@@ -116,11 +120,13 @@ impl<T: Element> Optimizer<T> for Sgd<T> {
         let (use_mom, nesterov) = (self.momentum != 0.0, self.nesterov);
         let bufs = &mut self.bufs;
         update_params("sgd", model, grads, |id, p, g| {
+            let mut finite = true;
             if !use_mom {
                 for (p, &g) in p.iter_mut().zip(g) {
                     *p -= lr * (g + wd * *p);
+                    finite &= p.is_finite();
                 }
-                return;
+                return finite;
             }
             let (buf, first) = state(bufs, id, || vec![T::zero(); p.len()]);
             for ((p, &g), b) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
@@ -128,7 +134,9 @@ impl<T: Element> Optimizer<T> for Sgd<T> {
                 *b = if first { d } else { mom * *b + keep * d };
                 let d = if nesterov { d + mom * *b } else { *b };
                 *p -= lr * d;
+                finite &= p.is_finite();
             }
+            finite
         })
     }
 
@@ -138,5 +146,53 @@ impl<T: Element> Optimizer<T> for Sgd<T> {
 
     fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
+    }
+
+    fn checks_finite(&self) -> bool {
+        true
+    }
+
+    /// Settings `lr`, `momentum`, `dampening`, `nesterov` (0 or 1), `weight_decay`; per
+    /// parameter a `momentum_buffer` (with momentum only).
+    fn export_state(&self, model: &dyn Module<T>) -> Result<OptimizerState<T>> {
+        let mut s = OptimizerState::new("sgd");
+        for (k, v) in [
+            ("lr", self.lr),
+            ("momentum", self.momentum),
+            ("dampening", self.dampening),
+            ("nesterov", f64::from(u8::from(self.nesterov))),
+            ("weight_decay", self.weight_decay),
+        ] {
+            s.settings.insert(k.to_string(), v);
+        }
+        export_params(model, &self.bufs, &mut s, |b, dims| {
+            let mut ps = ParamState::default();
+            ps.buffers
+                .insert("momentum_buffer".into(), as_array(b, dims)?);
+            Ok(ps)
+        })?;
+        Ok(s)
+    }
+
+    #[track_caller]
+    fn import_state(&mut self, model: &dyn Module<T>, state: &OptimizerState<T>) -> Result<()> {
+        let bufs = import_params("sgd", model, state, |name, ps, n| {
+            buffer(name, ps, "momentum_buffer", n)
+        })?;
+        let (lr, momentum, dampening) = (
+            state.setting("lr")?,
+            state.setting("momentum")?,
+            state.setting("dampening")?,
+        );
+        let (nesterov, weight_decay) = (state.setting("nesterov")?, state.setting("weight_decay")?);
+        *self = Sgd {
+            lr,
+            momentum,
+            dampening,
+            nesterov: nesterov != 0.0,
+            weight_decay,
+            bufs,
+        };
+        Ok(())
     }
 }
