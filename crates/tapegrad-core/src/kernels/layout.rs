@@ -53,7 +53,11 @@ pub(crate) fn permute<T: Element>(x: &Array<T>, perm: &[usize]) -> Array<T> {
 /// The rows (first-axis slices) at `indices`, in order.
 pub(crate) fn gather_rows<T: Element>(x: &Array<T>, indices: &[usize]) -> Array<T> {
     let row = x.numel() / x.dims()[0].max(1);
-    let n = indices.len() * row;
+    // checked: `n` bounds the `set_len` below
+    let n = indices
+        .len()
+        .checked_mul(row)
+        .expect("internal: gather_rows output size overflows");
     let mut data = pool::take(n);
     if n > 0 {
         // A big batch (many random rows of a big array, bound by memory latency, which each

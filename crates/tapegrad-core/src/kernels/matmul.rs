@@ -64,6 +64,18 @@ impl<'a, T> MatRef<'a, T> {
         }
     }
 
+    /// Whether every element (i, j) of a `rows x cols` matrix (both nonzero) at this view's
+    /// strides lies inside `data`: the last one's offset, `(rows - 1) * rs + (cols - 1) * cs`,
+    /// computed without overflow and below `data.len()` (so every offset fits `isize`, as a
+    /// slice's length does).
+    pub fn spans(&self, rows: usize, cols: usize) -> bool {
+        let last = (rows - 1)
+            .checked_mul(self.rs)
+            .zip((cols - 1).checked_mul(self.cs))
+            .and_then(|(a, b)| a.checked_add(b));
+        last.is_some_and(|last| last < self.data.len())
+    }
+
     /// The transpose of a row-major `rows x cols` matrix, as a view (`cols x rows`).
     pub fn transposed(data: &'a [T], cols: usize) -> Self {
         MatRef {
@@ -85,7 +97,14 @@ pub(crate) fn gemm<T: Element>(
     lhs: MatRef<'_, T>,
     rhs: MatRef<'_, T>,
 ) {
-    assert!(dst.len() >= m * n, "internal: gemm dst too small");
+    // The checks that make the unsafe call below sound: checked arithmetic only, so no
+    // wrapped product can make an out-of-bounds operand pass.
+    let mn = m.checked_mul(n);
+    assert!(
+        mn.is_some_and(|mn| mn <= dst.len()),
+        "internal: gemm dst: {m} x {n} does not fit its {} elements",
+        dst.len()
+    );
     if m == 0 || n == 0 {
         return;
     }
@@ -95,16 +114,22 @@ pub(crate) fn gemm<T: Element>(
         }
         return;
     }
-    let last = |v: &MatRef<'_, T>, r: usize, c: usize| (r - 1) * v.rs + (c - 1) * v.cs;
     assert!(
-        last(&lhs, m, k) < lhs.data.len(),
-        "internal: gemm lhs out of bounds"
+        lhs.spans(m, k),
+        "internal: gemm lhs: {m} x {k} at strides ({}, {}) runs past its {} elements",
+        lhs.rs,
+        lhs.cs,
+        lhs.data.len()
     );
     assert!(
-        last(&rhs, k, n) < rhs.data.len(),
-        "internal: gemm rhs out of bounds"
+        rhs.spans(k, n),
+        "internal: gemm rhs: {k} x {n} at strides ({}, {}) runs past its {} elements",
+        rhs.rs,
+        rhs.cs,
+        rhs.data.len()
     );
-    let parts = if m * n * k >= parallel_threshold() {
+    // (only a heuristic, but saturating: a product too large to count is large)
+    let parts = if m.saturating_mul(n).saturating_mul(k) >= parallel_threshold() {
         num_threads()
     } else {
         1
@@ -125,6 +150,8 @@ fn gemm_in_parts<T: Element>(
     lhs: MatRef<'_, T>,
     rhs: MatRef<'_, T>,
 ) {
+    // No overflow below: `from <= long` and the offsets are those of elements inside the
+    // operands, whose last offsets `gemm` checked.
     let parts = parts.min(m.max(n).div_ceil(SPLIT_ALIGN)).max(1);
     // Split the longer side of dst into `parts` blocks (multiples of SPLIT_ALIGN), one per
     // thread: rows of dst take the same rows of lhs, columns the same columns of rhs. With
@@ -133,9 +160,9 @@ fn gemm_in_parts<T: Element>(
     let long = if split_rows { m } else { n };
     let block = long.div_ceil(parts).next_multiple_of(SPLIT_ALIGN);
     let (dst_ptr, lhs_ptr, rhs_ptr) = (
-        SharedPtr(dst.as_mut_ptr()),
-        SharedPtr(lhs.data.as_ptr() as *mut T),
-        SharedPtr(rhs.data.as_ptr() as *mut T),
+        SharedPtr::new_mut(dst),
+        SharedPtr::new_read(lhs.data),
+        SharedPtr::new_read(rhs.data),
     );
     parallel::run(parts, &|part| {
         let from = (part * block).min(long);
@@ -243,16 +270,68 @@ mod tests {
         }
     }
 
+    // Views whose size arithmetic wraps: before the checks were checked arithmetic, a
+    // wrapped product made the bounds checks pass (in release builds) and the kernel wrote
+    // or read far outside the slices; now the checks refuse them.
+    #[test]
+    #[should_panic(expected = "gemm dst: 8589934592 x 2147483648 does not fit")]
+    fn a_dst_size_that_wraps_is_refused() {
+        // (2^33 x 2^31 = 2^64 wraps to 0); lhs and rhs broadcast one element (strides 0)
+        let one = [1.0f64];
+        let stride0 = MatRef {
+            data: &one,
+            rs: 0,
+            cs: 0,
+        };
+        let mut dst = [0.0f64; 4];
+        gemm(1 << 33, 1 << 31, 1, &mut dst, false, stride0, stride0);
+    }
+
+    #[test]
+    #[should_panic(expected = "gemm lhs: 3 x 2 at strides (9223372036854775808, 1) runs past")]
+    fn an_lhs_stride_that_wraps_is_refused() {
+        // (3 - 1) * 2^63 wraps to 0, so the last element "was" at offset 1
+        let a = [1.0f64; 4];
+        let b = [1.0f64; 4];
+        let lhs = MatRef {
+            data: &a,
+            rs: 1 << 63,
+            cs: 1,
+        };
+        let mut dst = [0.0f64; 6];
+        gemm(3, 2, 2, &mut dst, false, lhs, MatRef::rows(&b, 2));
+    }
+
+    #[test]
+    fn views_span_exactly_their_data() {
+        let d = [0.0f32; 12];
+        assert!(MatRef::rows(&d, 4).spans(3, 4));
+        assert!(!MatRef::rows(&d, 4).spans(4, 4));
+        assert!(MatRef::transposed(&d, 4).spans(4, 3));
+        assert!(!MatRef::transposed(&d, 4).spans(4, 4));
+        let huge = MatRef {
+            data: &d,
+            rs: usize::MAX,
+            cs: 1,
+        };
+        assert!(huge.spans(1, 12));
+        assert!(!huge.spans(2, 1));
+    }
+
     #[test]
     fn split_products_match_the_serial_one() {
         // both split directions, ragged last blocks, transposed views, accumulate
-        for &(m, n, k) in &[
+        #[cfg(miri)]
+        let shapes = [(20, 9, 3), (9, 20, 2), (1, 17, 3)];
+        #[cfg(not(miri))]
+        let shapes = [
             (70, 33, 19),
             (33, 70, 5),
             (16, 17, 3),
             (1, 40, 7),
             (40, 1, 7),
-        ] {
+        ];
+        for &(m, n, k) in &shapes {
             let a: Vec<f64> = (0..m * k).map(|i| ((i * 7) % 13) as f64 - 6.0).collect();
             let b: Vec<f64> = (0..k * n).map(|i| ((i * 5) % 11) as f64 * 0.25).collect();
             let expect = naive(m, n, k, &a, &b);

@@ -265,7 +265,7 @@ pub fn parallel_for_each<I: Send>(items: &mut [I], f: impl Fn(&mut I) + Sync) {
     }
     let per = items.len().div_ceil(tasks);
     let len = items.len();
-    let base = SharedPtr(items.as_mut_ptr());
+    let base = SharedPtr::new_mut(items);
     run(tasks, &|t| {
         let from = (t * per).min(len);
         let to = (from + per).min(len);
@@ -280,9 +280,15 @@ pub fn parallel_for_each<I: Send>(items: &mut [I], f: impl Fn(&mut I) + Sync) {
     });
 }
 
-/// A raw pointer the pool's threads may share, for kernels whose tasks each touch their own
-/// disjoint part of one buffer (the kernel's `SAFETY` comment says why the parts are disjoint).
-pub(crate) struct SharedPtr<T>(pub(crate) *mut T);
+/// A raw pointer to a slice that the pool's threads may share, for kernels whose tasks each
+/// touch their own disjoint part of one buffer (the kernel's `SAFETY` comment says why the
+/// parts are disjoint). It keeps the slice's length, so [`SharedPtr::at`] only ever forms
+/// pointers inside the slice (or one past its end): forming one anywhere else would be UB
+/// even if it were never dereferenced.
+pub(crate) struct SharedPtr<T> {
+    ptr: *mut T,
+    len: usize,
+}
 
 impl<T> Clone for SharedPtr<T> {
     fn clone(&self) -> Self {
@@ -296,13 +302,41 @@ impl<T> Copy for SharedPtr<T> {}
 // user), so sharing it is sharing `&mut` to disjoint parts, which `T: Send` allows.
 #[allow(unsafe_code)]
 unsafe impl<T: Send> Send for SharedPtr<T> {}
+// SAFETY: as for Send: shared use only ever touches disjoint elements.
 #[allow(unsafe_code)]
 unsafe impl<T: Send> Sync for SharedPtr<T> {}
 
 impl<T> SharedPtr<T> {
+    /// The start of a slice the tasks will write (disjoint parts each).
+    pub(crate) fn new_mut(s: &mut [T]) -> Self {
+        SharedPtr {
+            ptr: s.as_mut_ptr(),
+            len: s.len(),
+        }
+    }
+
+    /// The start of a slice the tasks will only read (the pointer must not be written
+    /// through).
+    pub(crate) fn new_read(s: &[T]) -> Self {
+        SharedPtr {
+            ptr: s.as_ptr().cast_mut(),
+            len: s.len(),
+        }
+    }
+
     /// The pointer to element `i` (a method, so closures capture the whole wrapper).
+    ///
+    /// # Panics
+    ///
+    /// If `i` is past the end of the slice (`i > len`).
     pub(crate) fn at(&self, i: usize) -> *mut T {
-        self.0.wrapping_add(i)
+        assert!(i <= self.len, "internal: SharedPtr offset {i} past {}", self.len);
+        // SAFETY: `ptr` is the start of a slice of `len` elements (one allocation, at most
+        // isize::MAX bytes) and `i <= len`, so the result is inside it or one past its end.
+        #[allow(unsafe_code)]
+        unsafe {
+            self.ptr.add(i)
+        }
     }
 }
 
@@ -434,12 +468,16 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
 
+    /// Repetitions of the jobs that look for races (few under Miri, which explores thread
+    /// interleavings itself, and slowly).
+    const REPS: usize = if cfg!(miri) { 4 } else { 100 };
+
     #[test]
     fn every_task_runs_once_on_its_own_thread() {
         for tasks in 0..5 {
             let hits: Vec<AtomicUsize> = (0..tasks).map(|_| AtomicUsize::new(0)).collect();
             let names = Mutex::new(vec![String::new(); tasks]);
-            for _ in 0..100 {
+            for _ in 0..REPS {
                 run(tasks, &|t| {
                     hits[t].fetch_add(1, Ordering::Relaxed);
                     let name = std::thread::current().name().unwrap_or("").to_string();
@@ -447,7 +485,7 @@ mod tests {
                 });
             }
             for h in &hits {
-                assert_eq!(h.load(Ordering::Relaxed), 100);
+                assert_eq!(h.load(Ordering::Relaxed), REPS);
             }
             // task t > 0 runs on helper t unless another test held the pool
             let names = names.into_inner().unwrap();
@@ -466,7 +504,7 @@ mod tests {
         std::thread::scope(|s| {
             for _ in 0..3 {
                 s.spawn(|| {
-                    for _ in 0..50 {
+                    for _ in 0..REPS / 2 {
                         run(2, &|_| {
                             run(2, &|_| {
                                 total.fetch_add(1, Ordering::Relaxed);
@@ -476,7 +514,7 @@ mod tests {
                 });
             }
         });
-        assert_eq!(total.load(Ordering::Relaxed), 3 * 50 * 2 * 2);
+        assert_eq!(total.load(Ordering::Relaxed), 3 * (REPS / 2) * 2 * 2);
     }
 
     #[test]

@@ -2,13 +2,13 @@
 //! product needs more and kept for the next one, so that a thread in its steady state packs
 //! without allocating.
 
-use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use std::alloc::{alloc_zeroed, dealloc, handle_alloc_error, Layout};
 use std::cell::RefCell;
 
 /// Alignment of the buffers in bytes: a cache line, and the width of an AVX-512 vector.
 const ALIGN: usize = 64;
 
-/// An uninitialized, 64-byte aligned byte buffer that only grows.
+/// A zero-initialized, 64-byte aligned byte buffer that only grows.
 struct Aligned {
     ptr: *mut u8,
     bytes: usize,
@@ -28,11 +28,15 @@ impl Aligned {
         if bytes > self.bytes {
             self.free();
             // round up so that a slightly larger product later does not reallocate
-            let size = bytes.next_multiple_of(1 << 16);
-            let layout = Layout::from_size_align(size, ALIGN)
+            let layout = bytes
+                .checked_next_multiple_of(1 << 16)
+                .and_then(|size| Layout::from_size_align(size, ALIGN).ok())
                 .expect("internal: gemm packing buffer size overflows");
+            let size = layout.size();
+            // Zeroed, so every element is initialized (zero bits are 0.0 in f32 and f64): the
+            // packing code may then borrow panels as slices. Only a growth pays for it.
             // SAFETY: the layout has a nonzero size.
-            let ptr = unsafe { alloc(layout) };
+            let ptr = unsafe { alloc_zeroed(layout) };
             if ptr.is_null() {
                 handle_alloc_error(layout);
             }
@@ -67,15 +71,19 @@ thread_local! {
 }
 
 /// Runs `f` with this thread's rhs and lhs buffers, at least `rhs_len` and `lhs_len` elements
-/// of `T` long (uninitialized), 64-byte aligned. `f` must not call `with` again.
+/// of `T` long (initialized: zeros, or what an earlier product left), 64-byte aligned. `f`
+/// must not call `with` again.
 pub(super) fn with<T, R>(rhs_len: usize, lhs_len: usize, f: impl FnOnce(*mut T, *mut T) -> R) -> R {
     BUFFERS.with(|cell| {
         let mut bufs = cell
             .try_borrow_mut()
             .expect("internal: gemm packing buffers borrowed twice");
-        let size = size_of::<T>();
-        let rhs = bufs[0].reserve(rhs_len * size).cast::<T>();
-        let lhs = bufs[1].reserve(lhs_len * size).cast::<T>();
+        let bytes = |len: usize| {
+            len.checked_mul(size_of::<T>())
+                .expect("internal: gemm packing buffer size overflows")
+        };
+        let rhs = bufs[0].reserve(bytes(rhs_len)).cast::<T>();
+        let lhs = bufs[1].reserve(bytes(lhs_len)).cast::<T>();
         f(rhs, lhs)
     })
 }

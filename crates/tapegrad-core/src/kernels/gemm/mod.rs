@@ -57,24 +57,26 @@ macro_rules! simd_kernel {
             load_c: bool,
         ) {
             let (a_rs, a_cs) = if PACKED { (1, $mr) } else { (a_rs, a_cs) };
+            let mut acc = [[$zero(); $nv]; R];
+            // Every address is computed from the operand's start and the offset of an element
+            // that is read (step p < k), never by stepping a pointer on: a pointer stepped
+            // past the last step would leave its allocation, which is UB even unread.
             // SAFETY: the reads and writes are exactly those of the KernelFn contract, which
-            // the caller guarantees; the features are enabled on this function.
+            // the caller guarantees (so each offset is in bounds and fits isize); the
+            // features are enabled on this function.
             unsafe {
-                let mut acc = [[$zero(); $nv]; R];
-                let (mut a, mut b) = (a, b);
-                for _ in 0..k {
+                for p in 0..k {
+                    let (ap, bp) = (a.add(p * a_cs), b.add(p * b_rs));
                     let mut bv = [$zero(); $nv];
                     for (v, x) in bv.iter_mut().enumerate() {
-                        *x = $load(b.add(v * $lanes));
+                        *x = $load(bp.add(v * $lanes));
                     }
                     for (i, row) in acc.iter_mut().enumerate() {
-                        let av = $splat(*a.add(i * a_rs));
+                        let av = $splat(*ap.add(i * a_rs));
                         for (x, y) in row.iter_mut().zip(&bv) {
                             *x = $fma(av, *y, *x);
                         }
                     }
-                    a = a.add(a_cs);
-                    b = b.add(b_rs);
                 }
                 for (i, row) in acc.iter().enumerate() {
                     for (v, x) in row.iter().enumerate() {

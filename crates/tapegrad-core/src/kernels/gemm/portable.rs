@@ -30,10 +30,15 @@ unsafe fn kernel<
 ) {
     let (a_rs, a_cs) = if PACKED { (1, MR) } else { (a_rs, a_cs) };
     let mut acc = [[T::zero(); NR]; R];
-    // SAFETY: the reads and writes are exactly those of the KernelFn contract.
+    // Addresses come from in-bounds offsets of elements that are read or written (never a
+    // pointer stepped past the last one), and `c` is written through raw pointers only: it
+    // may be the uninitialized scratch tile, which must not be borrowed as a slice.
+    // SAFETY: the reads and writes are exactly those of the KernelFn contract, which the
+    // caller guarantees; `b`'s row `p` holds NR initialized elements (an operand, or a
+    // packed panel padded with zeros).
     unsafe {
         for p in 0..k {
-            let bp = std::slice::from_raw_parts(b.add(p * b_rs), NR);
+            let bp = &*b.add(p * b_rs).cast::<[T; NR]>();
             for (i, row) in acc.iter_mut().enumerate() {
                 let av = *a.add(i * a_rs + p * a_cs);
                 for (x, &y) in row.iter_mut().zip(bp) {
@@ -42,9 +47,9 @@ unsafe fn kernel<
             }
         }
         for (i, row) in acc.iter().enumerate() {
-            let out = std::slice::from_raw_parts_mut(c.add(i * c_rs), NR);
-            for (o, &x) in out.iter_mut().zip(row) {
-                *o = if load_c { *o + x } else { x };
+            for (j, &x) in row.iter().enumerate() {
+                let o = c.add(i * c_rs + j);
+                o.write(if load_c { o.read() + x } else { x });
             }
         }
     }
