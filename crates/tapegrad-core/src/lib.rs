@@ -41,7 +41,7 @@ pub use gradcheck::{gradcheck, GradcheckOptions, GradcheckReport, InputReport};
 pub use gradients::{Gradients, Trace, TraceStep};
 pub use kernels::{
     num_threads, parallel_for_each, parallel_parts, parallel_threshold, set_num_threads,
-    set_parallel_threshold, vectorized,
+    set_parallel_threshold, vectorized, MAX_THREADS,
 };
 pub use op::{Activation, NodeId, Op, ParamId};
 pub use param::Param;

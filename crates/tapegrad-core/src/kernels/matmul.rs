@@ -32,16 +32,38 @@ pub fn parallel_threshold() -> usize {
     PARALLEL_THRESHOLD.load(Ordering::Relaxed)
 }
 
-/// Sets how many threads a large matmul may use (0 = all available cores, the default).
-/// The result of a matmul does not depend on it beyond floating-point summation order.
+/// The most threads tapegrad's kernels use: [`set_num_threads`] clamps to it, and so does
+/// the default on a machine with more cores.
+///
+/// A fixed number rather than a multiple of the core count, so that a program asking for
+/// `n` threads gets the same `n` (and so the same summation order) on every machine; 256 is
+/// far more than the core counts the pool is built for, so asking for more than the cores
+/// (as PyTorch's `set_num_threads` allows) still works, but a runaway value cannot spawn
+/// thousands of threads.
+pub const MAX_THREADS: usize = 256;
+
+/// Sets how many threads a large matmul (and [`parallel_for_each`](crate::parallel_for_each))
+/// may use: 0 = all available cores, the default. Values above [`MAX_THREADS`] are clamped
+/// to it. The result of a matmul does not depend on it beyond floating-point summation
+/// order. The pool's helper threads are spawned when a job first needs them and then kept.
+///
+/// ```
+/// tapegrad_core::set_num_threads(100_000);
+/// assert_eq!(tapegrad_core::num_threads(), 256);
+/// tapegrad_core::set_num_threads(0); // back to the default
+/// ```
 pub fn set_num_threads(n: usize) {
-    THREADS.store(n, Ordering::Relaxed);
+    THREADS.store(n.min(MAX_THREADS), Ordering::Relaxed);
 }
 
-/// How many threads a large matmul uses.
+/// How many threads a large matmul uses (at most [`MAX_THREADS`]).
 pub fn num_threads() -> usize {
     match THREADS.load(Ordering::Relaxed) {
-        0 => *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        0 => *CORES.get_or_init(|| {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(MAX_THREADS)
+        }),
         n => n,
     }
 }

@@ -17,9 +17,10 @@
 //! every floating-point result is the same on every run.
 
 use smallvec::SmallVec;
+use std::any::Any;
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
@@ -88,12 +89,29 @@ struct Slot {
     state: AtomicU64,
     /// Set while the helper is parked (or about to park): the poster must unpark it.
     sleeping: AtomicBool,
-    /// Set if a task on this helper panicked; the caller re-raises it.
-    panicked: AtomicBool,
+    /// The payload of a panic in a task on this helper (written before its share is marked
+    /// `DONE`); the caller re-raises it.
+    panic: Mutex<Option<Payload>>,
     thread: Thread,
 }
 
-/// The pool: helpers are spawned on first use, up to what [`run`] is asked for.
+/// What a panic carries (`std::panic::catch_unwind`'s error).
+type Payload = Box<dyn Any + Send + 'static>;
+
+/// Locks a mutex whose data stays valid even if a holder panicked (nothing panics while
+/// holding these).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Drops a panic payload, even one whose destructor panics.
+fn drop_payload(payload: Payload) {
+    let drop_it = std::panic::AssertUnwindSafe(move || drop(payload));
+    let _ = std::panic::catch_unwind(drop_it);
+}
+
+/// The pool: helpers are spawned on first use, up to what [`run`] is asked for (and never
+/// more than [`MAX_THREADS`](super::matmul::MAX_THREADS)` - 1`).
 struct Pool {
     /// Taken by the one thread that may post jobs; `try_lock` failing means "run serially".
     owner: Mutex<()>,
@@ -154,7 +172,7 @@ pub(crate) fn run(tasks: usize, f: &(dyn Fn(usize) + Sync)) {
     #[allow(unsafe_code)]
     let (slots, seq) = unsafe {
         let slots = &mut *POOL.slots.get();
-        while slots.len() < tasks - 1 {
+        while slots.len() < (tasks - 1).min(super::matmul::MAX_THREADS - 1) {
             match spawn_helper(slots.len()) {
                 Some(slot) => slots.push(slot),
                 None => break,
@@ -172,8 +190,10 @@ pub(crate) fn run(tasks: usize, f: &(dyn Fn(usize) + Sync)) {
     // bit i: helper i was awake (spinning) when its share was posted
     let mut awake = 0u64;
     for (i, slot) in slots[..helpers].iter().enumerate() {
-        // a flag left by an earlier job whose caller unwound before reading it
-        slot.panicked.store(false, Ordering::Relaxed);
+        // a payload left by an earlier job whose caller unwound before reading it
+        if let Some(old) = lock(&slot.panic).take() {
+            drop_payload(old);
+        }
         slot.state.store(seq << 2 | POSTED, Ordering::SeqCst);
         if slot.sleeping.load(Ordering::SeqCst) {
             slot.thread.unpark();
@@ -212,13 +232,19 @@ pub(crate) fn run(tasks: usize, f: &(dyn Fn(usize) + Sync)) {
     if stalled {
         back_off();
     }
-    // read (and clear) every helper's flag, not just up to the first that is set
-    let mut panicked = false;
+    // take (and clear) every helper's payload; re-raise the first (lowest task) unchanged, so
+    // the caller's `catch_unwind` sees the task's own message
+    let mut first = None;
     for slot in &slots[..helpers] {
-        panicked |= slot.panicked.swap(false, Ordering::Relaxed);
+        if let Some(payload) = lock(&slot.panic).take() {
+            match first {
+                None => first = Some(payload),
+                Some(_) => drop_payload(payload),
+            }
+        }
     }
-    if panicked {
-        panic!("a task of a parallel kernel panicked on a helper thread");
+    if let Some(payload) = first {
+        std::panic::resume_unwind(payload);
     }
 }
 
@@ -330,7 +356,11 @@ impl<T> SharedPtr<T> {
     ///
     /// If `i` is past the end of the slice (`i > len`).
     pub(crate) fn at(&self, i: usize) -> *mut T {
-        assert!(i <= self.len, "internal: SharedPtr offset {i} past {}", self.len);
+        assert!(
+            i <= self.len,
+            "internal: SharedPtr offset {i} past {}",
+            self.len
+        );
         // SAFETY: `ptr` is the start of a slice of `len` elements (one allocation, at most
         // isize::MAX bytes) and `i <= len`, so the result is inside it or one past its end.
         #[allow(unsafe_code)]
@@ -406,7 +436,7 @@ fn spawn_helper(index: usize) -> Option<Arc<Slot>> {
             let slot = Arc::new(Slot {
                 state: AtomicU64::new(DONE),
                 sleeping: AtomicBool::new(false),
-                panicked: AtomicBool::new(false),
+                panic: Mutex::new(None),
                 thread: std::thread::current(),
             });
             tx.send(Arc::clone(&slot))
@@ -454,10 +484,12 @@ fn helper_loop(slot: &Slot, task: usize) {
         let f = unsafe { &*(*POOL.job.get()).expect("internal: a job was posted").0 };
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(task)));
         if let Err(payload) = result {
-            slot.panicked.store(true, Ordering::Relaxed);
-            // a payload whose destructor panics must not end this thread
-            let drop_it = std::panic::AssertUnwindSafe(move || drop(payload));
-            let _ = std::panic::catch_unwind(drop_it);
+            // kept for the caller (who reads it after our DONE below); one left over from a
+            // job whose caller unwound is dropped here (a panicking destructor must not end
+            // this thread)
+            if let Some(old) = lock(&slot.panic).replace(payload) {
+                drop_payload(old);
+            }
         }
         slot.state.store((state & !3) | DONE, Ordering::Release);
     }
@@ -558,6 +590,26 @@ mod tests {
         }
         assert_eq!(parallel_parts(10, 0), 10usize.min(crate::num_threads()));
         assert_eq!(parallel_parts(0, 8), 1);
+    }
+
+    #[test]
+    fn a_helpers_panic_reaches_the_caller_with_its_payload() {
+        for _ in 0..REPS / 2 {
+            let caught = std::panic::catch_unwind(|| {
+                run(3, &|t| {
+                    if t == 2 {
+                        std::panic::panic_any(format!("boom {}", 15 + t));
+                    }
+                })
+            });
+            // the task's own payload, whichever thread ran it (the caller takes back a share
+            // no helper started, and runs everything if another test holds the pool)
+            let payload = caught.expect_err("task 2 panicked");
+            assert_eq!(
+                payload.downcast_ref::<String>().map(String::as_str),
+                Some("boom 17")
+            );
+        }
     }
 
     #[test]

@@ -697,4 +697,3 @@ fn measure<T: Element>(m: usize, n: usize, k: usize, lhs_t: bool, rhs_t: bool) -
         avx2: g_avx2,
     }
 }
-
