@@ -8,6 +8,7 @@
 //!
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub use tapegrad_core::*;
 pub use tapegrad_data as data;

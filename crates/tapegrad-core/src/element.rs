@@ -10,7 +10,16 @@ use std::iter::Sum;
 /// operators, conversions to and from `f64` (scalars in ops are given as `f64`), and a name
 /// used in error messages and saved files.
 pub trait Element:
-    Float + NumAssign + Sum + Debug + Display + Default + Send + Sync + 'static
+    tapegrad_kernels::Scalar
+    + Float
+    + NumAssign
+    + Sum
+    + Debug
+    + Display
+    + Default
+    + Send
+    + Sync
+    + 'static
 {
     /// The dtype's name as safetensors and PyTorch spell it (`"F32"`, `"F64"`).
     const DTYPE: &'static str;

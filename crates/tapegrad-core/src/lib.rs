@@ -16,7 +16,7 @@
 //! assert_eq!(grads.get(w).unwrap().data(), &[1.0, 2.0]);
 //! # Ok(()) }
 //! ```
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 // `add`, `sub`, `mul`, `div`, `neg` are the checked forms of the operators, returning Result.
 #![allow(clippy::should_implement_trait)]

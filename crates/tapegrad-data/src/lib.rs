@@ -38,7 +38,7 @@
 //! # let _ = x_test;
 //! # Ok(()) }
 //! ```
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod batch;

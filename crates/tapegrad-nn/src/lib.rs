@@ -48,7 +48,7 @@
 //! println!("{model}"); // Mlp(\n  (0): Dense(in=2, out=4, bias)\n  (1): Tanh ...
 //! # Ok(()) }
 //! ```
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod activation;

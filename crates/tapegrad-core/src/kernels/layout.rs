@@ -1,7 +1,6 @@
 //! Kernels that move data without arithmetic: permute, gather and scatter rows, concat and
 //! slices along an axis.
 
-use super::parallel::for_each_run;
 use super::pool;
 use crate::array::Array;
 use crate::element::Element;
@@ -50,45 +49,15 @@ pub(crate) fn permute<T: Element>(x: &Array<T>, perm: &[usize]) -> Array<T> {
     }
 }
 
-/// The rows (first-axis slices) at `indices`, in order.
+/// The rows (first-axis slices) at `indices`, in order (gathered by
+/// [`tapegrad_kernels::gather_rows`], split over the threads for a big batch).
 pub(crate) fn gather_rows<T: Element>(x: &Array<T>, indices: &[usize]) -> Array<T> {
     let row = x.numel() / x.dims()[0].max(1);
-    // checked: `n` bounds the `set_len` below
-    let n = indices
-        .len()
-        .checked_mul(row)
-        .expect("internal: gather_rows output size overflows");
-    let mut data = pool::take(n);
-    if n > 0 {
-        // A big batch (many random rows of a big array, bound by memory latency, which each
-        // core hides on its own) is shared out in runs of whole output rows.
-        for_each_run(
-            &mut data.spare_capacity_mut()[..n],
-            GATHER_GRAIN,
-            row,
-            |at, out| {
-                let rows = &indices[at / row..(at + out.len()) / row];
-                for (o, &i) in out.chunks_mut(row).zip(rows) {
-                    o.write_copy_of_slice(&x.data()[i * row..(i + 1) * row]);
-                }
-            },
-        );
-        // SAFETY: the runs cover the first n = indices.len() * row elements of the spare
-        // capacity exactly, and every row of each run was written above; `take(n)` gave at
-        // least n of capacity.
-        #[allow(unsafe_code)]
-        unsafe {
-            data.set_len(n)
-        };
-    }
+    let data = tapegrad_kernels::gather_rows(x.data(), row, indices);
     let mut dims: SmallVec<[usize; 4]> = SmallVec::from_slice(x.dims());
     dims[0] = indices.len();
     Array::from_parts(data, Shape::new(&dims))
 }
-
-/// Gathers split over the threads in pieces of at least this many elements (64 KB of f32,
-/// some 5 µs of scattered reads): a batch of 128 MNIST rows goes to two threads.
-const GATHER_GRAIN: usize = 1 << 14;
 
 /// Adds row `k` of `g` into row `indices[k]` of a zero array of shape `target`.
 pub(crate) fn scatter_add_rows<T: Element>(

@@ -1,15 +1,14 @@
 //! A per-thread free list of element buffers, so that a training loop in its steady state
-//! allocates nothing: every [`Array`](crate::Array) gives its buffer back here when it is
-//! dropped (e.g. when [`Tape::reset`](crate::Tape::reset) clears the step's values, or a
-//! step's [`Gradients`](crate::Gradients) go out of scope), and the kernels take their output
-//! buffers from here.
+//! allocates nothing: every array of tapegrad-core gives its buffer back here when it is
+//! dropped (e.g. when a tape is reset and clears the step's values, or a step's gradients go
+//! out of scope), and the kernels take their output buffers from here.
 //!
 //! Buffers are kept in buckets by power-of-two capacity. The pool is bounded: at most 1024
-//! buffers per bucket up to 4096 elements and 64 per larger bucket, no buffer over
-//! [`MAX_POOLED`] elements, and at most [`MAX_TOTAL`] elements in all; anything beyond is freed
-//! as usual.
+//! buffers per bucket up to 4096 elements and 64 per larger bucket, no buffer over 2^24
+//! elements (`MAX_POOLED`), and at most 2^25 elements in all (`MAX_TOTAL`); anything beyond
+//! is freed as usual.
 
-use crate::element::Element;
+use crate::Scalar;
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
 
@@ -117,7 +116,7 @@ thread_local! {
 }
 
 /// Runs `f` on this thread's pool for `T` (f32 and f64 have one each).
-fn with_pool<T: Element, R>(f: impl FnOnce(&mut Pool<T>) -> R) -> Option<R> {
+fn with_pool<T: Scalar, R>(f: impl FnOnce(&mut Pool<T>) -> R) -> Option<R> {
     POOLS
         .try_with(|p| {
             let mut p = p.try_borrow_mut().ok()?;
@@ -133,7 +132,7 @@ fn with_pool<T: Element, R>(f: impl FnOnce(&mut Pool<T>) -> R) -> Option<R> {
 }
 
 /// An empty buffer with room for at least `len` elements, reused when possible.
-pub(crate) fn take<T: Element>(len: usize) -> Vec<T> {
+pub fn take<T: Scalar>(len: usize) -> Vec<T> {
     if len == 0 {
         return Vec::new();
     }
@@ -149,7 +148,7 @@ pub(crate) fn take<T: Element>(len: usize) -> Vec<T> {
 }
 
 /// Gives a buffer back for reuse (or frees it when the pool is full).
-pub(crate) fn give<T: Element>(v: Vec<T>) {
+pub fn give<T: Scalar>(v: Vec<T>) {
     if v.capacity() != 0 {
         let mut slot = Some(v);
         with_pool::<T, _>(|p| p.give(slot.take().expect("internal: buffer given once")));
@@ -157,21 +156,21 @@ pub(crate) fn give<T: Element>(v: Vec<T>) {
 }
 
 /// A buffer of `len` copies of `value`.
-pub(crate) fn filled<T: Element>(len: usize, value: T) -> Vec<T> {
+pub fn filled<T: Scalar>(len: usize, value: T) -> Vec<T> {
     let mut v = take(len);
     v.resize(len, value);
     v
 }
 
 /// A buffer holding the items of `iter`, which yields about `len` of them.
-pub(crate) fn collect<T: Element>(len: usize, iter: impl Iterator<Item = T>) -> Vec<T> {
+pub fn collect<T: Scalar>(len: usize, iter: impl Iterator<Item = T>) -> Vec<T> {
     let mut v = take(len);
     v.extend(iter);
     v
 }
 
 /// A pooled copy of a slice.
-pub(crate) fn copy_of<T: Element>(s: &[T]) -> Vec<T> {
+pub fn copy_of<T: Scalar>(s: &[T]) -> Vec<T> {
     let mut v = take(s.len());
     v.extend_from_slice(s);
     v

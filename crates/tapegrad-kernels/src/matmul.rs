@@ -1,10 +1,10 @@
-//! Matrix multiplication through tapegrad's own GEMM kernel ([`gemm`](super::gemm): runtime
-//! CPU dispatch, AVX-512 where the CPU has it, no allocation per call). Operands are strided views, so a transpose is a pair of swapped strides, never a
-//! copy. Large products split into row or column blocks, one per thread of
+//! Matrix multiplication through tapegrad's own GEMM kernel (`gemm/`: runtime CPU dispatch,
+//! AVX-512 where the CPU has it, no allocation per call). Operands are strided views, so a
+//! transpose is a pair of swapped strides, never a copy. Large products split into row or column blocks, one per thread of
 //! [`parallel`](super::parallel)'s pool, each block a single-threaded product.
 
 use super::parallel::{self, SharedPtr};
-use crate::element::Element;
+use crate::Scalar;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
@@ -48,9 +48,9 @@ pub const MAX_THREADS: usize = 256;
 /// order. The pool's helper threads are spawned when a job first needs them and then kept.
 ///
 /// ```
-/// tapegrad_core::set_num_threads(100_000);
-/// assert_eq!(tapegrad_core::num_threads(), 256);
-/// tapegrad_core::set_num_threads(0); // back to the default
+/// tapegrad_kernels::set_num_threads(100_000);
+/// assert_eq!(tapegrad_kernels::num_threads(), 256);
+/// tapegrad_kernels::set_num_threads(0); // back to the default
 /// ```
 pub fn set_num_threads(n: usize) {
     THREADS.store(n.min(MAX_THREADS), Ordering::Relaxed);
@@ -68,11 +68,16 @@ pub fn num_threads() -> usize {
     }
 }
 
-/// A read-only strided matrix view: element (i, j) is `data[i * rs + j * cs]`.
-#[derive(Clone, Copy)]
-pub(crate) struct MatRef<'a, T> {
+/// A read-only strided matrix view: element (i, j) is `data[i * rs + j * cs]`. Any strides
+/// are allowed (0 repeats a row or column); [`gemm()`] checks that the elements it reads
+/// lie inside `data`.
+#[derive(Clone, Copy, Debug)]
+pub struct MatRef<'a, T> {
+    /// The elements.
     pub data: &'a [T],
+    /// The row stride (elements from (i, j) to (i + 1, j)).
     pub rs: usize,
+    /// The column stride (elements from (i, j) to (i, j + 1)).
     pub cs: usize,
 }
 
@@ -86,11 +91,14 @@ impl<'a, T> MatRef<'a, T> {
         }
     }
 
-    /// Whether every element (i, j) of a `rows x cols` matrix (both nonzero) at this view's
-    /// strides lies inside `data`: the last one's offset, `(rows - 1) * rs + (cols - 1) * cs`,
-    /// computed without overflow and below `data.len()` (so every offset fits `isize`, as a
-    /// slice's length does).
+    /// Whether every element (i, j) of a `rows x cols` matrix at this view's strides lies
+    /// inside `data`: the last one's offset, `(rows - 1) * rs + (cols - 1) * cs`, computed
+    /// without overflow and below `data.len()` (so every offset fits `isize`, as a slice's
+    /// length does). An empty matrix (`rows` or `cols` 0) has no element and spans any data.
     pub fn spans(&self, rows: usize, cols: usize) -> bool {
+        if rows == 0 || cols == 0 {
+            return true;
+        }
         let last = (rows - 1)
             .checked_mul(self.rs)
             .zip((cols - 1).checked_mul(self.cs))
@@ -108,9 +116,25 @@ impl<'a, T> MatRef<'a, T> {
     }
 }
 
-/// `dst[m x n] (+)= lhs[m x k] · rhs[k x n]`; `dst` is row-major and contiguous. With
-/// `accumulate` the product is added to what `dst` holds, otherwise it replaces it.
-pub(crate) fn gemm<T: Element>(
+/// `dst[m x n] (+)= lhs[m x k] · rhs[k x n]`; `dst` is row-major and contiguous (its first
+/// `m * n` elements). With `accumulate` the product is added to what `dst` holds, otherwise
+/// it replaces it. Products of at least [`parallel_threshold`] multiply-adds split over
+/// [`num_threads`] threads.
+///
+/// ```
+/// use tapegrad_kernels::{gemm, MatRef};
+/// let a = [1.0f32, 2.0, 3.0, 4.0]; // [[1, 2], [3, 4]]
+/// let mut c = [0.0f32; 4];
+/// gemm(2, 2, 2, &mut c, false, MatRef::rows(&a, 2), MatRef::transposed(&a, 2)); // a · aᵀ
+/// assert_eq!(c, [5.0, 11.0, 11.0, 25.0]);
+/// ```
+///
+/// # Panics
+///
+/// If `dst` has fewer than `m * n` elements, or an element of `lhs` or `rhs` the product
+/// reads lies outside its `data` (all computed without overflow): the callers check shapes
+/// first, so this is an internal error.
+pub fn gemm<T: Scalar>(
     m: usize,
     n: usize,
     k: usize,
@@ -162,7 +186,7 @@ pub(crate) fn gemm<T: Element>(
 /// [`gemm()`] (whose bounds checks must have passed) split into `parts` blocks, one per
 /// thread of the pool.
 #[allow(clippy::too_many_arguments)]
-fn gemm_in_parts<T: Element>(
+fn gemm_in_parts<T: Scalar>(
     parts: usize,
     m: usize,
     n: usize,
@@ -338,6 +362,7 @@ mod tests {
         };
         assert!(huge.spans(1, 12));
         assert!(!huge.spans(2, 1));
+        assert!(huge.spans(0, 5) && MatRef::rows(&d[..0], 4).spans(3, 0));
     }
 
     #[test]

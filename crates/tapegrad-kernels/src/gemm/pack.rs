@@ -8,7 +8,7 @@
 //! columns one after another. The functions are `#[inline(always)]` so that each CPU path's
 //! wrapper compiles them with its own vector instructions.
 
-use crate::element::Element;
+use crate::Scalar;
 
 /// Packs the block into panels of `W` columns (see the module documentation).
 ///
@@ -18,7 +18,7 @@ use crate::element::Element;
 /// `dst` is valid for `rows * cols.div_ceil(W) * W` writes and does not overlap `src`.
 #[allow(unsafe_code)]
 #[inline(always)]
-pub(super) unsafe fn panels<T: Element, const W: usize, const SIMD: bool>(
+pub(super) unsafe fn panels<T: Scalar, const W: usize, const SIMD: bool>(
     rows: usize,
     cols: usize,
     src: *const T,
@@ -75,7 +75,7 @@ pub(super) unsafe fn panels<T: Element, const W: usize, const SIMD: bool>(
 /// with `SIMD` the CPU has AVX2.
 #[allow(unsafe_code)]
 #[inline(always)]
-unsafe fn transpose<T: Element, const W: usize, const SIMD: bool>(
+unsafe fn transpose<T: Scalar, const W: usize, const SIMD: bool>(
     rows: usize,
     w: usize,
     src: *const T,
@@ -134,7 +134,7 @@ unsafe fn transpose<T: Element, const W: usize, const SIMD: bool>(
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 #[inline(always)]
-unsafe fn square<T: Element>(src: *const T, src_cs: usize, dst: *mut T, dst_rs: usize) {
+unsafe fn square<T: Scalar>(src: *const T, src_cs: usize, dst: *mut T, dst_rs: usize) {
     if size_of::<T>() == 4 {
         // SAFETY: forwarded; T is f32.
         unsafe { square_f32(src.cast(), src_cs, dst.cast(), dst_rs) }

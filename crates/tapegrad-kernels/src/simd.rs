@@ -1,4 +1,5 @@
-//! Runtime SIMD dispatch for tapegrad's own loops (the `gemm` crate dispatches its own).
+//! Runtime SIMD dispatch for tapegrad's own loops (the GEMM dispatches its own), and the
+//! elementwise loops and sums built on it.
 //!
 //! [`vectorized`] runs a closure compiled for the widest vector instructions the CPU has
 //! (AVX-512, AVX2 with FMA, or the x86-64 baseline), chosen at run time by `pulp`, the
@@ -7,18 +8,18 @@
 
 use super::parallel::for_each_run;
 use super::pool;
-use crate::element::Element;
+use crate::Scalar;
 use std::sync::OnceLock;
 
 /// The smallest piece (elements) worth giving another thread for a cheap elementwise op (add,
 /// ReLU: about 16 G elements/s on one core): below it, the hand-off (about 1 µs) and reading
 /// inputs that sit in the other core's cache cost more than the split saves (measured:
 /// splitting a 128x784 add made it 20% slower).
-pub(crate) const CHEAP_GRAIN: usize = 1 << 18;
+pub const CHEAP_GRAIN: usize = 1 << 18;
 
 /// The smallest piece worth giving another thread for a costly elementwise op (`exp`,
 /// sigmoid, `tanh`, `log`: about 1 ns per element), some 8 µs of work.
-pub(crate) const COSTLY_GRAIN: usize = 1 << 13;
+pub const COSTLY_GRAIN: usize = 1 << 13;
 
 fn arch() -> pulp::Arch {
     static ARCH: OnceLock<pulp::Arch> = OnceLock::new();
@@ -32,7 +33,7 @@ fn arch() -> pulp::Arch {
 /// ```
 /// let a = vec![1.0f32; 1000];
 /// let mut b = vec![2.0f32; 1000];
-/// tapegrad_core::vectorized(|| {
+/// tapegrad_kernels::vectorized(|| {
 ///     for (y, x) in b.iter_mut().zip(&a) {
 ///         *y += 3.0 * x;
 ///     }
@@ -46,7 +47,7 @@ pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
 
 /// `f` of every element, into a pooled buffer.
 #[inline(always)]
-pub(crate) fn map<T: Element>(src: &[T], grain: usize, f: impl Fn(T) -> T + Sync) -> Vec<T> {
+pub fn map<T: Scalar>(src: &[T], grain: usize, f: impl Fn(T) -> T + Sync) -> Vec<T> {
     let mut out = pool::filled(src.len(), T::zero());
     for_each_run(&mut out, grain, 1, |at, dst| {
         vectorized(|| map_into(&src[at..at + dst.len()], dst, &f))
@@ -54,8 +55,9 @@ pub(crate) fn map<T: Element>(src: &[T], grain: usize, f: impl Fn(T) -> T + Sync
     out
 }
 
+/// `dst[i] = f(src[i])` (same lengths), a plain loop to call inside [`vectorized`].
 #[inline(always)]
-pub(crate) fn map_into<T: Element>(src: &[T], dst: &mut [T], f: impl Fn(T) -> T) {
+pub fn map_into<T: Scalar>(src: &[T], dst: &mut [T], f: impl Fn(T) -> T) {
     for (d, &s) in dst.iter_mut().zip(src) {
         *d = f(s);
     }
@@ -63,12 +65,7 @@ pub(crate) fn map_into<T: Element>(src: &[T], dst: &mut [T], f: impl Fn(T) -> T)
 
 /// `f` of every pair of elements, into a pooled buffer (same lengths).
 #[inline(always)]
-pub(crate) fn zip<T: Element>(
-    a: &[T],
-    b: &[T],
-    grain: usize,
-    f: impl Fn(T, T) -> T + Sync,
-) -> Vec<T> {
+pub fn zip<T: Scalar>(a: &[T], b: &[T], grain: usize, f: impl Fn(T, T) -> T + Sync) -> Vec<T> {
     let mut out = pool::filled(a.len(), T::zero());
     for_each_run(&mut out, grain, 1, |at, dst| {
         let to = at + dst.len();
@@ -77,8 +74,9 @@ pub(crate) fn zip<T: Element>(
     out
 }
 
+/// `dst[i] = f(a[i], b[i])` (same lengths), a plain loop to call inside [`vectorized`].
 #[inline(always)]
-pub(crate) fn zip_into<T: Element>(a: &[T], b: &[T], dst: &mut [T], f: impl Fn(T, T) -> T) {
+pub fn zip_into<T: Scalar>(a: &[T], b: &[T], dst: &mut [T], f: impl Fn(T, T) -> T) {
     for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
         *d = f(x, y);
     }
@@ -86,7 +84,7 @@ pub(crate) fn zip_into<T: Element>(a: &[T], b: &[T], dst: &mut [T], f: impl Fn(T
 
 /// Applies `f` to every element in place.
 #[inline(always)]
-pub(crate) fn map_in_place<T: Element>(x: &mut [T], grain: usize, f: impl Fn(T) -> T + Sync) {
+pub fn map_in_place<T: Scalar>(x: &mut [T], grain: usize, f: impl Fn(T) -> T + Sync) {
     for_each_run(x, grain, 1, |_, run| {
         vectorized(|| {
             for v in run.iter_mut() {
@@ -99,7 +97,7 @@ pub(crate) fn map_in_place<T: Element>(x: &mut [T], grain: usize, f: impl Fn(T) 
 /// The sum of `f(a[i], b[i])`, with eight accumulators so that it vectorizes (the summation
 /// order is fixed, so the result is deterministic).
 #[inline(always)]
-pub(crate) fn sum_zip<T: Element>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> T {
+pub fn sum_zip<T: Scalar>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> T {
     vectorized(|| {
         let mut acc = [T::zero(); 8];
         let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
@@ -119,7 +117,7 @@ pub(crate) fn sum_zip<T: Element>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> T 
 
 /// The sum of a slice (eight accumulators, vectorized).
 #[inline(always)]
-pub(crate) fn sum<T: Element>(a: &[T]) -> T {
+pub fn sum<T: Scalar>(a: &[T]) -> T {
     sum_zip(a, a, |x, _| x)
 }
 

@@ -2,7 +2,7 @@
 //! global): `set_num_threads` is capped at `MAX_THREADS`, and a panic in a task on a helper
 //! thread reaches the caller with its own payload.
 
-use tapegrad_core::{num_threads, parallel_for_each, set_num_threads, MAX_THREADS};
+use tapegrad_kernels::{num_threads, parallel_for_each, set_num_threads, MAX_THREADS};
 
 /// The threads of this process whose name starts with "tapegrad-" (the pool's helpers).
 #[cfg(target_os = "linux")]

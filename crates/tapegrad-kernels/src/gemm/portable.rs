@@ -2,7 +2,7 @@
 //! written as array loops the compiler vectorizes for the baseline instruction set.
 
 use super::{pack, KernelFn, PackFn, Spec};
-use crate::element::Element;
+use crate::Scalar;
 
 /// A microkernel instance: `R` rows of `NR` columns; `PACKED` reads an `MR`-wide packed lhs
 /// panel.
@@ -12,7 +12,7 @@ use crate::element::Element;
 /// See [`KernelFn`].
 #[allow(unsafe_code, clippy::too_many_arguments)]
 unsafe fn kernel<
-    T: Element,
+    T: Scalar,
     const R: usize,
     const PACKED: bool,
     const MR: usize,
@@ -61,7 +61,7 @@ unsafe fn kernel<
 ///
 /// See [`PackFn`].
 #[allow(unsafe_code)]
-unsafe fn pack_panels<T: Element, const W: usize>(
+unsafe fn pack_panels<T: Scalar, const W: usize>(
     rows: usize,
     cols: usize,
     src: *const T,

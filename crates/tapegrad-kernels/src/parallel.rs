@@ -132,6 +132,7 @@ unsafe impl Sync for Pool {}
 // points to is `Sync`.
 #[allow(unsafe_code)]
 unsafe impl Send for JobRef {}
+// SAFETY: as for Send: shared only under the protocol above, and the function is `Sync`.
 #[allow(unsafe_code)]
 unsafe impl Sync for JobRef {}
 
@@ -254,9 +255,9 @@ pub(crate) fn run(tasks: usize, f: &(dyn Fn(usize) + Sync)) {
 /// thread costs about one.
 ///
 /// ```
-/// let parts = tapegrad_core::parallel_parts(1_000, 4_096);
+/// let parts = tapegrad_kernels::parallel_parts(1_000, 4_096);
 /// assert_eq!(parts, 1); // too little work to share
-/// assert!(tapegrad_core::parallel_parts(1 << 20, 4_096) >= 1);
+/// assert!(tapegrad_kernels::parallel_parts(1 << 20, 4_096) >= 1);
 /// ```
 pub fn parallel_parts(len: usize, grain: usize) -> usize {
     (len / grain.max(1)).clamp(1, crate::num_threads().max(1))
@@ -270,10 +271,10 @@ pub fn parallel_parts(len: usize, grain: usize) -> usize {
 ///
 /// ```
 /// let mut data = vec![1.0f32; 100_000];
-/// let parts = tapegrad_core::parallel_parts(data.len(), 16_384);
+/// let parts = tapegrad_kernels::parallel_parts(data.len(), 16_384);
 /// let piece_len = data.len().div_ceil(parts);
 /// let mut pieces: Vec<&mut [f32]> = data.chunks_mut(piece_len).collect();
-/// tapegrad_core::parallel_for_each(&mut pieces, |piece| {
+/// tapegrad_kernels::parallel_for_each(&mut pieces, |piece| {
 ///     for x in piece.iter_mut() {
 ///         *x *= 2.0;
 ///     }
@@ -375,7 +376,7 @@ impl<T> SharedPtr<T> {
 /// `f(start, run)` for each on the pool, `start` being the run's offset in `data`. Too little
 /// data for two runs: `f(0, data)` here. The elementwise, gather and softmax kernels use it
 /// and read their inputs at the same offsets.
-pub(crate) fn for_each_run<T: Send>(
+pub fn for_each_run<T: Send>(
     data: &mut [T],
     grain: usize,
     unit: usize,

@@ -135,7 +135,7 @@ mod portable;
 #[cfg(test)]
 mod tests;
 
-use crate::element::Element;
+use crate::Scalar;
 use std::any::TypeId;
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -308,7 +308,7 @@ impl Path {
 ///   nothing else accesses them during the call. `dst_rs >= n` when `m > 1`, so the rows of
 ///   the block do not overlap each other. (`lhs` and `rhs` may overlap each other.)
 #[allow(unsafe_code, clippy::too_many_arguments)]
-pub(crate) unsafe fn gemm_serial<T: Element>(
+pub(crate) unsafe fn gemm_serial<T: Scalar>(
     m: usize,
     n: usize,
     k: usize,
@@ -349,7 +349,7 @@ pub(crate) unsafe fn gemm_serial<T: Element>(
 /// As [`gemm_serial`], and `path` must be supported by this CPU (one of
 /// [`Path::available`]).
 #[allow(unsafe_code, clippy::too_many_arguments)]
-pub(crate) unsafe fn gemm_with<T: Element>(
+pub(crate) unsafe fn gemm_with<T: Scalar>(
     path: Path,
     m: usize,
     n: usize,
@@ -461,7 +461,7 @@ impl<T> Operands<T> {
 ///
 /// The contract of [`gemm_serial`], with `m`, `n`, `k` nonzero.
 #[allow(unsafe_code)]
-unsafe fn tiny<T: Element>(op: &Operands<T>) {
+unsafe fn tiny<T: Scalar>(op: &Operands<T>) {
     for i in 0..op.m {
         for j in 0..op.n {
             let mut s = T::zero();
@@ -490,7 +490,7 @@ const MAX_TILE: usize = 12 * 32;
 /// The contract of [`gemm_serial`] with `m`, `n`, `k` nonzero, and the spec's path is
 /// supported by this CPU.
 #[allow(unsafe_code)]
-unsafe fn blocked<T: Element>(spec: &Spec<T>, op: &Operands<T>) {
+unsafe fn blocked<T: Scalar>(spec: &Spec<T>, op: &Operands<T>) {
     let (mr, nr) = (spec.mr, spec.nr);
     #[allow(clippy::manual_is_multiple_of)] // is_multiple_of needs rustc 1.87
     let tiles_fit = mr * nr <= MAX_TILE && spec.mc % mr == 0 && spec.nc % nr == 0;
@@ -594,17 +594,21 @@ unsafe fn blocked<T: Element>(spec: &Spec<T>, op: &Operands<T>) {
                                 (rhs_buf.cast_const(), nr)
                             };
                             let cols = nr.min(nb - jr);
-                            // SAFETY (the kernel calls): a holds rows x kb elements at its
+                            // In all three kernel calls: a holds rows x kb elements at its
                             // strides, b kb rows of nr (in place, or a packed panel padded
-                            // with zeros), c rows x nr (a full tile) or the scratch tile.
+                            // with zeros), and the spec's path is supported by this CPU.
                             if cols == nr {
+                                // SAFETY: as above; c is a full rows x nr tile of dst.
                                 unsafe { full(kb, a, a_rs, a_cs, b, b_rs, c, op.dst_rs, load_c) };
                             } else if cols == spec.narrow {
+                                // SAFETY: as above; c is a rows x narrow tile of dst.
                                 unsafe { narrow(kb, a, a_rs, a_cs, b, b_rs, c, op.dst_rs, load_c) };
                             } else {
                                 // ragged columns: compute the tile (or its narrow left part)
                                 // into scratch, then add or copy its valid part
                                 let kernel = if cols < spec.narrow { narrow } else { full };
+                                // SAFETY: as above; the scratch tile holds mr * nr <= MAX_TILE
+                                // elements at row stride nr (load_c false: only written).
                                 unsafe { kernel(kb, a, a_rs, a_cs, b, b_rs, tile, nr, false) };
                                 for i in 0..rows {
                                     for j in 0..cols {

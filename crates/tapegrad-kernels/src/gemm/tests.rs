@@ -5,12 +5,27 @@
 //! ignored `gemm_speed_vs_gemm_crate` measures GFLOP/s against the `gemm` crate.
 
 use super::{buffer, gemm_with, Path};
-use crate::element::Element;
+use crate::Scalar;
 #[cfg(not(miri))]
 use proptest::prelude::*;
 use rand::Rng;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+
+/// Conversions to and from `f64` for the tests (tapegrad-core's `Element` has its own).
+trait Conv: Scalar {
+    fn of(v: f64) -> Self;
+    fn as_f64(self) -> f64;
+}
+
+impl<T: Scalar> Conv for T {
+    fn of(v: f64) -> Self {
+        <T as num_traits::NumCast>::from(v).expect("internal: f64 converts to f32 and f64")
+    }
+    fn as_f64(self) -> f64 {
+        self.to_f64().expect("internal: f32 and f64 convert to f64")
+    }
+}
 
 /// Counts this thread's heap allocations (alloc, alloc_zeroed, realloc).
 struct Counting;
@@ -90,7 +105,7 @@ impl Uniform {
 const SENTINEL: f64 = 7.25;
 
 /// Runs the case on `path` with element type `T` and checks it against a naive f64 loop.
-fn check<T: Element>(path: Path, c: Case) {
+fn check<T: Scalar>(path: Path, c: Case) {
     let Case { m, n, k, .. } = c;
     let mut rng = Uniform(c.seed);
     let lhs: Vec<T> = (0..m * k).map(|_| T::of(rng.next())).collect();
@@ -312,7 +327,7 @@ fn k_zero_clears_or_keeps_dst() {
 }
 
 /// Runs `gemm_with` on fresh operands of the given layout, returning dst.
-fn run<T: Element>(path: Path, m: usize, n: usize, k: usize, lhs_t: bool, rhs_t: bool) -> Vec<T> {
+fn run<T: Scalar>(path: Path, m: usize, n: usize, k: usize, lhs_t: bool, rhs_t: bool) -> Vec<T> {
     let lhs: Vec<T> = (0..m * k).map(|i| T::of((i as f64 * 0.37).sin())).collect();
     let rhs: Vec<T> = (0..k * n).map(|i| T::of((i as f64 * 0.11).cos())).collect();
     let mut dst = vec![T::zero(); m * n];
@@ -443,7 +458,7 @@ fn threads_use_their_own_buffers() {
 
 /// Calls `gemm_with` on preallocated operands, `reps` times; returns the allocations counted
 /// on this thread during those calls.
-fn allocations_during<T: Element>(path: Path, m: usize, n: usize, k: usize, reps: usize) -> usize {
+fn allocations_during<T: Scalar>(path: Path, m: usize, n: usize, k: usize, reps: usize) -> usize {
     let lhs = vec![T::one(); m * k];
     let rhs = vec![T::one(); k * n];
     let mut dst = vec![T::zero(); m * n];
@@ -614,8 +629,8 @@ impl Speeds {
 
 /// Times the gemm crate and this kernel on one shape (random operands, dst overwritten), and
 /// checks that their results agree.
-fn measure<T: Element>(m: usize, n: usize, k: usize, lhs_t: bool, rhs_t: bool) -> Speeds {
-    let mut rng = crate::rng(7);
+fn measure<T: Scalar>(m: usize, n: usize, k: usize, lhs_t: bool, rhs_t: bool) -> Speeds {
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(7);
     let lhs: Vec<T> = (0..m * k)
         .map(|_| T::of(rng.random_range(-1.0..1.0)))
         .collect();
