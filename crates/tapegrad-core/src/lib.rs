@@ -25,6 +25,7 @@ mod array;
 mod backward;
 mod element;
 mod error;
+mod grad;
 mod gradcheck;
 mod gradients;
 mod kernels;
@@ -37,6 +38,7 @@ mod tape;
 pub use array::Array;
 pub use element::Element;
 pub use error::{Error, Result};
+pub use grad::{grad, hessian, hvp, jacobian};
 pub use gradcheck::{gradcheck, GradcheckOptions, GradcheckReport, InputReport};
 pub use gradients::{Gradients, Trace, TraceStep};
 pub use kernels::{

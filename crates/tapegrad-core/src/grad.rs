@@ -1,0 +1,648 @@
+//! Gradients as tensors: [`grad`] (PyTorch's `torch.autograd.grad`, with `create_graph`),
+//! and the helpers built on it: [`hvp`], [`jacobian`], [`hessian`].
+//!
+//! [`Tensor::backward`] computes gradients as plain arrays on its fast path (pooled buffers,
+//! no nodes). [`grad`] walks the same tape in reverse but evaluates every op's rule with tensor
+//! ops, so each gradient is itself a node on the tape: it can enter a loss and be
+//! differentiated again, to any order. The tensor form of each rule is `rule` below, one arm
+//! per [`Op`] variant in the order of `backward.rs`, with the same derivative in its comment;
+//! the property tests of `tests/grad_of_grad.rs` check, for every op, that the two forms give
+//! the same first-order gradient and that the recorded gradient's own gradient matches
+//! central differences of the first-order one.
+//!
+//! Masks of piecewise-linear ops (relu, abs, leaky_relu, max's arg-max) enter as constants,
+//! so their second derivatives are 0 (as PyTorch's).
+
+use crate::array::Array;
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::kernels;
+use crate::op::{Activation, NodeId, Op};
+use crate::shape::Shape;
+use crate::tape::{Tape, Tensor};
+use std::panic::Location;
+
+/// The gradients of `outputs` with respect to `inputs`, as tensors on the same tape
+/// (PyTorch's `torch.autograd.grad`).
+///
+/// Each output `y_k` is weighted by its `grad_outputs[k]` (a tensor of `y_k`'s shape; `None`
+/// means every output is a scalar, weighted by 1), and the result holds, per input `x`,
+/// `Σ_k grad_outputs[k] · ∂y_k/∂x` in `x`'s shape. An input may be any tensor of the tape
+/// (a `var`, a bound `Param`, or an intermediate result); its entry is `None` when no
+/// gradient reaches it (the outputs do not depend on it through nodes that need one).
+///
+/// With `create_graph`, the gradients are recorded from tape ops: they depend on the inputs
+/// (and on `grad_outputs`) and can be differentiated again, to any order. Without it they are
+/// detached constants, like [`Tensor::backward`]'s arrays (which stay the fast path for
+/// training).
+///
+/// ```
+/// use tapegrad_core::{grad, Array, Tape};
+/// # fn main() -> tapegrad_core::Result<()> {
+/// let tape = Tape::<f64>::new();
+/// let x = tape.var(Array::scalar(2.0));
+/// let y = x.powf(3.0); // y = x³
+/// let dy = grad(&[y], &[x], None, true)?[0].expect("y depends on x"); // 3x² = 12
+/// let d2y = grad(&[dy], &[x], None, false)?[0].expect("3x² depends on x"); // 6x = 12
+/// assert_eq!(dy.item()?, 12.0);
+/// assert_eq!(d2y.item()?, 12.0);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// - [`Error::InvalidArgument`] when `outputs` is empty, or `grad_outputs` does not hold one
+///   tensor per output;
+/// - [`Error::NotScalar`] when `grad_outputs` is `None` and an output has more than one
+///   element;
+/// - [`Error::Shape`] when a `grad_outputs` tensor does not have its output's shape;
+/// - [`Error::TapeMismatch`] when the tensors do not all come from one tape.
+///
+/// Each names the line of the caller.
+#[track_caller]
+pub fn grad<'t, T: Element>(
+    outputs: &[Tensor<'t, T>],
+    inputs: &[Tensor<'t, T>],
+    grad_outputs: Option<&[Tensor<'t, T>]>,
+    create_graph: bool,
+) -> Result<Vec<Option<Tensor<'t, T>>>> {
+    let location = Location::caller();
+    let Some(first) = outputs.first() else {
+        return Err(Error::invalid("grad", "needs at least one output"));
+    };
+    let tape = first.tape;
+    let all = outputs
+        .iter()
+        .chain(inputs)
+        .chain(grad_outputs.unwrap_or(&[]));
+    if all.clone().any(|t| !std::ptr::eq(t.tape, tape)) {
+        return Err(Error::TapeMismatch {
+            op: "grad",
+            location,
+        });
+    }
+    let seeds: Vec<Tensor<'t, T>> = match grad_outputs {
+        Some(gs) => {
+            if gs.len() != outputs.len() {
+                return Err(Error::invalid(
+                    "grad",
+                    format!(
+                        "grad_outputs holds {} tensors for {} outputs",
+                        gs.len(),
+                        outputs.len()
+                    ),
+                ));
+            }
+            for (k, (y, g)) in outputs.iter().zip(gs).enumerate() {
+                let (ys, gs) = (y.shape(), g.shape());
+                if ys != gs {
+                    return Err(Error::Shape {
+                        op: "grad",
+                        lhs: ys,
+                        rhs: gs,
+                        reason: format!("grad_outputs[{k}] must have the shape of outputs[{k}]"),
+                        location,
+                    });
+                }
+            }
+            gs.to_vec()
+        }
+        None => {
+            let mut v = Vec::with_capacity(outputs.len());
+            for y in outputs {
+                let shape = y.shape();
+                if shape.numel() != 1 {
+                    return Err(Error::NotScalar { shape, location });
+                }
+                v.push(tape.constant(Array::ones(shape)));
+            }
+            v
+        }
+    };
+    let top = outputs.iter().map(|y| y.id).max().expect("internal: outputs not empty");
+    let bottom = inputs.iter().map(|x| x.id).min().unwrap_or(top + 1);
+    let mut slots: Vec<Option<Tensor<'t, T>>> = vec![None; top + 1];
+    for (y, g) in outputs.iter().zip(seeds) {
+        if y.requires_grad() {
+            accumulate(&mut slots[y.id], g)?;
+        }
+    }
+    let mut result: Vec<Option<Tensor<'t, T>>> = vec![None; inputs.len()];
+    for id in (bottom..=top).rev() {
+        let Some(g) = slots[id].take() else { continue };
+        for (r, x) in result.iter_mut().zip(inputs) {
+            if x.id == id {
+                *r = Some(g);
+            }
+        }
+        let op = tape.nodes.borrow()[id].op.clone();
+        if op.is_leaf() {
+            continue;
+        }
+        rule(tape, id, &op, g, &mut |input, gi| {
+            if tape.nodes.borrow()[input].requires_grad {
+                accumulate(&mut slots[input], gi)?;
+            }
+            Ok(())
+        })?;
+    }
+    if !create_graph {
+        for r in result.iter_mut().flatten() {
+            *r = r.detach();
+        }
+    }
+    Ok(result)
+}
+
+/// The Hessian-vector products `H·v` of a scalar `output` with respect to `inputs`: entry `i`
+/// is `Σ_j ∂²y/∂x_i∂x_j · v_j` in `x_i`'s shape, `None` where it is identically 0 (the
+/// gradient does not depend on `x_i`, e.g. through a piecewise-linear op). Computed as the
+/// gradient of `Σ_j ⟨∂y/∂x_j, v_j⟩` (two reverse passes, no Hessian is formed); with
+/// `create_graph` the products are recorded and can be differentiated again.
+///
+/// ```
+/// use tapegrad_core::{hvp, Array, Tape};
+/// # fn main() -> tapegrad_core::Result<()> {
+/// let tape = Tape::<f64>::new();
+/// let x = tape.var(Array::from_vec(vec![1.0, 2.0], [2])?);
+/// let y = x.powf(3.0).sum(); // H = diag(6x) = diag(6, 12)
+/// let v = tape.constant(Array::from_vec(vec![1.0, -1.0], [2])?);
+/// let hv = hvp(y, &[x], &[v], false)?[0].expect("y is cubic in x");
+/// assert_eq!(hv.to_array().data(), &[6.0, -12.0]);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// As [`grad`] (`output` must be a scalar); [`Error::InvalidArgument`] when `v` does not hold
+/// one tensor per input, [`Error::Shape`] when `v[i]` does not have `inputs[i]`'s shape.
+#[track_caller]
+pub fn hvp<'t, T: Element>(
+    output: Tensor<'t, T>,
+    inputs: &[Tensor<'t, T>],
+    v: &[Tensor<'t, T>],
+    create_graph: bool,
+) -> Result<Vec<Option<Tensor<'t, T>>>> {
+    let location = Location::caller();
+    if v.len() != inputs.len() {
+        return Err(Error::invalid(
+            "hvp",
+            format!("v holds {} tensors for {} inputs", v.len(), inputs.len()),
+        ));
+    }
+    for (i, (x, vi)) in inputs.iter().zip(v).enumerate() {
+        if !std::ptr::eq(vi.tape, output.tape) {
+            return Err(Error::TapeMismatch { op: "hvp", location });
+        }
+        let (xs, vs) = (x.shape(), vi.shape());
+        if xs != vs {
+            return Err(Error::Shape {
+                op: "hvp",
+                lhs: xs,
+                rhs: vs,
+                reason: format!("v[{i}] must have the shape of inputs[{i}]"),
+                location,
+            });
+        }
+    }
+    let gs = grad(&[output], inputs, None, true)?;
+    let mut dot: Option<Tensor<'t, T>> = None;
+    for (g, vi) in gs.iter().zip(v) {
+        if let Some(g) = g {
+            let term = g.mul(*vi)?.sum();
+            dot = Some(match dot {
+                Some(d) => d.add(term)?,
+                None => term,
+            });
+        }
+    }
+    match dot {
+        Some(d) => grad(&[d], inputs, None, create_graph),
+        None => Ok(vec![None; inputs.len()]),
+    }
+}
+
+/// The Jacobian of `output` with respect to `input`, as an array of shape
+/// `output.dims ++ input.dims` (as `torch.autograd.functional.jacobian`): element
+/// `[i…, j…]` is `∂output[i…]/∂input[j…]`. One reverse pass per output element, each recorded
+/// on the tape: meant for small tensors.
+///
+/// ```
+/// use tapegrad_core::{jacobian, Array, Tape};
+/// # fn main() -> tapegrad_core::Result<()> {
+/// let tape = Tape::<f64>::new();
+/// let a = tape.constant(Array::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [3, 2])?);
+/// let x = tape.var(Array::from_vec(vec![0.5, -1.0], [2, 1])?);
+/// let j = jacobian(a.matmul(x)?, x)?; // d(A·x)/dx = A, here of shape [3, 1, 2, 1]
+/// assert_eq!(j.dims(), &[3, 1, 2, 1]);
+/// assert_eq!(j.data(), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`Error::TapeMismatch`] when the tensors come from two tapes; [`Error::InvalidArgument`]
+/// when the result's shape would hold too many elements.
+#[track_caller]
+pub fn jacobian<'t, T: Element>(output: Tensor<'t, T>, input: Tensor<'t, T>) -> Result<Array<T>> {
+    if !std::ptr::eq(output.tape, input.tape) {
+        return Err(Error::TapeMismatch {
+            op: "jacobian",
+            location: Location::caller(),
+        });
+    }
+    let (os, is) = (output.shape(), input.shape());
+    let dims: Vec<usize> = os.dims().iter().chain(is.dims()).copied().collect();
+    let shape = Shape::new(&dims);
+    let Some(len) = shape.try_numel() else {
+        return Err(Error::invalid(
+            "jacobian",
+            format!("the Jacobian's shape {shape} holds too many elements"),
+        ));
+    };
+    let (m, n) = (os.numel(), is.numel());
+    let mut data = Vec::with_capacity(len);
+    for i in 0..m {
+        let e = output.tape.constant(Array::from_fn(os.clone(), |k| {
+            if k == i {
+                T::one()
+            } else {
+                T::zero()
+            }
+        }));
+        match grad(&[output], &[input], Some(&[e]), false)?[0] {
+            Some(row) => data.extend_from_slice(row.value().data()),
+            None => data.extend(std::iter::repeat(T::zero()).take(n)),
+        }
+    }
+    Array::from_vec(data, shape)
+}
+
+/// The Hessian of a scalar `output` with respect to `input`, as an array of shape
+/// `input.dims ++ input.dims`: the [`jacobian`] of the recorded gradient. One reverse pass per
+/// input element: meant for small tensors.
+///
+/// ```
+/// use tapegrad_core::{hessian, Array, Tape};
+/// # fn main() -> tapegrad_core::Result<()> {
+/// // the quadratic form xᵀAx has the Hessian A + Aᵀ
+/// let tape = Tape::<f64>::new();
+/// let a = tape.constant(Array::from_vec(vec![1.0, 2.0, 3.0, 4.0], [2, 2])?);
+/// let x = tape.var(Array::from_vec(vec![0.5, -1.5], [2, 1])?);
+/// let q = x.t()?.matmul(a.matmul(x)?)?.sum();
+/// let h = hessian(q, x)?;
+/// assert_eq!(h.dims(), &[2, 1, 2, 1]);
+/// assert_eq!(h.data(), &[2.0, 5.0, 5.0, 8.0]); // A + Aᵀ
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// As [`grad`] (`output` must be a scalar) and [`jacobian`].
+#[track_caller]
+pub fn hessian<'t, T: Element>(output: Tensor<'t, T>, input: Tensor<'t, T>) -> Result<Array<T>> {
+    let g = grad(&[output], &[input], None, true)?[0];
+    match g {
+        Some(g) => jacobian(g, input),
+        None => {
+            let is = input.shape();
+            let dims: Vec<usize> = is.dims().iter().chain(is.dims()).copied().collect();
+            let shape = Shape::new(&dims);
+            if shape.try_numel().is_none() {
+                return Err(Error::invalid(
+                    "hessian",
+                    format!("the Hessian's shape {shape} holds too many elements"),
+                ));
+            }
+            Ok(Array::zeros(shape))
+        }
+    }
+}
+
+/// Adds `g` into a gradient slot (a tensor used several times gets the sum).
+fn accumulate<'t, T: Element>(slot: &mut Option<Tensor<'t, T>>, g: Tensor<'t, T>) -> Result<()> {
+    *slot = Some(match slot.take() {
+        Some(acc) => acc.add(g)?,
+        None => g,
+    });
+    Ok(())
+}
+
+/// `g` summed over the axes broadcasting stretched, back to `target` (the tensor form of
+/// `kernels::sum_to_shape`).
+fn sum_to<'t, T: Element>(g: Tensor<'t, T>, target: &Shape) -> Result<Tensor<'t, T>> {
+    let mut g = g;
+    let mut gs = g.shape();
+    if &gs == target {
+        return Ok(g);
+    }
+    while gs.rank() > target.rank() {
+        g = g.sum_axis(0, false)?;
+        gs = g.shape();
+    }
+    for (i, &d) in target.dims().iter().enumerate() {
+        if d == 1 && gs.dim(i) != 1 {
+            g = g.sum_axis(i as isize, true)?;
+        }
+    }
+    Ok(g)
+}
+
+/// `g` of a reduction's output shape repeated along the reduced axis back to `x_shape` (the
+/// tensor form of `kernels::broadcast_back`).
+fn broadcast_back<'t, T: Element>(
+    g: Tensor<'t, T>,
+    x_shape: &Shape,
+    axis: Option<usize>,
+) -> Result<Tensor<'t, T>> {
+    g.reshape(x_shape.reduced(axis, true))?
+        .broadcast_to(x_shape.clone())
+}
+
+/// A constant of `x`'s shape, `f` of each element of `x`: the masks of piecewise-linear rules.
+fn mask<'t, T: Element>(x: Tensor<'t, T>, f: impl Fn(T) -> T) -> Tensor<'t, T> {
+    let m = x.value().map(f);
+    x.tape.constant(m)
+}
+
+/// Rows `start..start + len` of axis `axis` of `g` (the tensor form of `kernels::slice_axis`).
+fn slice_axis<'t, T: Element>(
+    g: Tensor<'t, T>,
+    axis: usize,
+    start: usize,
+    len: usize,
+) -> Result<Tensor<'t, T>> {
+    let rank = g.shape().rank();
+    let mut to_front: Vec<usize> = vec![axis];
+    to_front.extend((0..rank).filter(|&i| i != axis));
+    let mut back = vec![0; rank];
+    for (i, &p) in to_front.iter().enumerate() {
+        back[p] = i;
+    }
+    let rows: Vec<usize> = (start..start + len).collect();
+    g.permute(&to_front)?.index_select(&rows)?.permute(&back)
+}
+
+/// The tensor form of every op's gradient rule: sends `g` (the gradient of node `id`'s output
+/// `y`) to its inputs through `emit(input, gradient)`, each gradient recorded from tape ops.
+/// The arms follow `backward.rs`'s `rule`, which holds the array form of the same derivatives.
+fn rule<'t, T: Element>(
+    tape: &'t Tape<T>,
+    id: NodeId,
+    op: &Op,
+    g: Tensor<'t, T>,
+    emit: &mut dyn FnMut(NodeId, Tensor<'t, T>) -> Result<()>,
+) -> Result<()> {
+    let t = |i: NodeId| Tensor { tape, id: i };
+    let need = |i: NodeId| tape.nodes.borrow()[i].requires_grad;
+    let y = t(id);
+    let zero = T::zero();
+    match op {
+        Op::Constant | Op::Var | Op::Param(_) => unreachable!("internal: leaves have no rule"),
+        // d(a+b)/da = 1, d(a+b)/db = 1, summed over broadcast axes
+        Op::Add(a, b) => {
+            if need(*b) {
+                emit(*b, sum_to(g, &t(*b).shape())?)?;
+            }
+            if need(*a) {
+                emit(*a, sum_to(g, &t(*a).shape())?)?;
+            }
+        }
+        // d(a-b)/da = 1, d(a-b)/db = -1
+        Op::Sub(a, b) => {
+            if need(*b) {
+                emit(*b, sum_to(g.neg(), &t(*b).shape())?)?;
+            }
+            if need(*a) {
+                emit(*a, sum_to(g, &t(*a).shape())?)?;
+            }
+        }
+        // d(ab)/da = b, d(ab)/db = a
+        Op::Mul(a, b) => {
+            if need(*a) {
+                emit(*a, sum_to(g.mul(t(*b))?, &t(*a).shape())?)?;
+            }
+            if need(*b) {
+                emit(*b, sum_to(g.mul(t(*a))?, &t(*b).shape())?)?;
+            }
+        }
+        // d(a/b)/da = 1/b, d(a/b)/db = -a/b² = -y/b
+        Op::Div(a, b) => {
+            if need(*a) {
+                emit(*a, sum_to(g.div(t(*b))?, &t(*a).shape())?)?;
+            }
+            if need(*b) {
+                let d = g.mul(y)?.div(t(*b))?.neg();
+                emit(*b, sum_to(d, &t(*b).shape())?)?;
+            }
+        }
+        // d(x+c)/dx = 1
+        Op::AddScalar(x, _) => emit(*x, g)?,
+        // d(cx)/dx = c
+        Op::MulScalar(x, k) => emit(*x, g.mul_scalar(*k))?,
+        // d(x^p)/dx = p·x^(p-1); 0 everywhere for p = 0
+        Op::Powf(x, p) if *p == 0.0 => emit(*x, tape.constant(Array::zeros(t(*x).shape())))?,
+        Op::Powf(x, p) => emit(*x, g.mul(t(*x).powf(*p - 1.0))?.mul_scalar(*p))?,
+        // d(-x)/dx = -1
+        Op::Neg(x) => emit(*x, g.neg())?,
+        // d(e^x)/dx = e^x = y
+        Op::Exp(x) => emit(*x, g.mul(y)?)?,
+        // d(ln x)/dx = 1/x
+        Op::Log(x) => emit(*x, g.div(t(*x))?)?,
+        // d(√x)/dx = 1/(2y)
+        Op::Sqrt(x) => emit(*x, g.div(y.mul_scalar(2.0))?)?,
+        // d(x²)/dx = 2x
+        Op::Square(x) => emit(*x, g.mul(t(*x).mul_scalar(2.0))?)?,
+        // d|x|/dx = sign(x), 0 at 0 (a constant mask: second derivative 0)
+        Op::Abs(x) => {
+            let s = mask(t(*x), |v| {
+                if v > zero {
+                    T::one()
+                } else if v < zero {
+                    -T::one()
+                } else {
+                    zero
+                }
+            });
+            emit(*x, g.mul(s)?)?
+        }
+        // d relu(x)/dx = 0 if x <= 0 else 1 (NaN passes g on)
+        Op::Relu(x) => {
+            let m = mask(t(*x), |v| if v <= zero { zero } else { T::one() });
+            emit(*x, g.mul(m)?)?
+        }
+        // d leaky(x)/dx = 1 if x > 0 else slope
+        Op::LeakyRelu(x, s) => {
+            let s = T::of(*s);
+            let m = mask(t(*x), |v| if v > zero { T::one() } else { s });
+            emit(*x, g.mul(m)?)?
+        }
+        // d σ(x)/dx = y(1 - y)
+        Op::Sigmoid(x) => emit(*x, g.mul(y)?.mul(y.neg().add_scalar(1.0))?)?,
+        // d tanh(x)/dx = 1 - y²
+        Op::Tanh(x) => emit(*x, g.mul(y.square().neg().add_scalar(1.0))?)?,
+        // d(AB)/dA = G·Bᵀ, d(AB)/dB = Aᵀ·G; a shared operand sums over the batch
+        Op::Matmul(a, b) => {
+            let (ta, tb) = (t(*a), t(*b));
+            let (ra, rb) = (ta.shape().rank(), tb.shape().rank());
+            let tr = |m: Tensor<'t, T>, r: usize| {
+                if r == 3 {
+                    m.transpose(1, 2)
+                } else {
+                    m.t()
+                }
+            };
+            if need(*a) {
+                let d = g.matmul(tr(tb, rb)?)?;
+                let d = if ra == 2 && rb == 3 { d.sum_axis(0, false)? } else { d };
+                emit(*a, d)?;
+            }
+            if need(*b) {
+                let d = if ra == 3 && rb == 2 {
+                    let (bt, m, k) = {
+                        let s = ta.shape();
+                        (s.dim(0), s.dim(1), s.dim(2))
+                    };
+                    let n = tb.shape().dim(1);
+                    ta.reshape([bt * m, k])?
+                        .t()?
+                        .matmul(g.reshape([bt * m, n])?)?
+                } else {
+                    tr(ta, ra)?.matmul(g)?
+                };
+                emit(*b, d)?;
+            }
+        }
+        // d(Σx)/dx_i = 1: repeat g along the reduced axis
+        Op::Sum { x, axis } => emit(*x, broadcast_back(g, &t(*x).shape(), *axis)?)?,
+        // d(mean x)/dx_i = 1/N
+        Op::Mean { x, axis } => {
+            let xs = t(*x).shape();
+            let n = axis.map_or(xs.numel(), |a| xs.dim(a));
+            emit(*x, broadcast_back(g, &xs, *axis)?.mul_scalar(1.0 / n as f64))?
+        }
+        // d(max x)/dx_i = 1/k at the k positions holding the max (a constant mask)
+        Op::Max { x, axis } => {
+            let m = {
+                let (xv, yv) = (t(*x).value(), y.value());
+                let ones = Array::ones(yv.shape().clone());
+                kernels::max_backward(&xv, &yv, &ones, *axis)
+            };
+            let m = tape.constant(m);
+            let xs = t(*x).shape();
+            emit(*x, broadcast_back(g, &xs, *axis)?.mul(m)?)?
+        }
+        // reshape: the gradient takes the input's shape back
+        Op::Reshape(x) => emit(*x, g.reshape(t(*x).shape())?)?,
+        // permute: permuted back by the inverse permutation
+        Op::Permute(x, perm) => {
+            let mut inv = vec![0; perm.len()];
+            for (i, &p) in perm.iter().enumerate() {
+                inv[p] = i;
+            }
+            emit(*x, g.permute(&inv)?)?
+        }
+        // broadcast_to: sum over the stretched axes
+        Op::BroadcastTo(x) => emit(*x, sum_to(g, &t(*x).shape())?)?,
+        // concat: each input gets its slice of g
+        Op::Concat { xs, axis } => {
+            let mut start = 0;
+            for &x in xs {
+                let len = t(x).shape().dim(*axis);
+                if need(x) {
+                    emit(x, slice_axis(g, *axis, start, len)?)?;
+                }
+                start += len;
+            }
+        }
+        // index_select: scatter-add g's rows back, as S·g with the constant 0/1 matrix
+        // S[r, k] = 1 where row k picked row r
+        Op::IndexSelect { x, indices } => {
+            let xs = t(*x).shape();
+            let rows = xs.dim(0);
+            let rest = xs.numel() / rows.max(1);
+            let s = Array::from_fn([rows, indices.len()], |i| {
+                let (r, k) = (i / indices.len().max(1), i % indices.len().max(1));
+                if indices[k] == r {
+                    T::one()
+                } else {
+                    zero
+                }
+            });
+            let d = tape
+                .constant(s)
+                .matmul(g.reshape([indices.len(), rest])?)?
+                .reshape(xs)?;
+            emit(*x, d)?
+        }
+        // d softmax: y · (g - Σ g·y)
+        Op::Softmax { x, axis } => {
+            let s = g.mul(y)?.sum_axis(*axis as isize, true)?;
+            emit(*x, g.sub(s)?.mul(y)?)?
+        }
+        // d log_softmax: g - e^y · Σ g
+        Op::LogSoftmax { x, axis } => {
+            let s = g.sum_axis(*axis as isize, true)?;
+            emit(*x, g.sub(y.exp().mul(s)?)?)?
+        }
+        // d mean((p-t)²)/dp = 2(p - t)/N, d/dt = -2(p - t)/N
+        Op::Mse(p, tt) => {
+            let n = t(*p).shape().numel().max(1);
+            let dp = t(*p).sub(t(*tt))?.mul(g)?.mul_scalar(2.0 / n as f64);
+            if need(*tt) {
+                emit(*tt, dp.neg())?;
+            }
+            if need(*p) {
+                emit(*p, dp)?;
+            }
+        }
+        // d bce/dx = (σ(x) - t)/N, d bce/dt = -x/N
+        Op::BceWithLogits(x, tt) => {
+            let inv = 1.0 / t(*x).shape().numel().max(1) as f64;
+            if need(*x) {
+                let d = t(*x).sigmoid().sub(t(*tt))?.mul(g)?.mul_scalar(inv);
+                emit(*x, d)?;
+            }
+            if need(*tt) {
+                emit(*tt, t(*x).mul(g)?.mul_scalar(-inv))?;
+            }
+        }
+        // d CE/d logits = (softmax(row) - onehot(target))/N
+        Op::CrossEntropy { logits, targets } => {
+            let l = t(*logits);
+            let ls = l.shape();
+            let c = ls.dim(1);
+            let onehot = Array::from_fn(ls, |i| {
+                if targets[i / c.max(1)] == i % c.max(1) {
+                    T::one()
+                } else {
+                    zero
+                }
+            });
+            let inv = 1.0 / targets.len().max(1) as f64;
+            let d = l
+                .softmax(1)?
+                .sub(tape.constant(onehot))?
+                .mul(g)?
+                .mul_scalar(inv);
+            emit(*logits, d)?
+        }
+        // z = x·w + b, y = act(z): dz = g·act'(z) (from y), dx = dz·wᵀ, dw = xᵀ·dz, db = Σ_rows dz
+        Op::Linear { x, w, b, act } => {
+            let dz = match act {
+                Activation::Identity => g,
+                Activation::Relu => g.mul(mask(y, |v| if v <= zero { zero } else { T::one() }))?,
+                Activation::Sigmoid => g.mul(y)?.mul(y.neg().add_scalar(1.0))?,
+                Activation::Tanh => g.mul(y.square().neg().add_scalar(1.0))?,
+            };
+            if let Some(b) = b {
+                if need(*b) {
+                    emit(*b, dz.sum_axis(0, false)?)?;
+                }
+            }
+            if need(*w) {
+                emit(*w, t(*x).t()?.matmul(dz)?)?;
+            }
+            if need(*x) {
+                emit(*x, dz.matmul(t(*w).t()?)?)?;
+            }
+        }
+    }
+    Ok(())
+}
