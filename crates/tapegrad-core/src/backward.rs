@@ -6,6 +6,7 @@
 //! to each input's shape with `sum_to_shape`.
 
 use crate::array::Array;
+use crate::derivatives as d;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::gradients::{Gradients, LeafGrads, Trace, TraceStep};
@@ -189,20 +190,18 @@ fn rule<T: Element>(
         // d(x^p)/dx = p·x^(p-1); for p = 0 it is 0 everywhere, x = 0 included (as PyTorch),
         // where the formula would give 0·inf = NaN
         Op::Powf(x, p) if *p == 0.0 => emit(*x, Array::zeros(val(*x).shape().clone())),
-        Op::Powf(x, p) => {
-            let (p, pm1) = (c(*p), c(*p - 1.0));
-            emit(*x, map2(&g, val(*x), |g, x| g * p * x.powf(pm1)))
-        }
+        Op::Powf(x, p) => emit(*x, map2(&g, val(*x), |g, x| d::powf(g, x, *p))),
         // d(-x)/dx = -1
         Op::Neg(x) => emit(*x, g.map(|v| -v)),
+        // the smooth elementwise ops: `g · f′` from the table in derivatives.rs, one fused loop
         // d(e^x)/dx = e^x = y
-        Op::Exp(x) => emit(*x, map2(&g, y, |g, y| g * y)),
+        Op::Exp(x) => emit(*x, map2(&g, y, d::exp)),
         // d(ln x)/dx = 1/x
-        Op::Log(x) => emit(*x, map2(&g, val(*x), |g, x| g / x)),
+        Op::Log(x) => emit(*x, map2(&g, val(*x), d::log)),
         // d(√x)/dx = 1/(2√x) = 1/(2y)
-        Op::Sqrt(x) => emit(*x, map2(&g, y, |g, y| g / (y + y))),
+        Op::Sqrt(x) => emit(*x, map2(&g, y, d::sqrt)),
         // d(x²)/dx = 2x
-        Op::Square(x) => emit(*x, map2(&g, val(*x), |g, x| g * (x + x))),
+        Op::Square(x) => emit(*x, map2(&g, val(*x), d::square)),
         // d|x|/dx = sign(x), 0 at 0
         Op::Abs(x) => emit(
             *x,
@@ -234,9 +233,9 @@ fn rule<T: Element>(
             )
         }
         // d σ(x)/dx = σ(x)(1 - σ(x)) = y(1 - y)
-        Op::Sigmoid(x) => emit(*x, map2(&g, y, |g, y| g * y * (T::one() - y))),
+        Op::Sigmoid(x) => emit(*x, map2(&g, y, d::sigmoid)),
         // d tanh(x)/dx = 1 - tanh² = 1 - y²
-        Op::Tanh(x) => emit(*x, map2(&g, y, |g, y| g * (T::one() - y * y))),
+        Op::Tanh(x) => emit(*x, map2(&g, y, d::tanh)),
         // d(AB)/dA = G·Bᵀ, d(AB)/dB = Aᵀ·G (transposes as strides; shared operands sum)
         Op::Matmul(a, b) => {
             let (av, bv) = (val(*a), val(*b));
@@ -334,8 +333,8 @@ fn rule<T: Element>(
             let dz = match act {
                 Activation::Identity => g,
                 Activation::Relu => map2(&g, y, |g, y| if y <= T::zero() { T::zero() } else { g }),
-                Activation::Sigmoid => map2(&g, y, |g, y| g * y * (T::one() - y)),
-                Activation::Tanh => map2(&g, y, |g, y| g * (T::one() - y * y)),
+                Activation::Sigmoid => map2(&g, y, d::sigmoid),
+                Activation::Tanh => map2(&g, y, d::tanh),
             };
             let (xv, wv) = (val(*x), val(*w));
             let (n, i, o) = (xv.dims()[0], xv.dims()[1], wv.dims()[1]);

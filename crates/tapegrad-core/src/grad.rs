@@ -5,7 +5,8 @@
 //! no nodes). [`grad`] walks the same tape in reverse but evaluates every op's rule with tensor
 //! ops, so each gradient is itself a node on the tape: it can enter a loss and be
 //! differentiated again, to any order. The tensor form of each rule is `rule` below, one arm
-//! per [`Op`] variant in the order of `backward.rs`, with the same derivative in its comment;
+//! per [`Op`] variant in the order of `backward.rs`, with the same derivative in its comment
+//! (the smooth elementwise ops share one definition with it, in `derivatives.rs`);
 //! the property tests of `tests/grad_of_grad.rs` check, for every op, that the two forms give
 //! the same first-order gradient and that the recorded gradient's own gradient matches
 //! central differences of the first-order one.
@@ -14,6 +15,7 @@
 //! so their second derivatives are 0 (as PyTorch's).
 
 use crate::array::Array;
+use crate::derivatives as d;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::kernels;
@@ -118,7 +120,11 @@ pub fn grad<'t, T: Element>(
             v
         }
     };
-    let top = outputs.iter().map(|y| y.id).max().expect("internal: outputs not empty");
+    let top = outputs
+        .iter()
+        .map(|y| y.id)
+        .max()
+        .expect("internal: outputs not empty");
     let bottom = inputs.iter().map(|x| x.id).min().unwrap_or(top + 1);
     let mut slots: Vec<Option<Tensor<'t, T>>> = vec![None; top + 1];
     for (y, g) in outputs.iter().zip(seeds) {
@@ -190,7 +196,10 @@ pub fn hvp<'t, T: Element>(
     }
     for (i, (x, vi)) in inputs.iter().zip(v).enumerate() {
         if !std::ptr::eq(vi.tape, output.tape) {
-            return Err(Error::TapeMismatch { op: "hvp", location });
+            return Err(Error::TapeMismatch {
+                op: "hvp",
+                location,
+            });
         }
         let (xs, vs) = (x.shape(), vi.shape());
         if xs != vs {
@@ -269,7 +278,7 @@ pub fn jacobian<'t, T: Element>(output: Tensor<'t, T>, input: Tensor<'t, T>) -> 
         }));
         match grad(&[output], &[input], Some(&[e]), false)?[0] {
             Some(row) => data.extend_from_slice(row.value().data()),
-            None => data.extend(std::iter::repeat(T::zero()).take(n)),
+            None => data.resize(data.len() + n, T::zero()),
         }
     }
     Array::from_vec(data, shape)
@@ -438,17 +447,18 @@ fn rule<'t, T: Element>(
         Op::MulScalar(x, k) => emit(*x, g.mul_scalar(*k))?,
         // d(x^p)/dx = p·x^(p-1); 0 everywhere for p = 0
         Op::Powf(x, p) if *p == 0.0 => emit(*x, tape.constant(Array::zeros(t(*x).shape())))?,
-        Op::Powf(x, p) => emit(*x, g.mul(t(*x).powf(*p - 1.0))?.mul_scalar(*p))?,
+        Op::Powf(x, p) => emit(*x, d::powf(g, t(*x), *p))?,
         // d(-x)/dx = -1
         Op::Neg(x) => emit(*x, g.neg())?,
+        // the smooth elementwise ops: `g · f′` from the table in derivatives.rs, recorded
         // d(e^x)/dx = e^x = y
-        Op::Exp(x) => emit(*x, g.mul(y)?)?,
+        Op::Exp(x) => emit(*x, d::exp(g, y))?,
         // d(ln x)/dx = 1/x
-        Op::Log(x) => emit(*x, g.div(t(*x))?)?,
+        Op::Log(x) => emit(*x, d::log(g, t(*x)))?,
         // d(√x)/dx = 1/(2y)
-        Op::Sqrt(x) => emit(*x, g.div(y.mul_scalar(2.0))?)?,
+        Op::Sqrt(x) => emit(*x, d::sqrt(g, y))?,
         // d(x²)/dx = 2x
-        Op::Square(x) => emit(*x, g.mul(t(*x).mul_scalar(2.0))?)?,
+        Op::Square(x) => emit(*x, d::square(g, t(*x)))?,
         // d|x|/dx = sign(x), 0 at 0 (a constant mask: second derivative 0)
         Op::Abs(x) => {
             let s = mask(t(*x), |v| {
@@ -474,9 +484,9 @@ fn rule<'t, T: Element>(
             emit(*x, g.mul(m)?)?
         }
         // d σ(x)/dx = y(1 - y)
-        Op::Sigmoid(x) => emit(*x, g.mul(y)?.mul(y.neg().add_scalar(1.0))?)?,
+        Op::Sigmoid(x) => emit(*x, d::sigmoid(g, y))?,
         // d tanh(x)/dx = 1 - y²
-        Op::Tanh(x) => emit(*x, g.mul(y.square().neg().add_scalar(1.0))?)?,
+        Op::Tanh(x) => emit(*x, d::tanh(g, y))?,
         // d(AB)/dA = G·Bᵀ, d(AB)/dB = Aᵀ·G; a shared operand sums over the batch
         Op::Matmul(a, b) => {
             let (ta, tb) = (t(*a), t(*b));
@@ -490,7 +500,11 @@ fn rule<'t, T: Element>(
             };
             if need(*a) {
                 let d = g.matmul(tr(tb, rb)?)?;
-                let d = if ra == 2 && rb == 3 { d.sum_axis(0, false)? } else { d };
+                let d = if ra == 2 && rb == 3 {
+                    d.sum_axis(0, false)?
+                } else {
+                    d
+                };
                 emit(*a, d)?;
             }
             if need(*b) {
@@ -515,7 +529,10 @@ fn rule<'t, T: Element>(
         Op::Mean { x, axis } => {
             let xs = t(*x).shape();
             let n = axis.map_or(xs.numel(), |a| xs.dim(a));
-            emit(*x, broadcast_back(g, &xs, *axis)?.mul_scalar(1.0 / n as f64))?
+            emit(
+                *x,
+                broadcast_back(g, &xs, *axis)?.mul_scalar(1.0 / n as f64),
+            )?
         }
         // d(max x)/dx_i = 1/k at the k positions holding the max (a constant mask)
         Op::Max { x, axis } => {
@@ -628,8 +645,8 @@ fn rule<'t, T: Element>(
             let dz = match act {
                 Activation::Identity => g,
                 Activation::Relu => g.mul(mask(y, |v| if v <= zero { zero } else { T::one() }))?,
-                Activation::Sigmoid => g.mul(y)?.mul(y.neg().add_scalar(1.0))?,
-                Activation::Tanh => g.mul(y.square().neg().add_scalar(1.0))?,
+                Activation::Sigmoid => d::sigmoid(g, y),
+                Activation::Tanh => d::tanh(g, y),
             };
             if let Some(b) = b {
                 if need(*b) {

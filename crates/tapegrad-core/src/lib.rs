@@ -23,6 +23,7 @@
 
 mod array;
 mod backward;
+mod derivatives;
 mod element;
 mod error;
 mod grad;

@@ -15,7 +15,11 @@ fn arr(v: &[f64], dims: &[usize]) -> Array<f64> {
 }
 
 fn close(a: &Array<f64>, b: &Array<f64>, tol: f64) -> bool {
-    a.shape() == b.shape() && a.data().iter().zip(b.data()).all(|(x, y)| (x - y).abs() <= tol)
+    a.shape() == b.shape()
+        && a.data()
+            .iter()
+            .zip(b.data())
+            .all(|(x, y)| (x - y).abs() <= tol)
 }
 
 #[test]
@@ -82,7 +86,11 @@ fn several_outputs_weighted_by_grad_outputs() {
 }
 
 /// A small MLP with tanh (as the `hvp` workload's, at toy size) on bound parameters.
-fn mlp_loss<'t>(tape: &'t Tape<f64>, ps: &[Tensor<'t, f64>], x: Tensor<'t, f64>) -> Tensor<'t, f64> {
+fn mlp_loss<'t>(
+    tape: &'t Tape<f64>,
+    ps: &[Tensor<'t, f64>],
+    x: Tensor<'t, f64>,
+) -> Tensor<'t, f64> {
     let h = x.linear(ps[0], Some(ps[1]), Activation::Tanh).unwrap();
     let h = h.matmul(ps[2]).unwrap().add(ps[3]).unwrap().tanh();
     let logits = h.linear(ps[4], Some(ps[5]), Activation::Identity).unwrap();
@@ -92,10 +100,17 @@ fn mlp_loss<'t>(tape: &'t Tape<f64>, ps: &[Tensor<'t, f64>], x: Tensor<'t, f64>)
 
 fn mlp_params(seed: u64) -> Vec<Param<f64>> {
     let mut rng = tapegrad_core::rng(seed);
-    [vec![5, 4], vec![4], vec![4, 3], vec![3], vec![3, 3], vec![3]]
-        .iter()
-        .map(|d| Param::new(Array::rand_uniform(d.as_slice(), -1.0, 1.0, &mut rng)))
-        .collect()
+    [
+        vec![5, 4],
+        vec![4],
+        vec![4, 3],
+        vec![3],
+        vec![3, 3],
+        vec![3],
+    ]
+    .iter()
+    .map(|d| Param::new(Array::rand_uniform(d.as_slice(), -1.0, 1.0, &mut rng)))
+    .collect()
 }
 
 #[test]
@@ -124,14 +139,24 @@ fn hvp_of_an_mlp_on_parameters_matches_differences_of_gradients() {
             .iter()
             .zip(&vs)
             .map(|(p, v)| {
-                let d = p.value().data().iter().zip(v.data()).map(|(a, b)| a + s * b);
+                let d = p
+                    .value()
+                    .data()
+                    .iter()
+                    .zip(v.data())
+                    .map(|(a, b)| a + s * b);
                 Param::new(arr(&d.collect::<Vec<_>>(), p.value().dims()))
             })
             .collect();
         let tape = Tape::new();
         let ps: Vec<_> = shifted.iter().map(|p| tape.param(p)).collect();
-        let g = mlp_loss(&tape, &ps, tape.constant(xb.clone())).backward().unwrap();
-        shifted.iter().map(|p| g.param(p).unwrap().clone()).collect()
+        let g = mlp_loss(&tape, &ps, tape.constant(xb.clone()))
+            .backward()
+            .unwrap();
+        shifted
+            .iter()
+            .map(|p| g.param(p).unwrap().clone())
+            .collect()
     };
     let (up, down) = (grad_at(h), grad_at(-h));
     for i in 0..params.len() {
@@ -144,7 +169,12 @@ fn hvp_of_an_mlp_on_parameters_matches_differences_of_gradients() {
                 .collect::<Vec<_>>(),
             up[i].dims(),
         );
-        assert!(close(&hv[i], &fd, 1e-7), "param {i}: {:?} vs {:?}", hv[i], fd);
+        assert!(
+            close(&hv[i], &fd, 1e-7),
+            "param {i}: {:?} vs {:?}",
+            hv[i],
+            fd
+        );
     }
 }
 
@@ -176,7 +206,12 @@ fn hessian_of_a_quadratic_form_is_a_plus_a_transposed() {
     let at = tape.constant(a.clone());
     let x = tape.var(Array::rand_uniform([3], -1.0, 1.0, &mut rng));
     let xc = x.reshape([3, 1]).unwrap();
-    let q = xc.t().unwrap().matmul(at.matmul(xc).unwrap()).unwrap().sum();
+    let q = xc
+        .t()
+        .unwrap()
+        .matmul(at.matmul(xc).unwrap())
+        .unwrap()
+        .sum();
     let h = hessian(q, x).unwrap();
     let want = Array::from_fn([3, 3], |i| {
         let (r, c) = (i / 3, i % 3);
@@ -195,7 +230,11 @@ fn jacobian_of_an_elementwise_op_is_diagonal() {
     let yv = y.to_array();
     for r in 0..3 {
         for c in 0..3 {
-            let want = if r == c { 1.0 - yv.data()[r].powi(2) } else { 0.0 };
+            let want = if r == c {
+                1.0 - yv.data()[r].powi(2)
+            } else {
+                0.0
+            };
             assert!((j.data()[r * 3 + c] - want).abs() < 1e-15);
         }
     }
@@ -224,7 +263,10 @@ fn piecewise_linear_ops_have_zero_second_derivatives() {
 /// The message of an error, checked to name this file as the caller.
 fn message(e: Error) -> String {
     let msg = e.to_string();
-    assert!(msg.contains(HERE), "the message should locate the caller: {msg}");
+    assert!(
+        msg.contains(HERE),
+        "the message should locate the caller: {msg}"
+    );
     msg
 }
 
@@ -242,14 +284,23 @@ fn errors_name_the_problem_and_the_caller() {
     let e = grad(&[y], &[x], Some(&[w]), false).unwrap_err();
     assert!(matches!(e, Error::Shape { op: "grad", .. }), "{e:?}");
     let msg = message(e);
-    assert!(msg.starts_with("grad: [2] and [3]: grad_outputs[0]"), "{msg}");
+    assert!(
+        msg.starts_with("grad: [2] and [3]: grad_outputs[0]"),
+        "{msg}"
+    );
     // grad_outputs of the wrong count
     let e = grad(&[y], &[x], Some(&[]), false).unwrap_err();
-    assert!(matches!(e, Error::InvalidArgument { op: "grad", .. }), "{e:?}");
+    assert!(
+        matches!(e, Error::InvalidArgument { op: "grad", .. }),
+        "{e:?}"
+    );
     message(e);
     // no outputs
     let e = grad(&[], &[x], None, false).unwrap_err();
-    assert!(matches!(e, Error::InvalidArgument { op: "grad", .. }), "{e:?}");
+    assert!(
+        matches!(e, Error::InvalidArgument { op: "grad", .. }),
+        "{e:?}"
+    );
     message(e);
     // a tensor of another tape
     let other = Tape::<f64>::new();
@@ -258,14 +309,20 @@ fn errors_name_the_problem_and_the_caller() {
     assert!(matches!(e, Error::TapeMismatch { op: "grad", .. }), "{e:?}");
     message(e);
     let e = jacobian(y, z).unwrap_err();
-    assert!(matches!(e, Error::TapeMismatch { op: "jacobian", .. }), "{e:?}");
+    assert!(
+        matches!(e, Error::TapeMismatch { op: "jacobian", .. }),
+        "{e:?}"
+    );
     message(e);
     // hvp: v of the wrong shape or count, a non-scalar output
     let e = hvp(y.sum(), &[x], &[w], false).unwrap_err();
     assert!(matches!(e, Error::Shape { op: "hvp", .. }), "{e:?}");
     message(e);
     let e = hvp(y.sum(), &[x], &[], false).unwrap_err();
-    assert!(matches!(e, Error::InvalidArgument { op: "hvp", .. }), "{e:?}");
+    assert!(
+        matches!(e, Error::InvalidArgument { op: "hvp", .. }),
+        "{e:?}"
+    );
     message(e);
     let e = hvp(y, &[x], &[x], false).unwrap_err();
     assert!(matches!(e, Error::NotScalar { .. }), "{e:?}");
