@@ -36,7 +36,8 @@ use std::panic::Location;
 /// With `create_graph`, the gradients are recorded from tape ops: they depend on the inputs
 /// (and on `grad_outputs`) and can be differentiated again, to any order. Without it they are
 /// detached constants, like [`Tensor::backward`]'s arrays (which stay the fast path for
-/// training).
+/// training). Either way the reverse pass is recorded on the tape: its nodes stay there until
+/// [`Tape::reset`].
 ///
 /// ```
 /// use tapegrad_core::{grad, Array, Tape};
