@@ -5,7 +5,7 @@
 use tapegrad_kernels::{num_threads, parallel_for_each, set_num_threads, MAX_THREADS};
 
 /// The threads of this process whose name starts with "tapegrad-" (the pool's helpers).
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", not(miri)))]
 fn helper_threads() -> usize {
     std::fs::read_dir("/proc/self/task")
         .expect("/proc/self/task is readable")
