@@ -49,7 +49,7 @@ pub use kernels::{
 pub use op::{Activation, NodeId, Op, ParamId};
 pub use param::Param;
 pub use shape::Shape;
-pub use tape::{Tape, Tensor};
+pub use tape::{NoGradGuard, Tape, Tensor};
 
 /// A seeded random generator: the same seed gives the same numbers.
 pub fn rng(seed: u64) -> rand::rngs::StdRng {

@@ -73,6 +73,8 @@ pub struct Tape<T: Element> {
     indices: RefCell<Vec<Vec<usize>>>,
     uid: u64,
     generation: Cell<u64>,
+    /// false inside [`Tape::no_grad`]: recorded ops then need no gradient
+    grad_enabled: Cell<bool>,
 }
 
 impl<T: Element> Default for Tape<T> {
@@ -91,7 +93,56 @@ impl<T: Element> Tape<T> {
             indices: RefCell::new(Vec::new()),
             uid: NEXT_TAPE.fetch_add(1, Ordering::Relaxed),
             generation: Cell::new(0),
+            grad_enabled: Cell::new(true),
         }
+    }
+
+    /// Runs `f` with gradient recording off (PyTorch's `with torch.no_grad():`) and returns
+    /// its value. Ops inside compute their values as usual, but the nodes they record need no
+    /// gradient, so `backward` and [`grad`](crate::grad) see no path through them. Leaves
+    /// ([`Tape::var`], [`Tape::param`]) still need a gradient. The previous state is restored
+    /// afterwards, also when `f` panics, so calls nest.
+    ///
+    /// ```
+    /// use tapegrad_core::{Array, Tape};
+    /// # fn main() -> tapegrad_core::Result<()> {
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(Array::from_vec(vec![1.0, 2.0], [2])?);
+    /// let y = tape.no_grad(|| (x * x).sum());
+    /// assert_eq!(y.item()?, 5.0); // the value is computed
+    /// assert!(!y.requires_grad()); // but no gradient flows through it
+    /// assert!(y.backward()?.get(x).is_none());
+    /// assert!(tape.is_grad_enabled()); // restored
+    /// # Ok(()) }
+    /// ```
+    pub fn no_grad<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _guard = self.no_grad_guard();
+        f()
+    }
+
+    /// Turns gradient recording off until the returned guard is dropped, which restores the
+    /// previous state (so guards nest). The guard form of [`Tape::no_grad`].
+    ///
+    /// ```
+    /// use tapegrad_core::{Array, Tape};
+    /// let tape = Tape::<f32>::new();
+    /// let x = tape.var(Array::from_vec(vec![3.0], [1]).unwrap());
+    /// {
+    ///     let _g = tape.no_grad_guard();
+    ///     assert!(!tape.is_grad_enabled());
+    ///     assert!(!(x * x).requires_grad());
+    /// }
+    /// assert!((x * x).requires_grad());
+    /// ```
+    pub fn no_grad_guard(&self) -> NoGradGuard<'_, T> {
+        let prev = self.grad_enabled.replace(false);
+        NoGradGuard { tape: self, prev }
+    }
+
+    /// Whether ops record gradient bookkeeping: false inside [`Tape::no_grad`] or while a
+    /// [`NoGradGuard`] lives, true otherwise.
+    pub fn is_grad_enabled(&self) -> bool {
+        self.grad_enabled.get()
     }
 
     /// Empties the tape for the next step, keeping its allocations. Every [`Tensor`] of the
@@ -221,6 +272,28 @@ impl<T: Element> fmt::Display for Tape<T> {
     }
 }
 
+/// Keeps gradient recording off on its tape while it lives; made by
+/// [`Tape::no_grad_guard`]. Dropping it restores the state it found.
+#[must_use = "gradient recording is back on as soon as the guard is dropped"]
+pub struct NoGradGuard<'t, T: Element> {
+    tape: &'t Tape<T>,
+    prev: bool,
+}
+
+impl<T: Element> Drop for NoGradGuard<'_, T> {
+    fn drop(&mut self) {
+        self.tape.grad_enabled.set(self.prev);
+    }
+}
+
+impl<T: Element> fmt::Debug for NoGradGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NoGradGuard")
+            .field("restores", &self.prev)
+            .finish()
+    }
+}
+
 /// A handle to one node of a [`Tape`]: cheap to copy, valid while the tape is borrowed.
 /// Every op is a method that computes the value and records a node.
 #[derive(Clone, Copy)]
@@ -303,9 +376,10 @@ impl<'t, T: Element> Tensor<'t, T> {
         }
     }
 
-    /// Records `op` with its computed value; a gradient flows to it if one flows to any input.
+    /// Records `op` with its computed value; a gradient flows to it if one flows to any input
+    /// and gradient recording is on (not inside [`Tape::no_grad`]).
     pub(crate) fn record(&self, op: Op, value: Array<T>) -> Tensor<'t, T> {
-        let rg = {
+        let rg = self.tape.grad_enabled.get() && {
             let nodes = self.tape.nodes.borrow();
             op.inputs().iter().any(|&i| nodes[i].requires_grad)
         };
