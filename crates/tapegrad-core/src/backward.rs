@@ -8,7 +8,7 @@
 use crate::array::Array;
 use crate::derivatives as d;
 use crate::element::Element;
-use crate::error::{Error, Result};
+use crate::error::{AnomalyPhase, Error, Result};
 use crate::gradients::{Gradients, LeafGrads, Trace, TraceStep};
 use crate::kernels::{self, sum_to_shape};
 use crate::op::{Activation, NodeId, Op};
@@ -22,7 +22,9 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// of its gradients. Intermediate gradients are freed as soon as they are passed on.
     ///
     /// # Errors
-    /// [`Error::NotScalar`] when the tensor has more than one element.
+    /// [`Error::NotScalar`] when the tensor has more than one element; in anomaly mode
+    /// ([`Tape::set_detect_anomaly`](crate::Tape::set_detect_anomaly)), [`Error::Anomaly`]
+    /// for the first NaN or infinity in a recorded value or in a gradient passed on.
     #[track_caller]
     pub fn backward(&self) -> Result<Gradients<T>> {
         run(self, None)
@@ -54,12 +56,17 @@ impl<'t, T: Element> Tensor<'t, T> {
 #[track_caller]
 fn run<T: Element>(root: &Tensor<'_, T>, mut trace: Option<&mut Trace>) -> Result<Gradients<T>> {
     let tape = root.tape;
+    let location = Location::caller();
+    let anomaly = tape.detect_anomaly();
+    if anomaly {
+        tape.check_anomaly()?;
+    }
     let nodes = tape.nodes.borrow();
     let shape = nodes[root.id].value.shape();
     if shape.numel() != 1 {
         return Err(Error::NotScalar {
             shape: shape.clone(),
-            location: Location::caller(),
+            location,
         });
     }
     // the working gradients, one slot per node: the tape keeps this vector between steps
@@ -85,9 +92,13 @@ fn run<T: Element>(root: &Tensor<'_, T>, mut trace: Option<&mut Trace>) -> Resul
             leaves.push((id, g)); // kept: leaves are what the caller asks for
             continue;
         }
+        let mut bad = false;
         rule(&nodes, node, g, &mut |input, gi| {
             if !nodes[input].requires_grad {
                 return;
+            }
+            if anomaly && !bad {
+                bad = gi.data().iter().any(|v| !v.is_finite());
             }
             match &mut grads[input] {
                 Some(acc) => {
@@ -98,6 +109,32 @@ fn run<T: Element>(root: &Tensor<'_, T>, mut trace: Option<&mut Trace>) -> Resul
                 slot => *slot = Some(gi),
             }
         });
+        if bad {
+            // name the node whose rule produced the gradient, and the first bad element
+            let first = node
+                .op
+                .inputs()
+                .into_iter()
+                .filter_map(|i| grads.get(i)?.as_ref())
+                .find_map(|a| a.data().iter().copied().find(|v| !v.is_finite()))
+                .map_or(f64::NAN, T::as_f64);
+            let input_shapes = node
+                .op
+                .inputs()
+                .iter()
+                .map(|&i| nodes[i].value.shape().clone())
+                .collect();
+            grads.clear();
+            tape.scratch.replace(grads);
+            return Err(Error::Anomaly {
+                node: id,
+                op: node.op.name(),
+                input_shapes,
+                phase: AnomalyPhase::Backward,
+                value: first,
+                location,
+            });
+        }
     }
     grads.clear();
     tape.scratch.replace(grads);

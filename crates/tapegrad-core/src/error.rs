@@ -95,6 +95,29 @@ pub enum Error {
         /// The value.
         value: f64,
     },
+    /// Anomaly mode ([`Tape::set_detect_anomaly`](crate::Tape::set_detect_anomaly)) found a
+    /// NaN or infinity: in the value a node computed (forward) or in the gradient a node's
+    /// rule sent to its inputs (backward), e.g.
+    /// `anomaly in the forward pass: node #1 log(inputs [2]) gave NaN (at src/main.rs:7:13)`.
+    #[error(
+        "anomaly in the {phase} pass: node #{node} {op}(inputs {}) gave {value} (at {location})",
+        fmt_shapes(input_shapes)
+    )]
+    Anomaly {
+        /// The node's id on its tape.
+        node: usize,
+        /// The node's op.
+        op: &'static str,
+        /// The shapes of the node's inputs.
+        input_shapes: Vec<Shape>,
+        /// Whether the value was the node's output or a gradient it passed on.
+        phase: AnomalyPhase,
+        /// The first non-finite element found.
+        value: f64,
+        /// The caller's code: the line of the op's call (forward), or of the `backward` /
+        /// `grad` call (backward).
+        location: &'static Location<'static>,
+    },
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -119,6 +142,29 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+}
+
+/// Which pass of the computation an [`Error::Anomaly`] was found in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnomalyPhase {
+    /// A node's own value, as it was recorded.
+    Forward,
+    /// A gradient a node's rule passed on to one of its inputs.
+    Backward,
+}
+
+impl std::fmt::Display for AnomalyPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AnomalyPhase::Forward => "forward",
+            AnomalyPhase::Backward => "backward",
+        })
+    }
+}
+
+fn fmt_shapes(shapes: &[Shape]) -> String {
+    let v: Vec<String> = shapes.iter().map(|s| s.to_string()).collect();
+    v.join(", ")
 }
 
 impl Error {

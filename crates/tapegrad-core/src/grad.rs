@@ -17,7 +17,7 @@
 use crate::array::Array;
 use crate::derivatives as d;
 use crate::element::Element;
-use crate::error::{Error, Result};
+use crate::error::{AnomalyPhase, Error, Result};
 use crate::kernels;
 use crate::op::{Activation, NodeId, Op};
 use crate::shape::Shape;
@@ -58,7 +58,9 @@ use std::panic::Location;
 /// - [`Error::NotScalar`] when `grad_outputs` is `None` and an output has more than one
 ///   element;
 /// - [`Error::Shape`] when a `grad_outputs` tensor does not have its output's shape;
-/// - [`Error::TapeMismatch`] when the tensors do not all come from one tape.
+/// - [`Error::TapeMismatch`] when the tensors do not all come from one tape;
+/// - in anomaly mode ([`Tape::set_detect_anomaly`]), [`Error::Anomaly`] for the first NaN or
+///   infinity in a recorded value or in a gradient passed on.
 ///
 /// Each names the line of the caller.
 #[track_caller]
@@ -73,6 +75,10 @@ pub fn grad<'t, T: Element>(
         return Err(Error::invalid("grad", "needs at least one output"));
     };
     let tape = first.tape;
+    let anomaly = tape.detect_anomaly();
+    if anomaly {
+        tape.check_anomaly()?;
+    }
     let all = outputs
         .iter()
         .chain(inputs)
@@ -146,11 +152,17 @@ pub fn grad<'t, T: Element>(
             continue;
         }
         rule(tape, id, &op, g, &mut |input, gi| {
+            if anomaly {
+                backward_anomaly(tape, id, Some(gi), location)?;
+            }
             if tape.nodes.borrow()[input].requires_grad {
                 accumulate(&mut slots[input], gi)?;
             }
             Ok(())
         })?;
+        if anomaly {
+            backward_anomaly(tape, id, None, location)?;
+        }
     }
     if !create_graph {
         for r in result.iter_mut().flatten() {
@@ -158,6 +170,32 @@ pub fn grad<'t, T: Element>(
         }
     }
     Ok(result)
+}
+
+/// In anomaly mode, during `grad`'s reverse pass at node `id`: an [`Error::Anomaly`] of phase
+/// backward when the gradient `gi` the node's rule passes on, or any value the rule recorded
+/// on the way (kept on the tape as a forward anomaly), holds a NaN or infinity.
+fn backward_anomaly<T: Element>(
+    tape: &Tape<T>,
+    id: NodeId,
+    gi: Option<Tensor<'_, T>>,
+    location: &'static Location<'static>,
+) -> Result<()> {
+    let pending = match tape.check_anomaly() {
+        Err(Error::Anomaly { value, .. }) => Some(value),
+        _ => None,
+    };
+    let e = match gi {
+        Some(gi) => tape.anomaly_in(id, &gi.value(), AnomalyPhase::Backward, location),
+        None => None,
+    };
+    if let Some(e) = e {
+        return Err(e);
+    }
+    match pending {
+        Some(value) => Err(tape.anomaly_at(id, value, AnomalyPhase::Backward, location)),
+        None => Ok(()),
+    }
 }
 
 /// The Hessian-vector products `H·v` of a scalar `output` with respect to `inputs`: entry `i`

@@ -38,7 +38,7 @@ mod tape;
 
 pub use array::Array;
 pub use element::Element;
-pub use error::{Error, Result};
+pub use error::{AnomalyPhase, Error, Result};
 pub use grad::{grad, hessian, hvp, jacobian};
 pub use gradcheck::{gradcheck, GradcheckOptions, GradcheckReport, InputReport};
 pub use gradients::{Gradients, Trace, TraceStep};

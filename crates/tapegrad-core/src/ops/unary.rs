@@ -10,15 +10,18 @@ use crate::tape::Tensor;
 
 impl<'t, T: Element> Tensor<'t, T> {
     /// A cheap function of each element (split over threads only for huge tensors).
+    #[track_caller]
     fn unary(self, op: Op, f: impl Fn(T) -> T + Sync) -> Tensor<'t, T> {
         self.unary_with(op, simd::CHEAP_GRAIN, f)
     }
 
     /// A costly function of each element (`exp`, `log`, ...: split over threads sooner).
+    #[track_caller]
     fn unary_costly(self, op: Op, f: impl Fn(T) -> T + Sync) -> Tensor<'t, T> {
         self.unary_with(op, simd::COSTLY_GRAIN, f)
     }
 
+    #[track_caller]
     fn unary_with(self, op: Op, grain: usize, f: impl Fn(T) -> T + Sync) -> Tensor<'t, T> {
         let v = {
             let x = self.value();
@@ -28,37 +31,44 @@ impl<'t, T: Element> Tensor<'t, T> {
     }
 
     /// `-x`.
+    #[track_caller]
     pub fn neg(self) -> Tensor<'t, T> {
         self.unary(Op::Neg(self.id), |x| -x)
     }
 
     /// `e^x`.
+    #[track_caller]
     pub fn exp(self) -> Tensor<'t, T> {
         self.unary_costly(Op::Exp(self.id), T::exp_fast)
     }
 
     /// The natural logarithm. Not an error for `x <= 0`: `log(0) = -inf`, `log(x < 0) = NaN`.
+    #[track_caller]
     pub fn log(self) -> Tensor<'t, T> {
         self.unary_costly(Op::Log(self.id), T::ln)
     }
 
     /// The square root (NaN for negative numbers).
+    #[track_caller]
     pub fn sqrt(self) -> Tensor<'t, T> {
         self.unary_costly(Op::Sqrt(self.id), T::sqrt)
     }
 
     /// `x²`.
+    #[track_caller]
     pub fn square(self) -> Tensor<'t, T> {
         self.unary(Op::Square(self.id), |x| x * x)
     }
 
     /// `|x|` (its gradient at 0 is 0, as PyTorch's).
+    #[track_caller]
     pub fn abs(self) -> Tensor<'t, T> {
         self.unary(Op::Abs(self.id), T::abs)
     }
 
     /// `max(x, 0)` (its gradient at 0 is 0, as PyTorch's). NaN stays NaN, as in
     /// `torch.relu`, so a NaN in the data cannot vanish silently.
+    #[track_caller]
     pub fn relu(self) -> Tensor<'t, T> {
         self.unary(Op::Relu(self.id), |x| {
             if x <= T::zero() {
@@ -70,6 +80,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     }
 
     /// `x` for `x > 0`, else `slope · x` (as `F.leaky_relu(x, slope)`).
+    #[track_caller]
     pub fn leaky_relu(self, slope: f64) -> Tensor<'t, T> {
         let s = T::of(slope);
         self.unary(Op::LeakyRelu(self.id, slope), move |x| {
@@ -82,11 +93,13 @@ impl<'t, T: Element> Tensor<'t, T> {
     }
 
     /// The logistic sigmoid `1 / (1 + e^-x)`, computed without overflow.
+    #[track_caller]
     pub fn sigmoid(self) -> Tensor<'t, T> {
         self.unary_costly(Op::Sigmoid(self.id), T::sigmoid)
     }
 
     /// The hyperbolic tangent.
+    #[track_caller]
     pub fn tanh(self) -> Tensor<'t, T> {
         self.unary_costly(Op::Tanh(self.id), T::tanh)
     }
