@@ -12,7 +12,7 @@ use crate::error::{AnomalyPhase, Error, Result};
 use crate::gradients::{Gradients, LeafGrads, Trace, TraceStep};
 use crate::kernels::{self, sum_to_shape};
 use crate::op::{Activation, NodeId, Op};
-use crate::ops::MatmulDims;
+use crate::ops::{view, MatmulDims};
 use crate::tape::{Node, Tensor};
 use std::panic::Location;
 
@@ -286,6 +286,68 @@ fn rule<T: Element>(
             if need(*b) {
                 let mut db = Array::zeros(bv.shape().clone());
                 d.grad_b(g.data(), av.data(), db.data_mut());
+                emit(*b, db);
+            }
+        }
+        // C = op(A)·op(B): dop(A) = G·op(B)ᵀ, dop(B) = op(A)ᵀ·G, transposed back where the
+        // operand was read transposed (all transposes as strides)
+        Op::MatmulT { a, b, ta, tb } => {
+            let (av, bv) = (val(*a), val(*b));
+            let (ac, bc) = (av.dims()[1], bv.dims()[1]);
+            let (m, n) = (g.dims()[0], g.dims()[1]);
+            let k = if *ta { av.dims()[0] } else { ac };
+            if need(*a) {
+                let mut da = Array::zeros(av.shape().clone());
+                if *ta {
+                    // dA = op(B)·Gᵀ: [k, m]
+                    kernels::gemm(
+                        k,
+                        m,
+                        n,
+                        da.data_mut(),
+                        false,
+                        view(bv.data(), bc, *tb),
+                        kernels::MatRef::transposed(g.data(), n),
+                    );
+                } else {
+                    // dA = G·op(B)ᵀ: [m, k]
+                    kernels::gemm(
+                        m,
+                        k,
+                        n,
+                        da.data_mut(),
+                        false,
+                        kernels::MatRef::rows(g.data(), n),
+                        view(bv.data(), bc, !*tb),
+                    );
+                }
+                emit(*a, da);
+            }
+            if need(*b) {
+                let mut db = Array::zeros(bv.shape().clone());
+                if *tb {
+                    // dB = Gᵀ·op(A): [n, k]
+                    kernels::gemm(
+                        n,
+                        k,
+                        m,
+                        db.data_mut(),
+                        false,
+                        kernels::MatRef::transposed(g.data(), n),
+                        view(av.data(), ac, *ta),
+                    );
+                } else {
+                    // dB = op(A)ᵀ·G: [k, n]
+                    kernels::gemm(
+                        k,
+                        n,
+                        m,
+                        db.data_mut(),
+                        false,
+                        view(av.data(), ac, !*ta),
+                        kernels::MatRef::rows(g.data(), n),
+                    );
+                }
                 emit(*b, db);
             }
         }

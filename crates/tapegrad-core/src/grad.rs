@@ -527,6 +527,40 @@ fn rule<'t, T: Element>(
         // d tanh(x)/dx = 1 - y²
         Op::Tanh(x) => emit(*x, d::tanh(g, y))?,
         // d(AB)/dA = G·Bᵀ, d(AB)/dB = Aᵀ·G; a shared operand sums over the batch
+        // 2-D: dA = G·Bᵀ, dB = Aᵀ·G, the transposes read through strides
+        Op::Matmul(a, b) if t(*a).shape().rank() == 2 && t(*b).shape().rank() == 2 => {
+            if need(*a) {
+                emit(*a, g.matmul_t(t(*b), false, true)?)?;
+            }
+            if need(*b) {
+                emit(*b, t(*a).matmul_t(g, true, false)?)?;
+            }
+        }
+        // C = op(A)·op(B): dop(A) = G·op(B)ᵀ, dop(B) = op(A)ᵀ·G, transposed back where the
+        // operand was read transposed
+        Op::MatmulT { a, b, ta, tb } => {
+            let (av, bv) = (t(*a), t(*b));
+            if need(*a) {
+                emit(
+                    *a,
+                    if *ta {
+                        bv.matmul_t(g, *tb, true)?
+                    } else {
+                        g.matmul_t(bv, false, !*tb)?
+                    },
+                )?;
+            }
+            if need(*b) {
+                emit(
+                    *b,
+                    if *tb {
+                        g.matmul_t(av, true, *ta)?
+                    } else {
+                        av.matmul_t(g, !*ta, false)?
+                    },
+                )?;
+            }
+        }
         Op::Matmul(a, b) => {
             let (ta, tb) = (t(*a), t(*b));
             let (ra, rb) = (ta.shape().rank(), tb.shape().rank());
@@ -693,10 +727,10 @@ fn rule<'t, T: Element>(
                 }
             }
             if need(*w) {
-                emit(*w, t(*x).t()?.matmul(dz)?)?;
+                emit(*w, t(*x).matmul_t(dz, true, false)?)?;
             }
             if need(*x) {
-                emit(*x, dz.matmul(t(*w).t()?)?)?;
+                emit(*x, dz.matmul_t(t(*w), false, true)?)?;
             }
         }
     }

@@ -58,6 +58,19 @@ pub enum Op {
     Tanh(NodeId),
     /// Matrix product (2-D, batched 3-D, or 3-D by a shared 2-D right operand).
     Matmul(NodeId, NodeId),
+    /// 2-D matrix product of optionally transposed operands, `op(a) · op(b)` with `op(x)` =
+    /// `xᵀ` when its flag is set ([`Tensor::matmul_t`](crate::Tensor::matmul_t)): the
+    /// transpose is read through strides, never copied.
+    MatmulT {
+        /// The left operand.
+        a: NodeId,
+        /// The right operand.
+        b: NodeId,
+        /// Whether `a` is read transposed.
+        ta: bool,
+        /// Whether `b` is read transposed.
+        tb: bool,
+    },
     /// Sum over an axis (or all elements).
     Sum {
         /// The input.
@@ -186,6 +199,7 @@ impl Op {
             | Softmax { x, .. }
             | LogSoftmax { x, .. } => SmallVec::from_slice(&[*x]),
             CrossEntropy { logits, .. } => SmallVec::from_slice(&[*logits]),
+            MatmulT { a, b, .. } => SmallVec::from_slice(&[*a, *b]),
             Concat { xs, .. } => SmallVec::from_slice(xs),
             Linear { x, w, b, .. } => {
                 let mut v = SmallVec::from_slice(&[*x, *w]);
@@ -220,6 +234,7 @@ impl Op {
             Sigmoid(_) => "sigmoid",
             Tanh(_) => "tanh",
             Matmul(..) => "matmul",
+            MatmulT { .. } => "matmul_t",
             Sum { .. } => "sum",
             Mean { .. } => "mean",
             Max { .. } => "max",
@@ -262,6 +277,7 @@ impl fmt::Display for Op {
             }
             Op::IndexSelect { indices, .. } => write!(f, ", {} rows", indices.len())?,
             Op::Linear { act, .. } => write!(f, ", {act:?}")?,
+            Op::MatmulT { ta, tb, .. } => write!(f, ", ta={ta}, tb={tb}")?,
             _ => {}
         }
         write!(f, ")")

@@ -385,3 +385,22 @@ fn operator_panic_message_equals_the_checked_error_and_locates_the_caller() {
     assert_eq!(strip(&text), strip(&checked));
     assert!(text.contains(HERE), "{text}");
 }
+
+#[test]
+fn matmul_t_names_the_flags_the_shapes_and_the_caller() {
+    let tape = Tape::<f64>::new();
+    let (a, b) = (tape.constant(ones(&[2, 3])), tape.constant(ones(&[2, 4])));
+    // aᵀ·b is [3, 2]·[2, 4]: fine; a·b is not
+    assert_eq!(a.matmul_t(b, true, false).unwrap().shape().dims(), &[3, 4]);
+    let text = message(a.matmul_t(b, false, false).unwrap_err());
+    assert!(
+        text.starts_with(
+            "matmul_t: [2, 3] and [2, 4]: inner dims 3 and 2 differ (ta=false, tb=false)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(HERE), "{text}");
+    let v = tape.constant(ones(&[3]));
+    let text = message(v.matmul_t(a, false, true).unwrap_err());
+    assert!(text.contains("operands must be 2-D"), "{text}");
+}

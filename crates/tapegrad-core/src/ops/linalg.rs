@@ -144,6 +144,15 @@ impl MatmulDims {
     }
 }
 
+/// A row-major matrix with `cols` columns, read as it is or transposed.
+pub(crate) fn view<T>(data: &[T], cols: usize, transposed: bool) -> MatRef<'_, T> {
+    if transposed {
+        MatRef::transposed(data, cols)
+    } else {
+        MatRef::rows(data, cols)
+    }
+}
+
 /// Applies a fused activation in place.
 pub(crate) fn activate<T: Element>(act: Activation, z: &mut [T]) {
     match act {
@@ -190,6 +199,82 @@ impl<'t, T: Element> Tensor<'t, T> {
             Array::from_parts(data, out)
         };
         Ok(self.record(Op::Matmul(self.id, rhs.id), value))
+    }
+
+    /// The 2-D matrix product of optionally transposed operands: `op(self) · op(rhs)`, where
+    /// `op(x)` is `xᵀ` when its flag is set (BLAS's `transa`/`transb`). Equal to
+    /// `self.t()?.matmul(rhs)` and so on, but the transposes are read through strides: no
+    /// transposed copy is made or recorded. Gradient rules use it (`G·Bᵀ`, `Aᵀ·G`), so
+    /// gradients of gradients stay copy-free.
+    ///
+    /// ```
+    /// use tapegrad_core::{Array, Tape};
+    /// # fn main() -> tapegrad_core::Result<()> {
+    /// let tape = Tape::<f64>::new();
+    /// let a = tape.constant(Array::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [3, 2])?);
+    /// let aat = a.matmul_t(a, false, true)?; // a · aᵀ: [3, 3]
+    /// assert_eq!(aat.to_array().data(), &[5.0, 11.0, 17.0, 11.0, 25.0, 39.0, 17.0, 39.0, 61.0]);
+    /// let ata = a.matmul_t(a, true, false)?; // aᵀ · a: [2, 2]
+    /// assert_eq!(ata.to_array().data(), &[35.0, 44.0, 44.0, 56.0]);
+    /// # Ok(()) }
+    /// ```
+    /// # Errors
+    /// [`Error::Shape`] when an operand is not 2-D or the inner dims (after transposing)
+    /// differ; [`Error::TapeMismatch`].
+    #[track_caller]
+    pub fn matmul_t(self, rhs: Tensor<'t, T>, ta: bool, tb: bool) -> Result<Tensor<'t, T>> {
+        self.check_tape(&rhs, "matmul_t")?;
+        // taken here: a closure does not inherit `#[track_caller]`
+        let location = Location::caller();
+        let value = {
+            let nodes = self.tape.nodes.borrow();
+            let (a, b) = (&*nodes[self.id].value, &*nodes[rhs.id].value);
+            let err = |reason: String| Error::Shape {
+                op: "matmul_t",
+                lhs: a.shape().clone(),
+                rhs: b.shape().clone(),
+                reason,
+                location,
+            };
+            if a.rank() != 2 || b.rank() != 2 {
+                return Err(err("operands must be 2-D".into()));
+            }
+            let (ar, ac) = (a.dims()[0], a.dims()[1]);
+            let (br, bc) = (b.dims()[0], b.dims()[1]);
+            let (m, k) = if ta { (ac, ar) } else { (ar, ac) };
+            let (k2, n) = if tb { (bc, br) } else { (br, bc) };
+            if k != k2 {
+                return Err(err(format!(
+                    "inner dims {k} and {k2} differ (ta={ta}, tb={tb})"
+                )));
+            }
+            let out = Shape::new(&[m, n]);
+            let Some(len) = out.try_numel() else {
+                return Err(err(format!(
+                    "the product's shape {out} holds too many elements"
+                )));
+            };
+            let mut data = crate::kernels::pool::filled(len, T::zero());
+            kernels::gemm(
+                m,
+                n,
+                k,
+                &mut data,
+                false,
+                view(a.data(), ac, ta),
+                view(b.data(), bc, tb),
+            );
+            Array::from_parts(data, out)
+        };
+        Ok(self.record(
+            Op::MatmulT {
+                a: self.id,
+                b: rhs.id,
+                ta,
+                tb,
+            },
+            value,
+        ))
     }
 
     /// The fused dense layer `act(x · w + b)` for `x: [N, in]`, `w: [in, out]`, `b: [out]`:

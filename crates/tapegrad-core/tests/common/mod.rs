@@ -387,6 +387,20 @@ macro_rules! gradient_properties {
                 check::<$t>(|_, x| x[0].matmul(x[1]), &[a, b], opts(seed))?;
             }
 
+            #[test]
+            fn matmul_t_each_transpose(
+                (ta, tb, a, b) in (any::<bool>(), any::<bool>(), 1..=MAX_DIM, 1..=MAX_DIM, 1..=MAX_DIM)
+                    .prop_flat_map(|(ta, tb, m, k, n)| (
+                        Just(ta),
+                        Just(tb),
+                        any_values(if ta { vec![k, m] } else { vec![m, k] }),
+                        any_values(if tb { vec![n, k] } else { vec![k, n] }),
+                    )),
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(|_, x| x[0].matmul_t(x[1], ta, tb), &[a, b], opts(seed))?;
+            }
+
             // ---- linear: fused x·w + b with each activation, with and without bias ----
 
             #[test]
