@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use tapegrad::data::mnist::{self, Mnist};
 use tapegrad::nn::optim::{Adam, Optimizer, Sgd};
 use tapegrad::nn::{Act, Dense, Mlp, Module, OutputAct};
-use tapegrad::{Array, Param, Tape};
+use tapegrad::{hvp, Array, Param, Tape};
 
 // ---------------------------------------------------------------------------------------------
 // Heap allocation counter (for `allocs_per_step`)
@@ -87,15 +87,19 @@ fn allocs() -> (usize, usize) {
 // ---------------------------------------------------------------------------------------------
 // Flags
 
-const ALL_WORKLOADS: [&str; 5] = ["sgemm", "mlp", "ae", "xor", "tiny"];
+const ALL_WORKLOADS: [&str; 6] = ["sgemm", "mlp", "ae", "xor", "tiny", "hvp"];
 
 #[derive(Parser, Debug)]
 #[command(
-    about = "The standard workloads (sgemm, mlp, ae, xor, tiny) with tapegrad; prints RESULT lines"
+    about = "The standard workloads (sgemm, mlp, ae, xor, tiny, hvp) with tapegrad; prints RESULT lines"
 )]
 struct Args {
-    /// Comma-separated subset of sgemm,mlp,ae,xor,tiny.
-    #[arg(long, value_delimiter = ',', default_value = "sgemm,mlp,ae,xor,tiny")]
+    /// Comma-separated subset of sgemm,mlp,ae,xor,tiny,hvp.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "sgemm,mlp,ae,xor,tiny,hvp"
+    )]
     workloads: Vec<String>,
     /// Threads a large matmul may use (the workloads allow at most 2).
     #[arg(long, default_value_t = 2)]
@@ -113,6 +117,9 @@ struct Args {
     /// Also print where each mlp/ae training step's time goes (batch, forward, backward, update).
     #[arg(long)]
     phases: bool,
+    /// Products per timing repeat of the hvp workload (the standard is 200).
+    #[arg(long, default_value_t = 200)]
+    hvp_products: usize,
     /// Stop each mlp/ae epoch after this many batches (a shortened run, e.g. for a profiler).
     #[arg(long)]
     max_batches: Option<usize>,
@@ -756,6 +763,98 @@ fn bench_tiny() -> tapegrad::Result<()> {
     Ok(())
 }
 
+/// The hvp workload: Hessian-vector products `H·v` of the mean cross-entropy of the
+/// 784-128-64-10 tanh net (the mlp workload's initial weights) with respect to all six weight
+/// and bias arrays, `v` fixed (`common.hvp_vector`: `RandomState(2)`, U(-1, 1), W then b per
+/// layer). Product `i` uses training rows `128i .. 128i+127` in file order. Reverse over
+/// reverse: `grad(loss, params, create_graph)`, then the gradient of `Σ ⟨g, v⟩` ([`hvp`]).
+fn bench_hvp(data: &Mnist, args: &Args) -> tapegrad::Result<()> {
+    const SIZES: [usize; 4] = [784, 128, 64, 10];
+    const BATCH: usize = 128;
+    let (products, repeats, warmup) = (args.hvp_products, 5, 10);
+    let net = mlp(&SIZES, SEED, Act::Tanh, OutputAct::None)?;
+    let mut rs = NumpyRandomState::new(2);
+    let mut v = Vec::new();
+    for io in SIZES.windows(2) {
+        v.push(Array::from_vec(
+            rs.uniform_f32(-1.0, 1.0, io[0] * io[1]),
+            [io[0], io[1]],
+        )?);
+        v.push(Array::from_vec(rs.uniform_f32(-1.0, 1.0, io[1]), [io[1]])?);
+    }
+    let needed = products.max(warmup);
+    if data.train.x.dims()[0] < needed * BATCH {
+        return Err(tapegrad::Error::invalid(
+            "bench hvp",
+            format!("{} products need {} training rows", needed, needed * BATCH),
+        ));
+    }
+    // staged before the clock starts, as the peers do
+    let batches = (0..needed)
+        .map(|i| {
+            let rows: Vec<usize> = (i * BATCH..(i + 1) * BATCH).collect();
+            Ok((
+                data.train.x.select_rows(&rows)?,
+                data.train.y[i * BATCH..(i + 1) * BATCH].to_vec(),
+            ))
+        })
+        .collect::<tapegrad::Result<Vec<_>>>()?;
+    let mut tape = Tape::<f32>::new();
+    let mut product = |i: usize| -> tapegrad::Result<Vec<Array<f32>>> {
+        let (x, y) = &batches[i];
+        let out = {
+            let params: Vec<_> = net
+                .named_params()
+                .into_iter()
+                .map(|(_, p)| tape.param(p))
+                .collect();
+            let vs: Vec<_> = v.iter().map(|a| tape.constant(a.clone())).collect();
+            let loss = net
+                .forward(&tape, tape.constant(x.clone()))?
+                .cross_entropy_with_logits(y)?;
+            hvp(loss, &params, &vs, false)?
+                .into_iter()
+                .zip(&v)
+                .map(|(h, vi)| match h {
+                    Some(h) => h.to_array(),
+                    None => Array::zeros(vi.shape()), // H·v is identically 0 there
+                })
+                .collect()
+        };
+        tape.reset();
+        Ok(out)
+    };
+    let hv = product(0)?;
+    let norm = hv
+        .iter()
+        .flat_map(|a| a.data())
+        .map(|&x| f64::from(x) * f64::from(x))
+        .sum::<f64>()
+        .sqrt();
+    for i in 0..warmup {
+        product(i)?;
+    }
+    let mut times = Vec::with_capacity(repeats);
+    for _ in 0..repeats {
+        let t0 = Instant::now();
+        for i in 0..products {
+            product(i)?;
+        }
+        times.push(t0.elapsed().as_secs_f64() / products as f64);
+    }
+    info(format!(
+        "{SYSTEM} hvp s/product per repeat {}",
+        times
+            .iter()
+            .map(|t| format!("{t:.5}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    ));
+    result("hvp", "hvp_s", median(&times));
+    result("hvp", "hvp_norm", norm);
+    Ok(())
+}
+
 fn later_epochs(t: &[f64]) -> &[f64] {
     if t.len() > 1 {
         &t[1..]
@@ -821,14 +920,14 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if cfg!(debug_assertions) {
         info("WARNING: a debug build; run with --release for meaningful numbers");
     }
-    let data = if wants("mlp") || wants("ae") {
+    let data = if wants("mlp") || wants("ae") || wants("hvp") {
         let loaded = find_mnist(args.data_dir.as_deref())
             .and_then(|d| mnist::load(&d).map_err(|e| e.to_string()));
         match loaded {
             Ok(d) => Some(d),
             Err(e) => {
-                eprintln!("bench: {e}; skipping mlp and ae");
-                info(format!("{e}; skipping mlp and ae"));
+                eprintln!("bench: {e}; skipping mlp, ae and hvp");
+                info(format!("{e}; skipping mlp, ae and hvp"));
                 None
             }
         }
@@ -843,7 +942,8 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             ("ae", Some(d)) => bench_ae(d, &args, rss_reset)?,
             ("xor", _) => bench_xor()?,
             ("tiny", _) => bench_tiny()?,
-            _ => {} // mlp/ae without data: already reported
+            ("hvp", Some(d)) => bench_hvp(d, &args)?,
+            _ => {} // mlp/ae/hvp without data: already reported
         }
     }
     Ok(())
