@@ -133,9 +133,29 @@ pub fn grad<'t, T: Element>(
         .max()
         .expect("internal: outputs not empty");
     let bottom = inputs.iter().map(|x| x.id).min().unwrap_or(top + 1);
+    // Which nodes lead to an input: only their gradients are worth recording (a gradient
+    // with respect to `x` alone computes no weight gradients on the way).
+    let mut leads = vec![false; (top + 1).saturating_sub(bottom)];
+    {
+        let nodes = tape.nodes.borrow();
+        for x in inputs {
+            leads[x.id - bottom] = nodes[x.id].requires_grad;
+        }
+        for id in bottom..=top {
+            let node = &nodes[id];
+            if !leads[id - bottom] && node.requires_grad {
+                leads[id - bottom] = node
+                    .op
+                    .inputs()
+                    .iter()
+                    .any(|&j| j >= bottom && leads[j - bottom]);
+            }
+        }
+    }
+    let need = |i: NodeId| i >= bottom && leads[i - bottom];
     let mut slots: Vec<Option<Tensor<'t, T>>> = vec![None; top + 1];
     for (y, g) in outputs.iter().zip(seeds) {
-        if y.requires_grad() {
+        if need(y.id) {
             accumulate(&mut slots[y.id], g)?;
         }
     }
@@ -151,11 +171,11 @@ pub fn grad<'t, T: Element>(
         if op.is_leaf() {
             continue;
         }
-        rule(tape, id, &op, g, &mut |input, gi| {
+        rule(tape, id, &op, g, &need, &mut |input, gi| {
             if anomaly {
                 backward_anomaly(tape, id, Some(gi), location)?;
             }
-            if tape.nodes.borrow()[input].requires_grad {
+            if need(input) {
                 accumulate(&mut slots[input], gi)?;
             }
             Ok(())
@@ -201,7 +221,8 @@ fn backward_anomaly<T: Element>(
 /// The Hessian-vector products `H·v` of a scalar `output` with respect to `inputs`: entry `i`
 /// is `Σ_j ∂²y/∂x_i∂x_j · v_j` in `x_i`'s shape, `None` where it is identically 0 (the
 /// gradient does not depend on `x_i`, e.g. through a piecewise-linear op). Computed as the
-/// gradient of `Σ_j ⟨∂y/∂x_j, v_j⟩` (two reverse passes, no Hessian is formed); with
+/// gradient of `Σ_j ⟨∂y/∂x_j, v_j⟩`: a recorded reverse pass, then a reverse pass through it
+/// seeded with `v` (no Hessian is formed); with
 /// `create_graph` the products are recorded and can be differentiated again.
 ///
 /// ```
@@ -252,20 +273,17 @@ pub fn hvp<'t, T: Element>(
         }
     }
     let gs = grad(&[output], inputs, None, true)?;
-    let mut dot: Option<Tensor<'t, T>> = None;
-    for (g, vi) in gs.iter().zip(v) {
-        if let Some(g) = g {
-            let term = g.mul(*vi)?.sum();
-            dot = Some(match dot {
-                Some(d) => d.add(term)?,
-                None => term,
-            });
-        }
+    // The gradient of Σ_j ⟨g_j, v_j⟩ is the reverse pass from the g_j seeded with v_j: no
+    // product or sum of it is recorded.
+    let (outs, seeds): (Vec<_>, Vec<_>) = gs
+        .iter()
+        .zip(v)
+        .filter_map(|(g, vi)| g.map(|g| (g, *vi)))
+        .unzip();
+    if outs.is_empty() {
+        return Ok(vec![None; inputs.len()]);
     }
-    match dot {
-        Some(d) => grad(&[d], inputs, None, create_graph),
-        None => Ok(vec![None; inputs.len()]),
-    }
+    grad(&outs, inputs, Some(&seeds), create_graph)
 }
 
 /// The Jacobian of `output` with respect to `input`, as an array of shape
@@ -435,10 +453,10 @@ fn rule<'t, T: Element>(
     id: NodeId,
     op: &Op,
     g: Tensor<'t, T>,
+    need: &dyn Fn(NodeId) -> bool,
     emit: &mut dyn FnMut(NodeId, Tensor<'t, T>) -> Result<()>,
 ) -> Result<()> {
     let t = |i: NodeId| Tensor { tape, id: i };
-    let need = |i: NodeId| tape.nodes.borrow()[i].requires_grad;
     let y = t(id);
     let zero = T::zero();
     match op {

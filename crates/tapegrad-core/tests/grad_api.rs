@@ -331,3 +331,30 @@ fn errors_name_the_problem_and_the_caller() {
     assert!(matches!(e, Error::NotScalar { .. }), "{e:?}");
     message(e);
 }
+
+#[test]
+fn a_gradient_for_some_inputs_records_no_rule_for_the_others() {
+    // y = Σ tanh(x·w): the gradient with respect to x alone needs dx = (g ⊙ tanh')·wᵀ, never
+    // the weight's xᵀ·(…), although w needs a gradient too
+    let tape = Tape::<f64>::new();
+    let x = tape.var(arr(&[1.0, 2.0, 3.0, 4.0], &[2, 2]));
+    let w = tape.var(arr(&[0.5, -1.0, 0.25, 2.0], &[2, 2]));
+    let y = x.matmul(w).unwrap().tanh().sum();
+    let before = tape.len();
+    let dx = grad(&[y], &[x], None, true).unwrap()[0].unwrap();
+    let products = (before..tape.len())
+        .filter(|&i| {
+            let line = tape.to_string();
+            line.lines()
+                .find(|l| {
+                    l.trim_start_matches(['*', ' '])
+                        .starts_with(&format!("#{i} "))
+                })
+                .is_some_and(|l| l.contains("matmul"))
+        })
+        .count();
+    assert_eq!(products, 1, "{tape}");
+    // and the pruned pass is still right: dx = (1 - tanh²(xw))·wᵀ
+    let both = grad(&[y], &[x, w], None, false).unwrap();
+    assert_eq!(dx.to_array(), both[0].unwrap().to_array());
+}
