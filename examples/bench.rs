@@ -26,6 +26,7 @@ use rand::seq::SliceRandom;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tapegrad::data::mnist::{self, Mnist};
 use tapegrad::nn::optim::{Adam, Optimizer, Sgd};
@@ -776,11 +777,12 @@ fn bench_hvp(data: &Mnist, args: &Args) -> tapegrad::Result<()> {
     let mut rs = NumpyRandomState::new(2);
     let mut v = Vec::new();
     for io in SIZES.windows(2) {
-        v.push(Array::from_vec(
-            rs.uniform_f32(-1.0, 1.0, io[0] * io[1]),
-            [io[0], io[1]],
-        )?);
-        v.push(Array::from_vec(rs.uniform_f32(-1.0, 1.0, io[1]), [io[1]])?);
+        let w = rs.uniform_f32(-1.0, 1.0, io[0] * io[1]);
+        v.push(Arc::new(Array::from_vec(w, [io[0], io[1]])?));
+        v.push(Arc::new(Array::from_vec(
+            rs.uniform_f32(-1.0, 1.0, io[1]),
+            [io[1]],
+        )?));
     }
     let needed = products.max(warmup);
     if data.train.x.dims()[0] < needed * BATCH {
@@ -794,7 +796,7 @@ fn bench_hvp(data: &Mnist, args: &Args) -> tapegrad::Result<()> {
         .map(|i| {
             let rows: Vec<usize> = (i * BATCH..(i + 1) * BATCH).collect();
             Ok((
-                data.train.x.select_rows(&rows)?,
+                Arc::new(data.train.x.select_rows(&rows)?),
                 data.train.y[i * BATCH..(i + 1) * BATCH].to_vec(),
             ))
         })
@@ -808,9 +810,12 @@ fn bench_hvp(data: &Mnist, args: &Args) -> tapegrad::Result<()> {
                 .into_iter()
                 .map(|(_, p)| tape.param(p))
                 .collect();
-            let vs: Vec<_> = v.iter().map(|a| tape.constant(a.clone())).collect();
+            let vs: Vec<_> = v
+                .iter()
+                .map(|a| tape.constant_shared(Arc::clone(a)))
+                .collect();
             let loss = net
-                .forward(&tape, tape.constant(x.clone()))?
+                .forward(&tape, tape.constant_shared(Arc::clone(x)))?
                 .cross_entropy_with_logits(y)?;
             hvp(loss, &params, &vs, false)?
                 .into_iter()

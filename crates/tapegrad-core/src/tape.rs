@@ -274,6 +274,25 @@ impl<T: Element> Tape<T> {
         self.push(Op::Constant, Value::Owned(value), false)
     }
 
+    /// Records data that needs no gradient, shared with the caller instead of moved in: no
+    /// copy, so an array used at every step (a staged batch, a fixed direction) is recorded
+    /// for the cost of a reference count.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tapegrad_core::{Array, Tape};
+    /// let batch = Arc::new(Array::<f32>::ones([2, 3]));
+    /// let mut tape = Tape::new();
+    /// for _ in 0..3 {
+    ///     let x = tape.constant_shared(Arc::clone(&batch));
+    ///     assert_eq!(x.shape().dims(), &[2, 3]);
+    ///     tape.reset();
+    /// }
+    /// ```
+    pub fn constant_shared(&self, value: Arc<Array<T>>) -> Tensor<'_, T> {
+        self.push(Op::Constant, Value::Shared(value), false)
+    }
+
     /// Records data whose gradient `backward` should compute (a leaf variable).
     pub fn var(&self, value: Array<T>) -> Tensor<'_, T> {
         self.push(Op::Var, Value::Owned(value), true)
