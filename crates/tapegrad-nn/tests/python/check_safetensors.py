@@ -49,7 +49,7 @@ def check(path, expected_path):
     try:
         import torch  # noqa: F401  (optional)
         from safetensors.torch import load_file as torch_load
-    except ImportError:
+    except (ImportError, OSError):  # not installed, or a broken install (missing libraries)
         torch_load = None
     if torch_load is not None:
         tensors = {k: v.numpy() for k, v in torch_load(path).items()}
