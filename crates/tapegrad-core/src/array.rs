@@ -108,6 +108,15 @@ impl<T: Element> Array<T> {
         Self::filled("full", shape.into(), v)
     }
 
+    /// An array of `shape` whose values are unspecified (a reused buffer's), for a kernel
+    /// that overwrites every element (a GEMM that does not accumulate).
+    pub(crate) fn scratch(shape: Shape) -> Self {
+        Array {
+            data: pool::scratch(shape.numel()),
+            shape,
+        }
+    }
+
     #[track_caller]
     fn filled(op: &'static str, shape: Shape, v: T) -> Self {
         Array {

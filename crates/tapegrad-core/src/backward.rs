@@ -279,12 +279,12 @@ fn rule<T: Element>(
             let (d, _) = MatmulDims::of(av.shape(), bv.shape())
                 .expect("internal: matmul shapes were checked");
             if need(*a) {
-                let mut da = Array::zeros(av.shape().clone());
+                let mut da = Array::scratch(av.shape().clone());
                 d.grad_a(g.data(), bv.data(), da.data_mut());
                 emit(*a, da);
             }
             if need(*b) {
-                let mut db = Array::zeros(bv.shape().clone());
+                let mut db = Array::scratch(bv.shape().clone());
                 d.grad_b(g.data(), av.data(), db.data_mut());
                 emit(*b, db);
             }
@@ -297,7 +297,7 @@ fn rule<T: Element>(
             let (m, n) = (g.dims()[0], g.dims()[1]);
             let k = if *ta { av.dims()[0] } else { ac };
             if need(*a) {
-                let mut da = Array::zeros(av.shape().clone());
+                let mut da = Array::scratch(av.shape().clone());
                 if *ta {
                     // dA = op(B)·Gᵀ: [k, m]
                     kernels::gemm(
@@ -324,7 +324,7 @@ fn rule<T: Element>(
                 emit(*a, da);
             }
             if need(*b) {
-                let mut db = Array::zeros(bv.shape().clone());
+                let mut db = Array::scratch(bv.shape().clone());
                 if *tb {
                     // dB = Gᵀ·op(A): [n, k]
                     kernels::gemm(
@@ -444,7 +444,7 @@ fn rule<T: Element>(
                 }
             }
             if need(*w) {
-                let mut dw = Array::zeros(wv.shape().clone());
+                let mut dw = Array::scratch(wv.shape().clone());
                 kernels::gemm(
                     i,
                     o,
@@ -457,7 +457,7 @@ fn rule<T: Element>(
                 emit(*w, dw);
             }
             if need(*x) {
-                let mut dx = Array::zeros(xv.shape().clone());
+                let mut dx = Array::scratch(xv.shape().clone());
                 kernels::gemm(
                     n,
                     i,

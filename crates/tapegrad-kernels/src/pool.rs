@@ -87,7 +87,8 @@ impl<T> Pool<T> {
             self.buckets.resize_with(BUCKETS.max(k + 1), Vec::new);
         }
         if self.buckets[k].len() < per_bucket(k) {
-            v.clear();
+            // kept with its length: `scratch` can hand the values out again, unwritten
+            // (elements are plain numbers: nothing to drop, nothing to leak)
             self.total += cap;
             self.buckets[k].push(v);
         }
@@ -133,6 +134,13 @@ fn with_pool<T: Scalar, R>(f: impl FnOnce(&mut Pool<T>) -> R) -> Option<R> {
 
 /// An empty buffer with room for at least `len` elements, reused when possible.
 pub fn take<T: Scalar>(len: usize) -> Vec<T> {
+    let mut v = take_kept(len);
+    v.clear();
+    v
+}
+
+/// A buffer with room for `len` elements, as the pool kept it (its old values, if any).
+fn take_kept<T: Scalar>(len: usize) -> Vec<T> {
     if len == 0 {
         return Vec::new();
     }
@@ -153,6 +161,19 @@ pub fn give<T: Scalar>(v: Vec<T>) {
         let mut slot = Some(v);
         with_pool::<T, _>(|p| p.give(slot.take().expect("internal: buffer given once")));
     }
+}
+
+/// A buffer of `len` elements whose values are unspecified: those a reused buffer held
+/// (zeros past its old length), for an output a kernel overwrites in full (a GEMM that does
+/// not accumulate). Saves the fill that [`filled`] does.
+pub fn scratch<T: Scalar>(len: usize) -> Vec<T> {
+    let mut v = take_kept(len);
+    if v.len() >= len {
+        v.truncate(len);
+    } else {
+        v.resize(len, T::zero());
+    }
+    v
 }
 
 /// A buffer of `len` copies of `value`.
@@ -193,6 +214,29 @@ mod tests {
         // f64 has its own pool
         let x: Vec<f64> = take(100);
         assert_ne!(x.as_ptr() as usize, ptr as usize);
+    }
+
+    #[test]
+    fn scratch_has_the_length_asked_and_reuses_kept_values() {
+        let mut v: Vec<f64> = filled(64, 7.0);
+        v[63] = 9.0;
+        let ptr = v.as_ptr();
+        give(v);
+        // shorter: the kept values, cut to length
+        let w: Vec<f64> = scratch(40);
+        assert_eq!((w.as_ptr(), w.len()), (ptr, 40));
+        assert!(w.iter().all(|&x| x == 7.0));
+        give(w);
+        // longer than it was kept: the new tail is zero
+        let w: Vec<f64> = scratch(64);
+        assert_eq!(w.len(), 64);
+        assert!(w[..40].iter().all(|&x| x == 7.0) && w[40..].iter().all(|&x| x == 0.0));
+        give(w);
+        // take still hands out empty buffers
+        let t: Vec<f64> = take(64);
+        assert!(t.is_empty() && t.capacity() >= 64);
+        let z: Vec<f32> = scratch(0);
+        assert!(z.is_empty());
     }
 
     #[test]

@@ -166,7 +166,7 @@ pub(crate) fn activate<T: Element>(act: Activation, z: &mut [T]) {
             }
         }),
         Activation::Sigmoid => simd::map_in_place(z, simd::COSTLY_GRAIN, T::sigmoid),
-        Activation::Tanh => simd::map_in_place(z, simd::COSTLY_GRAIN, T::tanh),
+        Activation::Tanh => simd::map_in_place(z, simd::COSTLY_GRAIN, T::tanh_fast),
     }
 }
 
@@ -194,7 +194,8 @@ impl<'t, T: Element> Tensor<'t, T> {
             let nodes = self.tape.nodes.borrow();
             let (a, b) = (&*nodes[self.id].value, &*nodes[rhs.id].value);
             let (d, out) = MatmulDims::of(a.shape(), b.shape())?;
-            let mut data = crate::kernels::pool::filled(out.numel(), T::zero());
+            // every element is written: by the GEMM (not accumulating)
+            let mut data = crate::kernels::pool::scratch(out.numel());
             d.forward(a.data(), b.data(), &mut data);
             Array::from_parts(data, out)
         };
@@ -254,7 +255,8 @@ impl<'t, T: Element> Tensor<'t, T> {
                     "the product's shape {out} holds too many elements"
                 )));
             };
-            let mut data = crate::kernels::pool::filled(len, T::zero());
+            // every element is written by the GEMM (not accumulating)
+            let mut data = crate::kernels::pool::scratch(len);
             kernels::gemm(
                 m,
                 n,
@@ -317,7 +319,9 @@ impl<'t, T: Element> Tensor<'t, T> {
                     location: Location::caller(),
                 });
             };
-            let mut data = crate::kernels::pool::filled(len, T::zero());
+            // every element is written: the bias rows, then the GEMM (accumulating onto them),
+            // or the GEMM alone
+            let mut data = crate::kernels::pool::scratch(len);
             if let Some(b) = &b {
                 let bv = &*nodes[b.id].value;
                 if bv.dims() != [o] {

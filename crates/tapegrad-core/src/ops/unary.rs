@@ -101,6 +101,6 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// The hyperbolic tangent.
     #[track_caller]
     pub fn tanh(self) -> Tensor<'t, T> {
-        self.unary_costly(Op::Tanh(self.id), T::tanh)
+        self.unary_costly(Op::Tanh(self.id), T::tanh_fast)
     }
 }
