@@ -57,15 +57,29 @@ impl Progress {
     }
 }
 
+/// A loss with four decimals (`0.1234`), or in scientific notation below 0.001 (`2.371e-4`),
+/// where four decimals would show nothing.
+pub fn fmt_loss(v: f64) -> String {
+    if v != 0.0 && v.abs() < 1e-3 {
+        format!("{v:.3e}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
 /// `epoch 3/20  loss 0.1234  acc 96.1%  val_loss 0.1500  val_acc 95.0%  (0.52 s)`.
 pub fn epoch_summary(s: &EpochStats, epochs: usize) -> String {
     let w = epochs.to_string().len();
-    let mut line = format!("epoch {:>w$}/{epochs}  loss {:.4}", s.epoch, s.train_loss);
+    let mut line = format!(
+        "epoch {:>w$}/{epochs}  loss {}",
+        s.epoch,
+        fmt_loss(s.train_loss)
+    );
     if let Some(a) = s.train_accuracy {
         line += &format!("  acc {:.1}%", 100.0 * a);
     }
     if let Some(v) = s.val_loss {
-        line += &format!("  val_loss {v:.4}");
+        line += &format!("  val_loss {}", fmt_loss(v));
     }
     if let Some(a) = s.val_accuracy {
         line += &format!("  val_acc {:.1}%", 100.0 * a);
@@ -109,8 +123,10 @@ impl Callback for Progress {
                 self.last_draw = Some(Instant::now());
                 let mean = self.epoch_loss / self.epoch_steps as f64;
                 bar.set_message(format!(
-                    "epoch {epoch}/{}  loss {mean:.4}{}",
-                    self.epochs, self.last_val
+                    "epoch {epoch}/{}  loss {}{}",
+                    self.epochs,
+                    fmt_loss(mean),
+                    self.last_val
                 ));
             }
         }
@@ -118,8 +134,10 @@ impl Callback for Progress {
 
     fn on_epoch_end(&mut self, s: &EpochStats) {
         self.last_val = match (s.val_loss, s.val_accuracy) {
-            (Some(l), Some(a)) => format!("  val_loss {l:.4}  val_acc {:.1}%", 100.0 * a),
-            (Some(l), None) => format!("  val_loss {l:.4}"),
+            (Some(l), Some(a)) => {
+                format!("  val_loss {}  val_acc {:.1}%", fmt_loss(l), 100.0 * a)
+            }
+            (Some(l), None) => format!("  val_loss {}", fmt_loss(l)),
             _ => String::new(),
         };
         let due = self.print
