@@ -1,5 +1,11 @@
 //! `Param<T>`: a model weight that outlives tapes. Its data is shared with the tape that binds
 //! it (no copy) and copied on write only if a tape still holds it while it is updated.
+//!
+//! Every change of a parameter's value ([`Param::value_mut`], [`Param::set`]) gives it a new
+//! shared array while a tape holds the old one (the tape's binding keeps the old array, so
+//! what was recorded stays exact). [`Tape::param`](crate::Tape::param) compares the shared
+//! arrays by pointer, so it sees every change made since the binding and binds the parameter
+//! again with its new value: a tape can never read a stale parameter.
 
 use crate::array::Array;
 use crate::element::Element;
@@ -52,12 +58,16 @@ impl<T: Element> Param<T> {
     }
 
     /// The value, mutably. If a tape still shares it, it is copied first (copy on write), so
-    /// reset the tape before updating to avoid the copy.
+    /// reset the tape before updating to avoid the copy. The tape keeps the old value for what
+    /// it recorded, and its next [`Tape::param`](crate::Tape::param) of this parameter binds
+    /// the new one.
     pub fn value_mut(&mut self) -> &mut Array<T> {
         Arc::make_mut(&mut self.value)
     }
 
-    /// Replaces the value with one of the same shape.
+    /// Replaces the value with one of the same shape. A tape that bound the old value keeps
+    /// it for what it recorded; its next [`Tape::param`](crate::Tape::param) of this
+    /// parameter binds the new one.
     ///
     /// # Errors
     /// [`Error::Shape`] when the shapes differ.
@@ -77,6 +87,14 @@ impl<T: Element> Param<T> {
 
     pub(crate) fn shared(&self) -> Arc<Array<T>> {
         Arc::clone(&self.value)
+    }
+
+    /// Whether `a` is this parameter's current array (the same allocation). While a tape holds
+    /// a binding's array, every change of the value gives the parameter another allocation
+    /// (copy on write, or a new array in [`Param::set`]), so `false` means "changed since
+    /// bound".
+    pub(crate) fn is(&self, a: &Arc<Array<T>>) -> bool {
+        Arc::ptr_eq(&self.value, a)
     }
 }
 

@@ -8,7 +8,7 @@
 use crate::array::Array;
 use crate::element::Element;
 use crate::error::{AnomalyPhase, Error, Result};
-use crate::gradients::BoundParams;
+use crate::gradients::{BoundParams, Gradients};
 use crate::op::{NodeId, Op, ParamId};
 use crate::param::Param;
 use crate::shape::Shape;
@@ -66,7 +66,11 @@ pub(crate) struct Node<T: Element> {
 /// [`Param`]s, [`Array`]s and [`Gradients`](crate::Gradients) they share are `Send + Sync`.
 pub struct Tape<T: Element> {
     pub(crate) nodes: RefCell<Vec<Node<T>>>,
+    /// every binding of a parameter, in binding order (a parameter changed since its last
+    /// binding is bound again: see [`Tape::param`])
     params: RefCell<Vec<(ParamId, NodeId)>>,
+    /// whether some parameter has been bound more than once since the last reset
+    rebound: Cell<bool>,
     /// backward's per-node gradient slots, kept between steps
     pub(crate) scratch: RefCell<Vec<Option<Array<T>>>>,
     /// index vectors of the ops that hold one (targets, picked rows, concat inputs), kept
@@ -93,6 +97,7 @@ impl<T: Element> Tape<T> {
         Tape {
             nodes: RefCell::new(Vec::new()),
             params: RefCell::new(Vec::new()),
+            rebound: Cell::new(false),
             scratch: RefCell::new(Vec::new()),
             indices: RefCell::new(Vec::new()),
             uid: NEXT_TAPE.fetch_add(1, Ordering::Relaxed),
@@ -255,8 +260,48 @@ impl<T: Element> Tape<T> {
             }
         }
         self.params.get_mut().clear();
+        self.rebound.set(false);
         *self.anomaly.get_mut() = None;
         self.generation.set(self.generation.get() + 1);
+    }
+
+    /// One gradient step's tape work as one call (JAX's `value_and_grad`): records `f` on the
+    /// emptied tape, runs backward from the scalar it returns, empties the tape again, and
+    /// returns the scalar's value and the gradients. Since the tape is empty before and after,
+    /// and no handle of it can outlive the call, the parameters' next update happens in place
+    /// and the next step binds their new values: the record / backward / reset sequence of a
+    /// training step cannot be done out of order. The tape is emptied on error too.
+    ///
+    /// ```
+    /// use tapegrad_core::{Array, Param, Tape};
+    /// # fn main() -> tapegrad_core::Result<()> {
+    /// // fit w to minimise (w - 5)², by hand-written gradient descent
+    /// let mut w = Param::new(Array::<f64>::from_vec(vec![1.0], [1])?);
+    /// let five = Array::from_vec(vec![5.0], [1])?;
+    /// let mut tape = Tape::new();
+    /// for _ in 0..50 {
+    ///     let (_loss, grads) =
+    ///         tape.value_and_grad(|tape| Ok((tape.param(&w) - tape.constant(five.clone())).square().sum()))?;
+    ///     let g = grads.param(&w).unwrap().data()[0];
+    ///     w.value_mut().data_mut()[0] -= 0.1 * g; // in place: the tape is empty
+    /// }
+    /// assert!((w.value().data()[0] - 5.0).abs() < 1e-4);
+    /// assert!(tape.is_empty());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// Those of `f`; those of [`Tensor::backward`] ([`Error::NotScalar`] when `f`'s result
+    /// has more than one element; anomalies in anomaly mode).
+    #[track_caller]
+    pub fn value_and_grad<F>(&mut self, f: F) -> Result<(T, Gradients<T>)>
+    where
+        F: for<'a> FnOnce(&'a Tape<T>) -> Result<Tensor<'a, T>>,
+    {
+        self.reset();
+        let out = record_backward(self, f);
+        self.reset();
+        out
     }
 
     /// The number of recorded nodes.
@@ -300,18 +345,59 @@ impl<T: Element> Tape<T> {
 
     /// Binds a model parameter for this computation, without copying its data. Binding the
     /// same parameter twice gives the same node, so tied weights sum their gradients.
+    ///
+    /// **Rebinding.** A tape never reads a stale parameter: if the parameter's value changed
+    /// since its last binding on this tape ([`Param::value_mut`], [`Param::set`], an
+    /// optimizer's step, a load), this binds it again as a new leaf holding the new value.
+    /// What was recorded with the old binding keeps the old value (it was copied on write),
+    /// so it stays exact. [`Gradients::param`](crate::Gradients::param) then gives the sum of
+    /// the gradients of every binding of the parameter the output depends on, as PyTorch's
+    /// `.grad` sums the contributions of every use of a leaf: a loss recorded after the update
+    /// gets its gradient at the new value. The check compares two pointers; nothing is copied.
+    ///
+    /// ```
+    /// use tapegrad_core::{Array, Param, Tape};
+    /// # fn main() -> tapegrad_core::Result<()> {
+    /// let mut w = Param::new(Array::<f64>::from_vec(vec![3.0], [1])?);
+    /// let tape = Tape::new();
+    /// let before = tape.param(&w);
+    /// w.set(Array::from_vec(vec![2.0], [1])?)?; // changed while bound
+    /// let after = tape.param(&w); // bound again, with the new value
+    /// assert_ne!(before.id(), after.id());
+    /// assert_eq!((before.item()?, after.item()?), (3.0, 2.0));
+    /// let grads = after.square().sum().backward()?;
+    /// assert_eq!(grads.param(&w).unwrap().data(), &[4.0]); // 2w at w = 2
+    /// # Ok(()) }
+    /// ```
     pub fn param(&self, p: &Param<T>) -> Tensor<'_, T> {
-        if let Some(&(_, id)) = self.params.borrow().iter().find(|(pid, _)| *pid == p.id()) {
-            return Tensor { tape: self, id };
+        let last = self
+            .params
+            .borrow()
+            .iter()
+            .rev()
+            .find(|(pid, _)| *pid == p.id())
+            .map(|&(_, id)| id);
+        if let Some(id) = last {
+            let current = match &self.nodes.borrow()[id].value {
+                Value::Shared(a) => p.is(a),
+                Value::Owned(_) => false,
+            };
+            if current {
+                return Tensor { tape: self, id };
+            }
+            self.rebound.set(true);
         }
         let t = self.push(Op::Param(p.id()), Value::Shared(p.shared()), true);
         self.params.borrow_mut().push((p.id(), t.id));
         t
     }
 
-    /// The parameters bound to the tape and their node ids.
+    /// Every binding of a parameter on the tape, with its node id.
     pub(crate) fn bound_params(&self) -> BoundParams {
-        self.params.borrow().iter().copied().collect()
+        BoundParams {
+            list: self.params.borrow().iter().copied().collect(),
+            rebound: self.rebound.get(),
+        }
     }
 
     /// A copy of `src` in a kept index vector (no allocation in a steady training loop).
@@ -363,6 +449,17 @@ impl<T: Element> Tape<T> {
         }
         s + "}\n"
     }
+}
+
+/// [`Tape::value_and_grad`]'s recording and backward (errors located at its caller).
+#[track_caller]
+fn record_backward<'a, T: Element>(
+    tape: &'a Tape<T>,
+    f: impl FnOnce(&'a Tape<T>) -> Result<Tensor<'a, T>>,
+) -> Result<(T, Gradients<T>)> {
+    let y = f(tape)?;
+    let grads = y.backward()?;
+    Ok((y.item()?, grads))
 }
 
 impl<T: Element> fmt::Display for Tape<T> {
@@ -424,19 +521,53 @@ impl<'t, T: Element> Tensor<'t, T> {
         self.tape
     }
 
-    /// The value, borrowed from the tape.
-    pub fn value(&self) -> Ref<'t, Array<T>> {
+    /// The value, as a shared handle: no copy of the data, and no borrow of the tape, so it
+    /// can be kept while more ops are recorded (and after the tape is reset).
+    ///
+    /// The first call on a computed node moves its array into an [`Arc`] (one small
+    /// allocation); a parameter's node gives the parameter's own shared array. While the
+    /// handle of a parameter's value lives, updating the parameter copies it first (copy on
+    /// write). To read a few numbers without the allocation, use [`Tensor::item`] or
+    /// [`Tensor::shape`]; [`Tensor::to_array`] copies the data.
+    ///
+    /// ```
+    /// use tapegrad_core::{Array, Tape};
+    /// # fn main() -> tapegrad_core::Result<()> {
+    /// let tape = Tape::<f32>::new();
+    /// let x = tape.var(Array::from_vec(vec![1.0, 2.0], [2])?);
+    /// let v = x.value();
+    /// let y = (x * x).sum(); // recording while `v` is held is fine
+    /// assert_eq!((v.data(), y.item()?), (&[1.0, 2.0][..], 5.0));
+    /// # Ok(()) }
+    /// ```
+    pub fn value(&self) -> Arc<Array<T>> {
+        let mut nodes = self.tape.nodes.borrow_mut();
+        let value = &mut nodes[self.id].value;
+        if let Value::Owned(a) = value {
+            // an empty array in its place for a moment (no allocation)
+            let a = std::mem::replace(a, Array::from_parts(Vec::new(), Shape::new(&[0])));
+            *value = Value::Shared(Arc::new(a));
+        }
+        match value {
+            Value::Shared(a) => Arc::clone(a),
+            Value::Owned(_) => unreachable!("internal: the value was just shared"),
+        }
+    }
+
+    /// The value, borrowed from the tape: for the ops, which read their inputs while they
+    /// compute and drop the borrow before they record.
+    pub(crate) fn value_ref(&self) -> Ref<'t, Array<T>> {
         Ref::map(self.tape.nodes.borrow(), |n| &*n[self.id].value)
     }
 
     /// A copy of the value.
     pub fn to_array(&self) -> Array<T> {
-        self.value().clone()
+        self.value_ref().clone()
     }
 
     /// The shape.
     pub fn shape(&self) -> Shape {
-        self.value().shape().clone()
+        self.value_ref().shape().clone()
     }
 
     /// The value of a one-element tensor (any rank), such as a loss (as `torch.Tensor.item`).
@@ -445,7 +576,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// [`Error::InvalidArgument`] when the tensor does not hold exactly one element.
     #[track_caller]
     pub fn item(&self) -> Result<T> {
-        let v = self.value();
+        let v = self.value_ref();
         match v.item() {
             Some(x) => Ok(x),
             None => Err(Error::invalid(
@@ -500,7 +631,7 @@ impl<'t, T: Element> Tensor<'t, T> {
         if self.tape.detect_anomaly.get() && !self.tape.has_anomaly() {
             let e =
                 self.tape
-                    .anomaly_in(t.id, &t.value(), AnomalyPhase::Forward, Location::caller());
+                    .anomaly_in(t.id, &t.value_ref(), AnomalyPhase::Forward, Location::caller());
             *self.tape.anomaly.borrow_mut() = e;
         }
         t
@@ -509,6 +640,6 @@ impl<'t, T: Element> Tensor<'t, T> {
 
 impl<T: Element> fmt::Debug for Tensor<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Tensor(#{} {:?})", self.id, &*self.value())
+        write!(f, "Tensor(#{} {:?})", self.id, &*self.value_ref())
     }
 }

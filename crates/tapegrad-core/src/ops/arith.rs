@@ -67,7 +67,7 @@ impl<'t, T: Element> Tensor<'t, T> {
 
     /// `self + c` for a scalar `c`.
     pub fn add_scalar(self, c: f64) -> Tensor<'t, T> {
-        let v = self.value().map(|x| x + T::of(c));
+        let v = self.value_ref().map(|x| x + T::of(c));
         self.record(Op::AddScalar(self.id, c), v)
     }
 
@@ -78,7 +78,7 @@ impl<'t, T: Element> Tensor<'t, T> {
 
     /// `self * c` for a scalar `c`.
     pub fn mul_scalar(self, c: f64) -> Tensor<'t, T> {
-        let v = self.value().map(|x| x * T::of(c));
+        let v = self.value_ref().map(|x| x * T::of(c));
         self.record(Op::MulScalar(self.id, c), v)
     }
 
@@ -91,7 +91,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// with a fractional `p` gives NaN.
     pub fn powf(self, p: f64) -> Tensor<'t, T> {
         let pt = T::of(p);
-        let v = self.value().map(|x| x.powf(pt));
+        let v = self.value_ref().map(|x| x.powf(pt));
         self.record(Op::Powf(self.id, p), v)
     }
 }

@@ -16,7 +16,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// [`Error::DataLength`] when the element counts differ.
     #[track_caller]
     pub fn reshape(self, shape: impl Into<Shape>) -> Result<Tensor<'t, T>> {
-        let v = self.value().reshape(shape)?;
+        let v = self.value_ref().reshape(shape)?;
         Ok(self.record(Op::Reshape(self.id), v))
     }
 
@@ -27,7 +27,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     #[track_caller]
     pub fn permute(self, perm: &[usize]) -> Result<Tensor<'t, T>> {
         let v = {
-            let x = self.value();
+            let x = self.value_ref();
             check_permutation("permute", x.shape(), perm)?;
             kernels::permute(&x, perm)
         };
@@ -74,7 +74,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     pub fn broadcast_to(self, shape: impl Into<Shape>) -> Result<Tensor<'t, T>> {
         let target = shape.into();
         let v = {
-            let x = self.value();
+            let x = self.value_ref();
             let out = Shape::broadcast("broadcast_to", x.shape(), &target)?;
             if out != target {
                 return Err(Error::shape(
@@ -154,7 +154,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     #[track_caller]
     pub fn index_select(self, indices: &[usize]) -> Result<Tensor<'t, T>> {
         let v = {
-            let x = self.value();
+            let x = self.value_ref();
             check_rows("index_select", x.shape(), indices)?;
             kernels::gather_rows(&x, indices)
         };

@@ -90,7 +90,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     #[track_caller]
     pub fn cross_entropy_with_logits(self, targets: &[usize]) -> Result<Tensor<'t, T>> {
         let value = {
-            let x = self.value();
+            let x = self.value_ref();
             if x.rank() != 2 || x.dims()[0] != targets.len() {
                 return Err(Error::Shape {
                     op: "cross_entropy_with_logits",

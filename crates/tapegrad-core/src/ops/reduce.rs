@@ -16,7 +16,7 @@ enum Kind {
 impl<'t, T: Element> Tensor<'t, T> {
     fn reduce(self, kind: Kind, axis: Option<usize>, keepdim: bool) -> Tensor<'t, T> {
         let value = {
-            let x = self.value();
+            let x = self.value_ref();
             let out = x.shape().reduced(axis, keepdim);
             match kind {
                 Kind::Sum => kernels::sum_axis(&x, axis, &out),

@@ -14,7 +14,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     #[track_caller]
     pub fn softmax(self, axis: isize) -> Result<Tensor<'t, T>> {
         let (v, axis) = {
-            let x = self.value();
+            let x = self.value_ref();
             let axis = x.shape().check_axis("softmax", axis)?;
             (kernels::softmax(&x, axis), axis)
         };
@@ -28,7 +28,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     #[track_caller]
     pub fn log_softmax(self, axis: isize) -> Result<Tensor<'t, T>> {
         let (v, axis) = {
-            let x = self.value();
+            let x = self.value_ref();
             let axis = x.shape().check_axis("log_softmax", axis)?;
             (kernels::log_softmax(&x, axis), axis)
         };

@@ -24,7 +24,7 @@ impl<'t, T: Element> Tensor<'t, T> {
     #[track_caller]
     fn unary_with(self, op: Op, grain: usize, f: impl Fn(T) -> T + Sync) -> Tensor<'t, T> {
         let v = {
-            let x = self.value();
+            let x = self.value_ref();
             Array::from_parts(simd::map(x.data(), grain, f), x.shape().clone())
         };
         self.record(op, v)
