@@ -13,19 +13,20 @@
 //! - [`optim`]: SGD (momentum, Nesterov, weight decay), Adam, AdamW, RMSProp, Adagrad;
 //!   [`schedule`]s for the learning rate; [`ParamGrads`] for gradient accumulation and
 //!   [`clip_grad_norm`] / [`clip_grad_value`].
+//! - [`train_step`]: record, backward, reset and update as one call.
 //! - [`save`] / [`load`]: safetensors files that PyTorch reads; [`Checkpoint`]: the model, the
 //!   optimizer's state and the [`Progress`] in one file, to resume training exactly.
 //!
 //! # A training loop
 //!
-//! Each step records the forward pass on a tape, takes the gradients, **resets the tape**
-//! (so the parameters are no longer shared with it and the optimizer updates them in place
-//! instead of copying them), and steps the optimizer:
+//! [`train_step`] is one step as one call: it records the loss on the emptied tape, takes the
+//! gradients, **resets the tape** (so the parameters are no longer shared with it and the
+//! optimizer updates them in place instead of copying them), and steps the optimizer:
 //!
 //! ```
 //! use tapegrad_core::{rng, Array, Tape};
-//! use tapegrad_nn::optim::{Optimizer, Sgd};
-//! use tapegrad_nn::{loss, Act, Mlp, Module, OutputAct, Reduction};
+//! use tapegrad_nn::optim::Sgd;
+//! use tapegrad_nn::{loss, train_step, Act, Mlp, Module, OutputAct, Reduction};
 //! # fn main() -> tapegrad_core::Result<()> {
 //! // XOR with a 2-4-1 tanh/sigmoid network
 //! let x = Array::<f32>::from_vec(vec![0., 0., 0., 1., 1., 0., 1., 1.], [4, 2])?;
@@ -35,19 +36,19 @@
 //! let mut tape = Tape::new();
 //! let mut last = f32::INFINITY;
 //! for _ in 0..5000 {
-//!     let grads = {
-//!         let pred = model.forward(&tape, tape.constant(x.clone()))?;
-//!         let l = loss::mse(pred, tape.constant(y.clone()), Reduction::Mean)?;
-//!         last = l.item()?;
-//!         l.backward()?
-//!     };
-//!     tape.reset();
-//!     opt.step(&mut model, &grads)?;
+//!     last = train_step(&mut tape, &mut model, &mut opt, |tape, model| {
+//!         let pred = model.forward(tape, tape.constant(x.clone()))?;
+//!         loss::mse(pred, tape.constant(y.clone()), Reduction::Mean)
+//!     })?;
 //! }
 //! assert!(last < 0.01, "loss {last}");
 //! println!("{model}"); // Mlp(\n  (0): Dense(in=2, out=4, bias)\n  (1): Tanh ...
 //! # Ok(()) }
 //! ```
+//!
+//! To work on the gradients between backward and the update (accumulation over pieces of a
+//! batch, clipping), take them with [`Tape::value_and_grad`](tapegrad_core::Tape::value_and_grad)
+//! and call [`Optimizer::step`](optim::Optimizer::step) yourself.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -67,6 +68,7 @@ pub mod optim;
 pub mod schedule;
 mod sequential;
 mod serialize;
+mod step;
 
 pub use activation::{Act, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
 pub use autoencoder::Autoencoder;
@@ -82,3 +84,4 @@ pub use mlp::{Mlp, OutputAct};
 pub use module::{join_name, mix_seed, Module};
 pub use sequential::Sequential;
 pub use serialize::{load, save, write_file_atomic};
+pub use step::train_step;

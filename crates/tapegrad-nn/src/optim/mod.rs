@@ -22,12 +22,14 @@
 //!
 //! The training step: record the forward pass and the loss on a tape, take the gradients,
 //! **reset the tape** (so the parameters are no longer shared with it and are updated in
-//! place rather than copied), then step.
+//! place rather than copied), then step. [`train_step`](crate::train_step) does the four as
+//! one call; [`Tape::value_and_grad`](tapegrad_core::Tape::value_and_grad) the first three,
+//! for a loop that works on the gradients before the step:
 //!
 //! ```
 //! use tapegrad_core::{rng, Array, Tape};
 //! use tapegrad_nn::optim::{Adam, Optimizer};
-//! use tapegrad_nn::{loss, Act, Mlp, Module, OutputAct};
+//! use tapegrad_nn::{clip_grad_norm, loss, Act, Mlp, Module, OutputAct, ParamGrads};
 //! # fn main() -> tapegrad_core::Result<()> {
 //! let mut model = Mlp::<f32>::new(&[1, 8, 1], Act::Tanh, OutputAct::None, &mut rng(0))?;
 //! let mut opt = Adam::new(0.01);
@@ -36,13 +38,13 @@
 //! let mut tape = Tape::new();
 //! let mut losses = Vec::new();
 //! for _ in 0..300 {
-//!     let grads = {
-//!         let pred = model.forward(&tape, tape.constant(x.clone()))?;
-//!         let l = loss::mse(pred, tape.constant(y.clone()), Default::default())?;
-//!         losses.push(l.item()?);
-//!         l.backward()?
-//!     };
-//!     tape.reset();
+//!     let (l, grads) = tape.value_and_grad(|tape| {
+//!         let pred = model.forward(tape, tape.constant(x.clone()))?;
+//!         loss::mse(pred, tape.constant(y.clone()), Default::default())
+//!     })?;
+//!     losses.push(l);
+//!     let mut grads = ParamGrads::from_gradients(grads);
+//!     clip_grad_norm(&mut grads, 1.0)?;
 //!     opt.step(&mut model, &grads)?;
 //! }
 //! assert!(losses[299] < 0.01 * losses[0]);
