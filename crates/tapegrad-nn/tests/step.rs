@@ -84,8 +84,7 @@ fn a_nan_loss_is_an_error_and_nothing_is_updated() -> Result<()> {
         let x = tape.constant(Array::from_vec(vec![-1.0], [1, 1])?);
         Ok(m.forward(tape, x)?.sum().log()) // log(0.5 · -1 + 0) = log(-0.5): NaN
     })
-    .err()
-    .expect("a NaN loss");
+    .expect_err("a NaN loss");
     match &e {
         Error::NonFinite { what, value } => {
             assert_eq!(what, "train_step: the loss");
@@ -108,8 +107,7 @@ fn errors_of_the_closure_and_the_optimizer_propagate_and_the_tape_is_emptied() -
         let x = tape.constant(Array::zeros([4, 3])); // 3 inputs, the layer takes 2
         m.forward(tape, x)?.mse(tape.constant(Array::zeros([4, 1])))
     })
-    .err()
-    .expect("a shape error");
+    .expect_err("a shape error");
     assert!(matches!(e, Error::Shape { .. }), "{e}");
     assert!(tape.is_empty());
     // the optimizer's refusal of a bad learning rate, located at the train_step call
@@ -118,8 +116,7 @@ fn errors_of_the_closure_and_the_optimizer_propagate_and_the_tape_is_emptied() -
         let x = tape.constant(Array::ones([4, 2]));
         m.forward(tape, x)?.mse(tape.constant(Array::zeros([4, 1])))
     })
-    .err()
-    .expect("lr 0 is refused");
+    .expect_err("lr 0 is refused");
     match e {
         Error::InvalidArgument { location, .. } => {
             assert!(location.file().ends_with("step.rs"), "{location}");
