@@ -140,11 +140,9 @@ impl<T: Element> Gradients<T> {
     /// Every parameter gradient present (as [`Gradients::param`]), with its parameter's id,
     /// once per parameter.
     pub fn params(&self) -> impl Iterator<Item = (ParamId, &Array<T>)> + '_ {
-        self.params.iter().filter_map(|&(id, node)| {
-            self.summed(id)
-                .or_else(|| self.leaf(node))
-                .map(|g| (id, g))
-        })
+        self.params
+            .iter()
+            .filter_map(|&(id, node)| self.summed(id).or_else(|| self.leaf(node)).map(|g| (id, g)))
     }
 }
 

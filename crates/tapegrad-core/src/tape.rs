@@ -629,9 +629,12 @@ impl<'t, T: Element> Tensor<'t, T> {
         };
         let t = self.tape.push(op, Value::Owned(value), rg);
         if self.tape.detect_anomaly.get() && !self.tape.has_anomaly() {
-            let e =
-                self.tape
-                    .anomaly_in(t.id, &t.value_ref(), AnomalyPhase::Forward, Location::caller());
+            let e = self.tape.anomaly_in(
+                t.id,
+                &t.value_ref(),
+                AnomalyPhase::Forward,
+                Location::caller(),
+            );
             *self.tape.anomaly.borrow_mut() = e;
         }
         t

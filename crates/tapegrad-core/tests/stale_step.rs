@@ -65,9 +65,17 @@ fn a_changed_param_is_bound_again_and_an_unchanged_one_is_not() {
     p.value_mut().data_mut()[0] = 10.0;
     let second = tape.param(&p);
     assert_ne!(second.id(), first.id());
-    assert_eq!(first.to_array().data(), &[1.0, 2.0], "the old binding keeps its value");
+    assert_eq!(
+        first.to_array().data(),
+        &[1.0, 2.0],
+        "the old binding keeps its value"
+    );
     assert_eq!(second.to_array().data(), &[10.0, 2.0]);
-    assert_eq!(tape.param(&p).id(), second.id(), "the latest binding is reused");
+    assert_eq!(
+        tape.param(&p).id(),
+        second.id(),
+        "the latest binding is reused"
+    );
     // a replacement through set
     p.set(arr(&[5.0, 6.0], &[2])).unwrap();
     let third = tape.param(&p);
@@ -88,8 +96,8 @@ fn a_loss_of_the_old_and_the_new_binding_sums_their_gradients() {
     let a = tape.param(&w); // 3
     let only_old = (a * a).sum(); // recorded before the change
     w.set(arr(&[2.0], &[1])).unwrap();
-    let b = tape.param(&w); // 2
-    // L = a·a·b + b: dL/da = 2ab = 12, dL/db = a² + 1 = 10
+    // bound again, at 2; L = a·a·b + b: dL/da = 2ab = 12, dL/db = a² + 1 = 10
+    let b = tape.param(&w);
     let loss = (a * a * b + b).sum();
     assert_eq!(loss.item().unwrap(), 20.0);
     let mut g = loss.backward().unwrap();
@@ -139,7 +147,9 @@ fn a_value_outlives_the_tape_reset() {
         x.exp().value()
     };
     tape.reset();
-    let _ = tape.constant(Array::from_vec(vec![7.0, 7.0], [2]).unwrap()).exp();
+    let _ = tape
+        .constant(Array::from_vec(vec![7.0, 7.0], [2]).unwrap())
+        .exp();
     assert_eq!(v.data(), &[1.0, 1f32.exp()]);
 }
 

@@ -51,12 +51,7 @@ use tapegrad_core::{Element, Error, Result, Tape, Tensor};
 ///
 /// In every case the tape is left empty.
 #[track_caller]
-pub fn train_step<T, M, O, F>(
-    tape: &mut Tape<T>,
-    model: &mut M,
-    opt: &mut O,
-    loss: F,
-) -> Result<T>
+pub fn train_step<T, M, O, F>(tape: &mut Tape<T>, model: &mut M, opt: &mut O, loss: F) -> Result<T>
 where
     T: Element,
     M: Module<T>,

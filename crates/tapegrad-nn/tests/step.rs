@@ -34,11 +34,17 @@ fn trains_a_line_to_the_known_answer_and_leaves_the_tape_empty() -> Result<()> {
     // from zero weights: the loss is the mean of y², then it falls to nothing
     let first = y.data().iter().map(|v| v * v).sum::<f64>() / 8.0;
     assert!((losses[0] - first).abs() < 1e-12, "{}", losses[0]);
-    assert!(losses.windows(2).all(|w| w[1] <= w[0]), "monotone for this convex problem");
+    assert!(
+        losses.windows(2).all(|w| w[1] <= w[0]),
+        "monotone for this convex problem"
+    );
     assert!(losses[299] < 1e-12, "{}", losses[299]);
     let w = model.weight().value().data()[0];
     let b = model.bias().expect("bias").value().data()[0];
-    assert!((w - 2.0).abs() < 1e-6 && (b + 1.0).abs() < 1e-6, "w {w}, b {b}");
+    assert!(
+        (w - 2.0).abs() < 1e-6 && (b + 1.0).abs() < 1e-6,
+        "w {w}, b {b}"
+    );
     Ok(())
 }
 
@@ -92,7 +98,10 @@ fn a_nan_loss_is_an_error_and_nothing_is_updated() -> Result<()> {
         }
         e => panic!("{e}"),
     }
-    assert_eq!(e.to_string(), "train_step: the loss: value is NaN (not finite)");
+    assert_eq!(
+        e.to_string(),
+        "train_step: the loss: value is NaN (not finite)"
+    );
     assert_eq!(model.weight().value(), &before, "not updated");
     assert!(tape.is_empty());
     Ok(())
