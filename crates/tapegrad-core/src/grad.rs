@@ -206,7 +206,7 @@ fn backward_anomaly<T: Element>(
         _ => None,
     };
     let e = match gi {
-        Some(gi) => tape.anomaly_in(id, &gi.value(), AnomalyPhase::Backward, location),
+        Some(gi) => tape.anomaly_in(id, &gi.value_ref(), AnomalyPhase::Backward, location),
         None => None,
     };
     if let Some(e) = e {
@@ -334,7 +334,7 @@ pub fn jacobian<'t, T: Element>(output: Tensor<'t, T>, input: Tensor<'t, T>) -> 
             }
         }));
         match grad(&[output], &[input], Some(&[e]), false)?[0] {
-            Some(row) => data.extend_from_slice(row.value().data()),
+            Some(row) => data.extend_from_slice(row.value_ref().data()),
             None => data.resize(data.len() + n, T::zero()),
         }
     }
@@ -423,7 +423,7 @@ fn broadcast_back<'t, T: Element>(
 
 /// A constant of `x`'s shape, `f` of each element of `x`: the masks of piecewise-linear rules.
 fn mask<'t, T: Element>(x: Tensor<'t, T>, f: impl Fn(T) -> T) -> Tensor<'t, T> {
-    let m = x.value().map(f);
+    let m = x.value_ref().map(f);
     x.tape.constant(m)
 }
 
@@ -628,7 +628,7 @@ fn rule<'t, T: Element>(
         // d(max x)/dx_i = 1/k at the k positions holding the max (a constant mask)
         Op::Max { x, axis } => {
             let m = {
-                let (xv, yv) = (t(*x).value(), y.value());
+                let (xv, yv) = (t(*x).value_ref(), y.value_ref());
                 let ones = Array::ones(yv.shape().clone());
                 kernels::max_backward(&xv, &yv, &ones, *axis)
             };
