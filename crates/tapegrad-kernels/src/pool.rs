@@ -63,7 +63,7 @@ impl<T> Pool<T> {
         None
     }
 
-    fn give(&mut self, mut v: Vec<T>) {
+    fn give(&mut self, v: Vec<T>) {
         let cap = v.capacity();
         if cap == 0 || cap > MAX_POOLED {
             return;
