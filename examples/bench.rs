@@ -1,4 +1,4 @@
-//! The standard benchmark workloads (sgemm, mlp, ae, xor, tiny), run with tapegrad.
+//! The standard benchmark workloads (sgemm, mlp, ae, xor, tiny, hvp), run with tapegrad.
 //!
 //! Every workload does exactly the work of the peer scripts (PyTorch, JAX, NumPy) so the numbers
 //! can be compared side by side: the same shapes, optimizers, batch sizes and epochs, and the
@@ -15,6 +15,7 @@
 //! cargo run --release --example bench                          # every workload
 //! cargo run --release --example bench -- --workloads mlp,xor   # a subset
 //! cargo run --release --example bench -- --workloads mlp --phases   # where a step's time goes
+//! cargo run --release --example bench -- --workloads hvp       # Hessian-vector products
 //! ```
 //!
 //! MNIST is read with `tapegrad::data::mnist`, from `--data-dir`, else `$TAPEGRAD_DATA`, else
