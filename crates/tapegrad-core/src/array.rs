@@ -492,7 +492,8 @@ pub(crate) fn check_rows(op: &'static str, shape: &Shape, indices: &[usize]) -> 
             format!("index {bad} is out of range for axis 0 of shape {shape}"),
         ));
     }
-    let mut dims = shape.dims().to_vec();
+    // on the stack for the usual ranks: a training step's batch gather allocates nothing
+    let mut dims: smallvec::SmallVec<[usize; 6]> = smallvec::SmallVec::from_slice(shape.dims());
     dims[0] = indices.len();
     Shape::new(&dims).check_size(op)?;
     Ok(())
