@@ -1,5 +1,5 @@
-//! Helpers shared by the example programs (`xor`, `digits`, `mnist`, `autoencoder`): an example
-//! includes them with `mod common;`.
+//! Helpers shared by the example programs (`xor`, `digits`, `mnist`, `autoencoder`, `pinn`):
+//! an example includes them with `mod common;`.
 //!
 //! - [`CommonArgs`]: the `--out DIR` and `--quiet` flags, to `#[command(flatten)]` into an
 //!   example's clap `Args`.
