@@ -272,7 +272,14 @@ pub fn hvp<'t, T: Element>(
             });
         }
     }
-    let gs = grad(&[output], inputs, None, true)?;
+    // The first pass records its products lazily: the gradients it returns only seed the
+    // second pass, which reads a product's operands, not its value (so `∂y/∂W` of a first
+    // layer, the largest product, is never computed); whatever reads a value computes it.
+    let tape = output.tape;
+    tape.lazy_products.set(true);
+    let gs = grad(&[output], inputs, None, true);
+    tape.lazy_products.set(false);
+    let gs = gs?;
     // The gradient of Σ_j ⟨g_j, v_j⟩ is the reverse pass from the g_j seeded with v_j: no
     // product or sum of it is recorded.
     let (outs, seeds): (Vec<_>, Vec<_>) = gs

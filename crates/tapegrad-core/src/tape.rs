@@ -12,7 +12,7 @@ use crate::gradients::{BoundParams, Gradients};
 use crate::op::{NodeId, Op, ParamId};
 use crate::param::Param;
 use crate::shape::Shape;
-use std::cell::{Cell, Ref, RefCell};
+use std::cell::{Cell, OnceCell, Ref, RefCell};
 use std::fmt;
 use std::ops::Deref;
 use std::panic::Location;
@@ -21,10 +21,23 @@ use std::sync::Arc;
 
 static NEXT_TAPE: AtomicU64 = AtomicU64::new(1);
 
-/// A node's value: computed by its op, or shared with a [`Param`] (no copy).
+/// A node's value: computed by its op, shared with a [`Param`] (no copy), or a product
+/// computed when first read.
 pub(crate) enum Value<T: Element> {
     Owned(Array<T>),
     Shared(Arc<Array<T>>),
+    Lazy(Box<LazyProduct<T>>),
+}
+
+impl<T: Element> Value<T> {
+    /// The value's shape, without computing a lazy product.
+    pub(crate) fn shape(&self) -> &Shape {
+        match self {
+            Value::Owned(a) => a.shape(),
+            Value::Shared(a) => a.shape(),
+            Value::Lazy(l) => &l.shape,
+        }
+    }
 }
 
 impl<T: Element> Deref for Value<T> {
@@ -33,6 +46,48 @@ impl<T: Element> Deref for Value<T> {
         match self {
             Value::Owned(a) => a,
             Value::Shared(a) => a,
+            Value::Lazy(l) => l.get(),
+        }
+    }
+}
+
+/// A 2-D product `op(a)·op(b)` recorded without being computed, then computed once, when
+/// something first reads it. `hvp`'s first reverse pass records its products this way: the
+/// gradients it returns are only seeds of the second pass, which needs their graph but (for a
+/// product) not their values, so the largest one, `∂L/∂W` of the first layer, is never
+/// computed. Everything else reads the value as usual and computes it then.
+pub(crate) struct LazyProduct<T: Element> {
+    value: OnceCell<Array<T>>,
+    shape: Shape,
+    a: Arc<Array<T>>,
+    b: Arc<Array<T>>,
+    ta: bool,
+    tb: bool,
+}
+
+impl<T: Element> LazyProduct<T> {
+    pub(crate) fn new(a: Arc<Array<T>>, b: Arc<Array<T>>, ta: bool, tb: bool) -> Self {
+        let m = a.dims()[usize::from(ta)];
+        let n = b.dims()[usize::from(!tb)];
+        LazyProduct {
+            value: OnceCell::new(),
+            shape: Shape::new(&[m, n]),
+            a,
+            b,
+            ta,
+            tb,
+        }
+    }
+
+    fn get(&self) -> &Array<T> {
+        self.value
+            .get_or_init(|| crate::ops::product_t(&self.a, &self.b, self.ta, self.tb))
+    }
+
+    fn into_array(self) -> Array<T> {
+        match self.value.into_inner() {
+            Some(a) => a,
+            None => crate::ops::product_t(&self.a, &self.b, self.ta, self.tb),
         }
     }
 }
@@ -71,6 +126,8 @@ pub struct Tape<T: Element> {
     params: RefCell<Vec<(ParamId, NodeId)>>,
     /// whether some parameter has been bound more than once since the last reset
     rebound: Cell<bool>,
+    /// while set, `matmul_t` records lazy products (`hvp`'s first reverse pass)
+    pub(crate) lazy_products: Cell<bool>,
     /// backward's per-node gradient slots, kept between steps
     pub(crate) scratch: RefCell<Vec<Option<Array<T>>>>,
     /// index vectors of the ops that hold one (targets, picked rows, concat inputs), kept
@@ -98,6 +155,7 @@ impl<T: Element> Tape<T> {
             nodes: RefCell::new(Vec::new()),
             params: RefCell::new(Vec::new()),
             rebound: Cell::new(false),
+            lazy_products: Cell::new(false),
             scratch: RefCell::new(Vec::new()),
             indices: RefCell::new(Vec::new()),
             uid: NEXT_TAPE.fetch_add(1, Ordering::Relaxed),
@@ -380,7 +438,7 @@ impl<T: Element> Tape<T> {
         if let Some(id) = last {
             let current = match &self.nodes.borrow()[id].value {
                 Value::Shared(a) => p.is(a),
-                Value::Owned(_) => false,
+                Value::Owned(_) | Value::Lazy(_) => false,
             };
             if current {
                 return Tensor { tape: self, id };
@@ -543,14 +601,19 @@ impl<'t, T: Element> Tensor<'t, T> {
     pub fn value(&self) -> Arc<Array<T>> {
         let mut nodes = self.tape.nodes.borrow_mut();
         let value = &mut nodes[self.id].value;
-        if let Value::Owned(a) = value {
+        if !matches!(value, Value::Shared(_)) {
             // an empty array in its place for a moment (no allocation)
-            let a = std::mem::replace(a, Array::from_parts(Vec::new(), Shape::new(&[0])));
+            let empty = Value::Owned(Array::from_parts(Vec::new(), Shape::new(&[0])));
+            let a = match std::mem::replace(value, empty) {
+                Value::Owned(a) => a,
+                Value::Lazy(l) => l.into_array(),
+                Value::Shared(_) => unreachable!("internal: matched above"),
+            };
             *value = Value::Shared(Arc::new(a));
         }
         match value {
             Value::Shared(a) => Arc::clone(a),
-            Value::Owned(_) => unreachable!("internal: the value was just shared"),
+            Value::Owned(_) | Value::Lazy(_) => unreachable!("internal: the value was just shared"),
         }
     }
 
@@ -567,7 +630,8 @@ impl<'t, T: Element> Tensor<'t, T> {
 
     /// The shape.
     pub fn shape(&self) -> Shape {
-        self.value_ref().shape().clone()
+        // (a lazy product knows its shape without being computed)
+        self.tape.nodes.borrow()[self.id].value.shape().clone()
     }
 
     /// The value of a one-element tensor (any rank), such as a loss (as `torch.Tensor.item`).
@@ -623,11 +687,17 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// is checked, and the first anomaly kept on the tape, located at the op's caller.
     #[track_caller]
     pub(crate) fn record(&self, op: Op, value: Array<T>) -> Tensor<'t, T> {
+        self.record_value(op, Value::Owned(value))
+    }
+
+    /// [`record`](Self::record) for a value of any kind (a lazy product).
+    #[track_caller]
+    pub(crate) fn record_value(&self, op: Op, value: Value<T>) -> Tensor<'t, T> {
         let rg = self.tape.grad_enabled.get() && {
             let nodes = self.tape.nodes.borrow();
             op.inputs().iter().any(|&i| nodes[i].requires_grad)
         };
-        let t = self.tape.push(op, Value::Owned(value), rg);
+        let t = self.tape.push(op, value, rg);
         if self.tape.detect_anomaly.get() && !self.tape.has_anomaly() {
             let e = self.tape.anomaly_in(
                 t.id,

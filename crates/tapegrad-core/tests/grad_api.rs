@@ -358,3 +358,55 @@ fn a_gradient_for_some_inputs_records_no_rule_for_the_others() {
     let both = grad(&[y], &[x, w], None, false).unwrap();
     assert_eq!(dx.to_array(), both[0].unwrap().to_array());
 }
+
+#[test]
+fn hvp_with_its_lazy_first_pass_equals_the_gradient_of_the_dot_product() {
+    // a two-layer tanh network with a softmax cross-entropy, every parameter an input: hvp's
+    // first pass records its products lazily (the gradients it returns are only seeds), and
+    // the answer must equal the plain formulation, grad of Σ⟨g, v⟩, and stay exact after the
+    // returned tensors and the lazy nodes are read in any order
+    let tape = Tape::<f64>::new();
+    let vals = |n: usize, s: f64| (0..n).map(|i| ((i as f64) * s).sin()).collect::<Vec<_>>();
+    let x = tape.constant(arr(&vals(4 * 5, 0.7), &[4, 5]));
+    let w1 = tape.var(arr(&vals(5 * 3, 1.3), &[5, 3]));
+    let b1 = tape.var(arr(&vals(3, 0.4), &[3]));
+    let w2 = tape.var(arr(&vals(3 * 2, 2.1), &[3, 2]));
+    let loss = x
+        .linear(w1, Some(b1), Activation::Tanh)
+        .unwrap()
+        .matmul(w2)
+        .unwrap()
+        .cross_entropy_with_logits(&[0, 1, 1, 0])
+        .unwrap();
+    let inputs = [w1, b1, w2];
+    let v: Vec<Tensor<f64>> = inputs
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            let s = p.shape();
+            tape.constant(arr(&vals(s.numel(), 0.9 + k as f64), s.dims()))
+        })
+        .collect();
+    let lazy = hvp(loss, &inputs, &v, false).unwrap();
+    // the plain way: g = ∂L/∂θ recorded, then the gradient of Σ⟨g, v⟩
+    let g = grad(&[loss], &inputs, None, true).unwrap();
+    let mut dot = None;
+    for (gi, vi) in g.iter().zip(&v) {
+        let term = gi.unwrap().mul(*vi).unwrap().sum();
+        dot = Some(match dot {
+            None => term,
+            Some(d) => term.add(d).unwrap(),
+        });
+    }
+    let plain = grad(&[dot.unwrap()], &inputs, None, false).unwrap();
+    for (a, b) in lazy.iter().zip(&plain) {
+        let (a, b) = (a.unwrap().to_array(), b.unwrap().to_array());
+        assert!(close(&a, &b, 1e-12), "{a:?} vs {b:?}");
+    }
+    // the printout lists every node with its shape, the lazy products' included
+    let dump = tape.to_string();
+    assert!(
+        dump.contains("matmul_t(") && dump.contains("-> [5, 3]"),
+        "{dump}"
+    );
+}

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::kernels::{self, simd, MatRef};
 use crate::op::{Activation, Op};
 use crate::shape::Shape;
-use crate::tape::Tensor;
+use crate::tape::{LazyProduct, Tensor, Value};
 use std::panic::Location;
 
 /// How a matmul's operands line up: `batch` products of `[m, k] x [k, n]`; an operand that is
@@ -144,6 +144,30 @@ impl MatmulDims {
     }
 }
 
+/// `op(a)·op(b)` for 2-D arrays whose shapes `matmul_t` checked.
+pub(crate) fn product_t<T: Element>(a: &Array<T>, b: &Array<T>, ta: bool, tb: bool) -> Array<T> {
+    let (ac, bc) = (a.dims()[1], b.dims()[1]);
+    let (m, k) = if ta {
+        (ac, a.dims()[0])
+    } else {
+        (a.dims()[0], ac)
+    };
+    let n = if tb { b.dims()[0] } else { bc };
+    let out = Shape::new(&[m, n]);
+    // every element is written by the GEMM (not accumulating)
+    let mut data = crate::kernels::pool::scratch(out.numel());
+    kernels::gemm(
+        m,
+        n,
+        k,
+        &mut data,
+        false,
+        view(a.data(), ac, ta),
+        view(b.data(), bc, tb),
+    );
+    Array::from_parts(data, out)
+}
+
 /// A row-major matrix with `cols` columns, read as it is or transposed.
 pub(crate) fn view<T>(data: &[T], cols: usize, transposed: bool) -> MatRef<'_, T> {
     if transposed {
@@ -227,7 +251,7 @@ impl<'t, T: Element> Tensor<'t, T> {
         self.check_tape(&rhs, "matmul_t")?;
         // taken here: a closure does not inherit `#[track_caller]`
         let location = Location::caller();
-        let value = {
+        {
             let nodes = self.tape.nodes.borrow();
             let (a, b) = (&*nodes[self.id].value, &*nodes[rhs.id].value);
             let err = |reason: String| Error::Shape {
@@ -240,43 +264,43 @@ impl<'t, T: Element> Tensor<'t, T> {
             if a.rank() != 2 || b.rank() != 2 {
                 return Err(err("operands must be 2-D".into()));
             }
-            let (ar, ac) = (a.dims()[0], a.dims()[1]);
-            let (br, bc) = (b.dims()[0], b.dims()[1]);
-            let (m, k) = if ta { (ac, ar) } else { (ar, ac) };
-            let (k2, n) = if tb { (bc, br) } else { (br, bc) };
+            let (m, k) = if ta {
+                (a.dims()[1], a.dims()[0])
+            } else {
+                (a.dims()[0], a.dims()[1])
+            };
+            let (k2, n) = if tb {
+                (b.dims()[1], b.dims()[0])
+            } else {
+                (b.dims()[0], b.dims()[1])
+            };
             if k != k2 {
                 return Err(err(format!(
                     "inner dims {k} and {k2} differ (ta={ta}, tb={tb})"
                 )));
             }
             let out = Shape::new(&[m, n]);
-            let Some(len) = out.try_numel() else {
+            if out.try_numel().is_none() {
                 return Err(err(format!(
                     "the product's shape {out} holds too many elements"
                 )));
-            };
-            // every element is written by the GEMM (not accumulating)
-            let mut data = crate::kernels::pool::scratch(len);
-            kernels::gemm(
-                m,
-                n,
-                k,
-                &mut data,
-                false,
-                view(a.data(), ac, ta),
-                view(b.data(), bc, tb),
-            );
-            Array::from_parts(data, out)
+            }
+        }
+        let op = Op::MatmulT {
+            a: self.id,
+            b: rhs.id,
+            ta,
+            tb,
         };
-        Ok(self.record(
-            Op::MatmulT {
-                a: self.id,
-                b: rhs.id,
-                ta,
-                tb,
-            },
-            value,
-        ))
+        if self.tape.lazy_products.get() {
+            let lazy = LazyProduct::new(self.value(), rhs.value(), ta, tb);
+            return Ok(self.record_value(op, Value::Lazy(Box::new(lazy))));
+        }
+        let value = {
+            let nodes = self.tape.nodes.borrow();
+            product_t(&nodes[self.id].value, &nodes[rhs.id].value, ta, tb)
+        };
+        Ok(self.record(op, value))
     }
 
     /// The fused dense layer `act(x · w + b)` for `x: [N, in]`, `w: [in, out]`, `b: [out]`:

@@ -13,4 +13,4 @@ mod reduce;
 mod softmax;
 mod unary;
 
-pub(crate) use linalg::{view, MatmulDims};
+pub(crate) use linalg::{product_t, view, MatmulDims};
