@@ -15,3 +15,9 @@ pub use tapegrad_data as data;
 pub use tapegrad_nn as nn;
 
 pub mod train;
+
+/// The code blocks of `docs/tutorial.md`, compiled and run as doctests by `cargo test`
+/// (this item exists only while rustdoc collects doctests).
+#[cfg(doctest)]
+#[doc = include_str!("../docs/tutorial.md")]
+pub struct TutorialDoctests;
