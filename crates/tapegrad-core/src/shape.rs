@@ -1,6 +1,10 @@
-//! `Shape` and every shape rule: broadcasting, axes, matmul, reductions, permutations.
+//! `Shape` and the shape rules several ops share: element counts (overflow-checked), strides,
+//! axis checks, NumPy broadcasting, reduced shapes.
 //!
-//! Shape checks happen here, once, at forward time. Kernels may assume shapes that passed.
+//! Rules of one op live with that op: matmul's and the fused dense layer's in `ops/linalg.rs`,
+//! concat's in `ops/layout.rs`, the losses' in `ops/loss.rs`, permutations and row indices in
+//! `array.rs` (`check_permutation`, `check_rows`). Every check runs once, at forward time;
+//! kernels may assume shapes that passed.
 
 use crate::error::{Error, Result};
 use smallvec::SmallVec;

@@ -2,9 +2,10 @@
 //! elementwise loops and sums built on it.
 //!
 //! [`vectorized`] runs a closure compiled for the widest vector instructions the CPU has
-//! (AVX-512, AVX2 with FMA, or the x86-64 baseline), chosen at run time by `pulp`, the
-//! dispatcher `gemm` itself builds on. The loops below are `#[inline(always)]` so that they are
-//! compiled inside that context, where LLVM vectorizes them at the CPU's full width.
+//! (AVX-512, AVX2 with FMA, or the x86-64 baseline), chosen at run time by `pulp`. (The GEMM
+//! in `gemm/` does not use it: it detects the CPU path itself and has hand-written
+//! micro-kernels per path.) The loops below are `#[inline(always)]` so that they are compiled
+//! inside that context, where LLVM vectorizes them at the CPU's full width.
 
 use super::parallel::for_each_run;
 use super::pool;

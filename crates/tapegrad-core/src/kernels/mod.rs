@@ -1,5 +1,5 @@
 //! Numeric kernels on [`Array`](crate::Array)s: where speed is made. They assume shapes that
-//! `shape.rs` already checked (and only `debug_assert!` them).
+//! the ops already checked at forward time (and do not check them again).
 //!
 //! The ones here are safe code on arrays and shapes (broadcasting, reductions, softmax,
 //! layout); the GEMM, the thread and buffer pools, SIMD dispatch and the batch gather (all
