@@ -1,7 +1,7 @@
-//! The gradient-check properties of `gradcheck_props.rs`, in f32: the same strategies (every
-//! value `|x| <= 3`, kinks and domain edges kept away), 64 cases per op, at
-//! `GradcheckOptions::f32()`: eps 1e-2 (relative to `max(|x|, 1)`), and
-//! `|tape - numeric| <= 1e-2 + 2e-2·|numeric|`.
+//! The gradient-check properties of `gradcheck_props.rs` (its table lists every op and the
+//! shapes drawn), in f32: the same strategies (every value `|x| <= 3`, kinks and domain edges
+//! kept away), 64 cases per op, at `GradcheckOptions::f32()`: eps 1e-2 (relative to
+//! `max(|x|, 1)`), and `|tape - numeric| <= 1e-2 + 2e-2·|numeric|`.
 //!
 //! Why that bound suits f32: a central difference with step `h` has a truncation error of
 //! about `h²·|f'''|/6` and a rounding error of about `u·|f|/h`, with f32's unit roundoff

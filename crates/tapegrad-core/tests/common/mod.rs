@@ -3,8 +3,10 @@
 //! and away from its kinks, and [`check`], which runs the public `gradcheck` and turns a failing
 //! report into a proptest failure.
 //!
-//! The property list itself is the macro [`gradient_properties!`], instantiated once in f64
-//! (`gradcheck_props.rs`) and once in f32 (`gradcheck_f32.rs`).
+//! The properties are the macro [`gradient_properties!`], instantiated once in f64
+//! (`gradcheck_props.rs`) and once in f32 (`gradcheck_f32.rs`). The table at the top of
+//! `gradcheck_props.rs` lists every one (op, shapes, values drawn); a test there fails when
+//! the table and the macro's tests differ.
 #![allow(dead_code)]
 
 use proptest::prelude::*;
