@@ -14,6 +14,7 @@
 //!   `docs/data-formats.md`).
 //! - Preparation: [`train_test_split`] (seeded, optionally stratified), [`StandardScaler`],
 //!   [`MinMaxScaler`], [`one_hot`], and [`Batches`] (seeded shuffled mini-batches).
+//! - Exploring: [`Pca`] (principal component analysis: fit, transform, explained variance).
 //! - Judging: [`metrics`] (accuracy, confusion matrix, precision/recall/F1 report, MSE, PSNR)
 //!   and [`knn`] (a k-nearest-neighbour classifier, e.g. for an autoencoder's latent space).
 //!
@@ -49,6 +50,7 @@ pub mod idx;
 pub mod knn;
 pub mod metrics;
 pub mod mnist;
+pub mod pca;
 pub mod read;
 pub mod scale;
 pub mod split;
@@ -60,5 +62,6 @@ pub use digits::{digits, iris};
 pub use knn::{knn_accuracy, knn_classify};
 pub use metrics::{accuracy, mse, psnr, ClassMetrics, ClassificationReport, ConfusionMatrix};
 pub use mnist::Mnist;
+pub use pca::Pca;
 pub use scale::{one_hot, MinMaxScaler, StandardScaler};
 pub use split::{split_indices, train_test_split};
