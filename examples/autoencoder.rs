@@ -292,161 +292,6 @@ impl Model {
     }
 }
 
-/// The principal axes of a set of rows: mean, directions sorted by the variance along them.
-#[derive(Clone, Debug)]
-pub struct Pca {
-    /// The mean row.
-    pub mean: Vec<f64>,
-    /// Unit directions (each of the row length), the largest variance first.
-    pub components: Vec<Vec<f64>>,
-    /// The variance along each component.
-    pub variances: Vec<f64>,
-}
-
-impl Pca {
-    /// Fits the principal axes of the rows of `x` `[n, d]`: the eigenvectors of the `d x d`
-    /// covariance matrix by Jacobi rotations (exact for the small `d` of a latent code).
-    /// Each direction's sign is fixed so that its largest entry is positive.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] when `x` is not 2-D or has fewer than 2 rows.
-    pub fn fit(x: &Array<f32>) -> Result<Self> {
-        if x.rank() != 2 || x.dims()[0] < 2 {
-            return Err(Error::invalid(
-                "Pca::fit",
-                format!(
-                    "needs a 2-D array of at least 2 rows, got shape {}",
-                    x.shape()
-                ),
-            ));
-        }
-        let (n, d) = (x.dims()[0], x.dims()[1]);
-        let mut mean = vec![0.0; d];
-        for row in x.data().chunks_exact(d) {
-            for (m, &v) in mean.iter_mut().zip(row) {
-                *m += f64::from(v);
-            }
-        }
-        mean.iter_mut().for_each(|m| *m /= n as f64);
-        // The covariance (d is small: the full matrix, symmetric by construction).
-        let mut cov = vec![vec![0.0; d]; d];
-        let mut centred = vec![0.0; d];
-        for row in x.data().chunks_exact(d) {
-            for ((c, &v), m) in centred.iter_mut().zip(row).zip(&mean) {
-                *c = f64::from(v) - m;
-            }
-            for (cov_i, &c_i) in cov.iter_mut().zip(&centred) {
-                for (cov_ij, &c_j) in cov_i.iter_mut().zip(&centred) {
-                    *cov_ij += c_i * c_j;
-                }
-            }
-        }
-        cov.iter_mut().flatten().for_each(|v| *v /= (n - 1) as f64);
-        let (values, vectors) = jacobi_eigen(cov);
-        let mut order: Vec<usize> = (0..d).collect();
-        order.sort_by(|&a, &b| values[b].total_cmp(&values[a]));
-        let components = order
-            .iter()
-            .map(|&k| {
-                let mut v: Vec<f64> = (0..d).map(|i| vectors[i][k]).collect();
-                let big = v
-                    .iter()
-                    .copied()
-                    .fold(0.0_f64, |m, e| if e.abs() > m.abs() { e } else { m });
-                if big < 0.0 {
-                    v.iter_mut().for_each(|e| *e = -*e);
-                }
-                v
-            })
-            .collect();
-        let variances = order.iter().map(|&k| values[k].max(0.0)).collect();
-        Ok(Pca {
-            mean,
-            components,
-            variances,
-        })
-    }
-
-    /// The fraction of the total variance along each component.
-    pub fn explained(&self) -> Vec<f64> {
-        let total: f64 = self.variances.iter().sum();
-        self.variances
-            .iter()
-            .map(|v| if total > 0.0 { v / total } else { 0.0 })
-            .collect()
-    }
-
-    /// The coordinates of each row of `x` on the first two components (the second is 0 for
-    /// one-dimensional rows).
-    pub fn project2(&self, x: &Array<f32>) -> Vec<(f64, f64)> {
-        let d = self.mean.len();
-        let coord = |row: &[f32], k: usize| -> f64 {
-            self.components.get(k).map_or(0.0, |c| {
-                row.iter()
-                    .zip(&self.mean)
-                    .zip(c)
-                    .map(|((&v, m), w)| (f64::from(v) - m) * w)
-                    .sum()
-            })
-        };
-        x.data()
-            .chunks_exact(d)
-            .map(|row| (coord(row, 0), coord(row, 1)))
-            .collect()
-    }
-}
-
-/// Eigenvalues and eigenvectors (the columns of the second result) of a symmetric matrix, by
-/// cyclic Jacobi rotations until the off-diagonal part is negligible.
-pub fn jacobi_eigen(mut a: Vec<Vec<f64>>) -> (Vec<f64>, Vec<Vec<f64>>) {
-    let n = a.len();
-    let mut v: Vec<Vec<f64>> = (0..n)
-        .map(|i| (0..n).map(|j| f64::from(u8::from(i == j))).collect())
-        .collect();
-    let scale: f64 = a
-        .iter()
-        .flatten()
-        .map(|x| x * x)
-        .sum::<f64>()
-        .max(f64::MIN_POSITIVE);
-    for _sweep in 0..100 {
-        let off: f64 = (0..n)
-            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
-            .map(|(i, j)| a[i][j] * a[i][j])
-            .sum();
-        if off <= 1e-24 * scale {
-            break;
-        }
-        for p in 0..n {
-            for q in p + 1..n {
-                if a[p][q] == 0.0 {
-                    continue;
-                }
-                // Rotation J (J_pp = J_qq = c, J_pq = s, J_qp = -s) with (J^T A J)_pq = 0.
-                let theta = (a[q][q] - a[p][p]) / (2.0 * a[p][q]);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                for row in a.iter_mut() {
-                    let (kp, kq) = (row[p], row[q]);
-                    row[p] = c * kp - s * kq;
-                    row[q] = s * kp + c * kq;
-                }
-                let (upper, lower) = a.split_at_mut(q);
-                for (pk, qk) in upper[p].iter_mut().zip(lower[0].iter_mut()) {
-                    (*pk, *qk) = (c * *pk - s * *qk, s * *pk + c * *qk);
-                }
-                for row in v.iter_mut() {
-                    let (kp, kq) = (row[p], row[q]);
-                    row[p] = c * kp - s * kq;
-                    row[q] = s * kp + c * kq;
-                }
-            }
-        }
-    }
-    ((0..n).map(|i| a[i][i]).collect(), v)
-}
-
 /// The mean code of each class (`classes` rows; a class without rows gets zeros).
 ///
 /// # Errors
@@ -795,10 +640,19 @@ pub fn run(args: &Args) -> Result<Report> {
             .collect();
         (pts, (1.0, 0.0), "z1".to_string(), "z2".to_string())
     } else {
-        let pca = Pca::fit(&z_test)?;
-        let ex = pca.explained();
+        // The projection in f64 (the codes converted exactly) keeps the points unrounded.
+        let z64 = Array::from_vec(
+            z_test.data().iter().map(|&v| f64::from(v)).collect(),
+            z_test.shape().clone(),
+        )?;
+        let pca = data::Pca::fit(&z64, 2)?;
+        let ex = &pca.explained_variance_ratio;
+        let pc = pca.transform(&z64)?;
         (
-            pca.project2(&z_test),
+            pc.data()
+                .chunks_exact(2)
+                .map(|p| (p[0], p[1]))
+                .collect::<Vec<_>>(),
             (ex[0], ex[1]),
             format!("PC 1 ({:.0}% of the variance)", 100.0 * ex[0]),
             format!("PC 2 ({:.0}%)", 100.0 * ex[1]),

@@ -1,14 +1,15 @@
 //! The autoencoder example at reduced size on the bundled digits: it learns (reconstruction
 //! error well below the mean-image baseline, k-NN on the 4-number codes far above chance,
 //! denoising beats the noisy input), writes its figures, and reports a missing MNIST folder
-//! as a clean error. Also the example's PCA (Jacobi eigen-decomposition) and centroids.
+//! as a clean error. Also the example's class centroids (its PCA is tapegrad-data's, tested
+//! there).
 
 #[allow(dead_code)]
 #[path = "../examples/autoencoder.rs"]
 mod autoencoder;
 
-use autoencoder::{class_centroids, jacobi_eigen, run, Args, Pca};
-use tapegrad::{rng, Array};
+use autoencoder::{class_centroids, run, Args};
+use tapegrad::Array;
 
 mod common;
 use common::TempDir;
@@ -118,77 +119,6 @@ fn missing_mnist_is_a_clean_error() {
     assert!(msg.contains("Download"), "{msg}");
     // Nothing was trained or written.
     assert_eq!(std::fs::read_dir(&out.0).unwrap().count(), 0);
-}
-
-#[test]
-fn jacobi_eigen_decomposes_symmetric_matrices() {
-    // [[2, 1], [1, 2]]: eigenvalues 3 (along (1, 1)) and 1 (along (1, -1)).
-    let (values, vectors) = jacobi_eigen(vec![vec![2.0, 1.0], vec![1.0, 2.0]]);
-    let mut sorted = values.clone();
-    sorted.sort_by(f64::total_cmp);
-    assert!((sorted[0] - 1.0).abs() < 1e-12 && (sorted[1] - 3.0).abs() < 1e-12);
-    let big = if values[0] > values[1] { 0 } else { 1 };
-    let r = std::f64::consts::FRAC_1_SQRT_2;
-    assert!((vectors[0][big].abs() - r).abs() < 1e-12);
-    assert!((vectors[0][big] - vectors[1][big]).abs() < 1e-12);
-
-    // A random symmetric 5x5: A v = lambda v for each pair, and V orthonormal.
-    let m = Array::<f64>::randn([5, 5], 0.0, 1.0, &mut rng(3));
-    let a: Vec<Vec<f64>> = (0..5)
-        .map(|i| {
-            (0..5)
-                .map(|j| m.data()[i * 5 + j] + m.data()[j * 5 + i])
-                .collect()
-        })
-        .collect();
-    let (values, v) = jacobi_eigen(a.clone());
-    for k in 0..5 {
-        for i in 0..5 {
-            let av: f64 = (0..5).map(|j| a[i][j] * v[j][k]).sum();
-            assert!((av - values[k] * v[i][k]).abs() < 1e-9, "pair {k}, row {i}");
-        }
-        for l in 0..5 {
-            let dot: f64 = (0..5).map(|i| v[i][k] * v[i][l]).sum();
-            let want = if k == l { 1.0 } else { 0.0 };
-            assert!((dot - want).abs() < 1e-9, "columns {k} and {l}: {dot}");
-        }
-    }
-}
-
-#[test]
-fn pca_finds_the_long_axis() {
-    // Points spread along (3, 4)/5 with a little spread across it, offset by (10, -2, 1) in 3-D.
-    let g = Array::<f32>::randn([500, 2], 0.0, 1.0, &mut rng(7));
-    let x = Array::from_fn([500, 3], |i| {
-        let (r, c) = (i / 3, i % 3);
-        let (t, s) = (5.0 * g.data()[2 * r], 0.1 * g.data()[2 * r + 1]);
-        match c {
-            0 => 10.0 + t * 0.6 - s * 0.8,
-            1 => -2.0 + t * 0.8 + s * 0.6,
-            _ => 1.0,
-        }
-    });
-    let pca = Pca::fit(&x).unwrap();
-    let c = &pca.components[0];
-    assert!(
-        (c[0] - 0.6).abs() < 1e-3 && (c[1] - 0.8).abs() < 1e-3,
-        "{c:?}"
-    );
-    assert!(c[2].abs() < 1e-6, "{c:?}");
-    let ex = pca.explained();
-    assert!(ex[0] > 0.999 && ex[2] < 1e-9, "{ex:?}");
-    assert!((pca.mean[0] - 10.0).abs() < 0.5 && (pca.mean[2] - 1.0).abs() < 1e-6);
-    // Projections are centred, with the variance of the first component.
-    let p = pca.project2(&x);
-    let mean0 = p.iter().map(|q| q.0).sum::<f64>() / 500.0;
-    let var0 = p.iter().map(|q| (q.0 - mean0).powi(2)).sum::<f64>() / 499.0;
-    assert!(mean0.abs() < 1e-4, "{mean0}");
-    assert!(
-        (var0 - pca.variances[0]).abs() < 1e-3 * var0,
-        "{var0} vs {:?}",
-        pca.variances
-    );
-    assert!(Pca::fit(&Array::<f32>::zeros([1, 3])).is_err());
 }
 
 #[test]
