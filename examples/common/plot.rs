@@ -9,6 +9,8 @@
 //! - [`scatter`]: 2-D points colored by class, with a legend (e.g. an autoencoder's latent space).
 //! - [`decision_boundary`]: a function of (x, y) shaded on a grid, with the data points on top.
 
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -157,34 +159,61 @@ fn bounds(series: &[Series], log_y: bool) -> ((f64, f64), (f64, f64)) {
     }
 }
 
+type Chart<'a, 'b, Y> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, Y>>;
+
+/// The frame every chart shares: `title` above in 22 px, margins of 12 px (28 on the right,
+/// room for the last x tick label), 45 px for the x axis labels and `y_label_area` px for
+/// the y axis labels, over `x` and `y` (a linear range, or `(y0..y1).log_scale()`). Draw the
+/// axes with [`draw_axes`], after anything that belongs under the grid.
+fn chart<'a, 'b, Y: AsRangedCoord>(
+    area: &'a DrawingArea<BitMapBackend<'b>, Shift>,
+    title: &str,
+    x: (f64, f64),
+    y: Y,
+    y_label_area: u32,
+) -> std::result::Result<Chart<'a, 'b, Y::CoordDescType>, Box<dyn StdError>> {
+    Ok(ChartBuilder::on(area)
+        .caption(title, (FONT, 22))
+        .margin(12)
+        .margin_right(28)
+        .x_label_area_size(45)
+        .y_label_area_size(y_label_area)
+        .build_cartesian_2d(x.0..x.1, y)?)
+}
+
+/// The axes of a [`chart`], styled alike everywhere: `axes`' labels in 18 px, tick labels in
+/// 16 px through [`format_tick`], no minor grid lines, and the major grid lines in `grid`
+/// (plotters' default when `None`).
+fn draw_axes<Y>(chart: &mut Chart<'_, '_, Y>, axes: &Axes, grid: Option<RGBAColor>) -> Drawn
+where
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(axes.x_label)
+        .y_desc(axes.y_label)
+        .label_style((FONT, 16))
+        .axis_desc_style((FONT, 18))
+        .x_label_formatter(&|v| format_tick(*v))
+        .y_label_formatter(&|v| format_tick(*v))
+        .light_line_style(WHITE.mix(0.0));
+    if let Some(grid) = grid {
+        mesh.bold_line_style(grid);
+    }
+    mesh.draw()?;
+    Ok(())
+}
+
 /// Draws the curves of one panel on `area`.
 fn draw_panel(
     area: &DrawingArea<BitMapBackend<'_>, Shift>,
     axes: &Axes,
     series: &[Series],
 ) -> Drawn {
-    let ((x0, x1), (y0, y1)) = bounds(series, axes.log_y);
-    let mut builder = ChartBuilder::on(area);
-    builder
-        .caption(axes.title, (FONT, 22))
-        .margin(12)
-        .margin_right(28)
-        .x_label_area_size(45)
-        .y_label_area_size(70);
-    let label_style = (FONT, 16);
-    let desc_style = (FONT, 18);
+    let (x, (y0, y1)) = bounds(series, axes.log_y);
+    let legend = quiet_corner(series, axes.log_y);
     if axes.log_y {
-        let mut chart = builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale())?;
-        chart
-            .configure_mesh()
-            .x_desc(axes.x_label)
-            .y_desc(axes.y_label)
-            .label_style(label_style)
-            .axis_desc_style(desc_style)
-            .x_label_formatter(&|v| format_tick(*v))
-            .y_label_formatter(&|v| format_tick(*v))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()?;
+        let mut chart = chart(area, axes.title, x, (y0..y1).log_scale(), 70)?;
+        draw_axes(&mut chart, axes, None)?;
         for s in series {
             let pts: Vec<(f64, f64)> = s
                 .points
@@ -194,19 +223,12 @@ fn draw_panel(
                 .collect();
             add_series(&mut chart, s, pts)?;
         }
-        legend_box(&mut chart, series.len(), quiet_corner(series, axes.log_y))?;
+        if series.len() > 1 {
+            legend_box(&mut chart, legend, 0.85)?;
+        }
     } else {
-        let mut chart = builder.build_cartesian_2d(x0..x1, y0..y1)?;
-        chart
-            .configure_mesh()
-            .x_desc(axes.x_label)
-            .y_desc(axes.y_label)
-            .label_style(label_style)
-            .axis_desc_style(desc_style)
-            .x_label_formatter(&|v| format_tick(*v))
-            .y_label_formatter(&|v| format_tick(*v))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()?;
+        let mut chart = chart(area, axes.title, x, y0..y1, 70)?;
+        draw_axes(&mut chart, axes, None)?;
         for s in series {
             let pts: Vec<(f64, f64)> = s
                 .points
@@ -216,7 +238,9 @@ fn draw_panel(
                 .collect();
             add_series(&mut chart, s, pts)?;
         }
-        legend_box(&mut chart, series.len(), quiet_corner(series, axes.log_y))?;
+        if series.len() > 1 {
+            legend_box(&mut chart, legend, 0.85)?;
+        }
     }
     Ok(())
 }
@@ -281,8 +305,8 @@ fn format_tick(v: f64) -> String {
     }
 }
 
-fn add_series<'a, X, Y>(
-    chart: &mut ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>,
+fn add_series<'a, 'b: 'a, X, Y>(
+    chart: &mut ChartContext<'a, BitMapBackend<'b>, Cartesian2d<X, Y>>,
     s: &Series,
     pts: Vec<(f64, f64)>,
 ) -> Drawn
@@ -315,20 +339,20 @@ where
     Ok(())
 }
 
-fn legend_box<'a, X: Ranged, Y: Ranged>(
-    chart: &mut ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>,
-    n: usize,
+/// The legend of the labelled series at `position`: 16 px text on white of opacity
+/// `background`, in a grey border.
+fn legend_box<'a, 'b: 'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, BitMapBackend<'b>, Cartesian2d<X, Y>>,
     position: SeriesLabelPosition,
+    background: f64,
 ) -> Drawn {
-    if n > 1 {
-        chart
-            .configure_series_labels()
-            .label_font((FONT, 16))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.5))
-            .position(position)
-            .draw()?;
-    }
+    chart
+        .configure_series_labels()
+        .label_font((FONT, 16))
+        .background_style(WHITE.mix(background))
+        .border_style(BLACK.mix(0.5))
+        .position(position)
+        .draw()?;
     Ok(())
 }
 
@@ -709,23 +733,8 @@ pub fn scatter(
     let xr = padded(points.iter().map(|p| p.0));
     let yr = padded(points.iter().map(|p| p.1));
     figure(path, (760, 640), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(axes.title, (FONT, 22))
-            .margin(12)
-            .margin_right(28)
-            .x_label_area_size(45)
-            .y_label_area_size(70)
-            .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)?;
-        chart
-            .configure_mesh()
-            .x_desc(axes.x_label)
-            .y_desc(axes.y_label)
-            .label_style((FONT, 16))
-            .axis_desc_style((FONT, 18))
-            .x_label_formatter(&|v| format_tick(*v))
-            .y_label_formatter(&|v| format_tick(*v))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()?;
+        let mut chart = chart(root, axes.title, xr, yr.0..yr.1, 70)?;
+        draw_axes(&mut chart, axes, None)?;
         for c in 0..classes {
             let col = color(c);
             let name = names.get(c).cloned().unwrap_or_else(|| c.to_string());
@@ -741,13 +750,7 @@ pub fn scatter(
                 .legend(move |(x, y)| Circle::new((x + 8, y), 5, col.filled()));
         }
         if classes > 1 {
-            chart
-                .configure_series_labels()
-                .label_font((FONT, 16))
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK.mix(0.5))
-                .position(corner_for(points, false))
-                .draw()?;
+            legend_box(&mut chart, corner_for(points, false), 0.9)?;
         }
         Ok(())
     })
@@ -822,13 +825,7 @@ pub fn decision_boundary(
         RGBColor(mix(c.0, w), mix(c.1, w), mix(c.2, w))
     };
     figure(path, (640, 600), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(axes.title, (FONT, 22))
-            .margin(12)
-            .margin_right(28)
-            .x_label_area_size(45)
-            .y_label_area_size(60)
-            .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)?;
+        let mut chart = chart(root, axes.title, xr, yr.0..yr.1, 60)?;
         chart.draw_series(lattice.iter().zip(&values).map(|(&(x, y), &v)| {
             Rectangle::new(
                 [
@@ -838,17 +835,7 @@ pub fn decision_boundary(
                 shade(v).filled(),
             )
         }))?;
-        chart
-            .configure_mesh()
-            .x_desc(axes.x_label)
-            .y_desc(axes.y_label)
-            .label_style((FONT, 16))
-            .axis_desc_style((FONT, 18))
-            .x_label_formatter(&|v| format_tick(*v))
-            .y_label_formatter(&|v| format_tick(*v))
-            .light_line_style(WHITE.mix(0.0))
-            .bold_line_style(BLACK.mix(0.08))
-            .draw()?;
+        draw_axes(&mut chart, axes, Some(BLACK.mix(0.08)))?;
         let classes = labels.iter().copied().max().map_or(0, |m| m + 1);
         for c in 0..classes {
             let col = color(c);
@@ -867,13 +854,7 @@ pub fn decision_boundary(
                 .label(format!("class {c}"))
                 .legend(move |(x, y)| Circle::new((x + 8, y), 5, col.filled()));
         }
-        chart
-            .configure_series_labels()
-            .label_font((FONT, 16))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.5))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()?;
+        legend_box(&mut chart, SeriesLabelPosition::UpperRight, 0.9)?;
         Ok(())
     })
 }
