@@ -44,7 +44,7 @@ fn every_argument_error_points_at_the_caller() {
     use tapegrad_data::csv::{CsvOptions, Delimiter};
     use tapegrad_data::{
         accuracy, knn_accuracy, knn_classify, mse, one_hot, psnr, split_indices, synthetic,
-        train_test_split, Batches, ClassificationReport, ConfusionMatrix, MinMaxScaler,
+        train_test_split, Batches, ClassificationReport, ConfusionMatrix, MinMaxScaler, Pca,
         StandardScaler,
     };
     let ds = toy();
@@ -74,6 +74,15 @@ fn every_argument_error_points_at_the_caller() {
     let e = s.transform(&other).unwrap_err();
     assert_here(e, line!() - 1);
     let e = MinMaxScaler::fit_range(&x, 1.0, 0.0).unwrap_err();
+    assert_here(e, line!() - 1);
+    let e = Pca::fit(&x, 3).unwrap_err();
+    assert_here(e, line!() - 1);
+    let e = Pca::fit(&Array::<f32>::full([2, 2], f32::NAN), 1).unwrap_err();
+    assert_here(e, line!() - 1);
+    let pca = Pca::fit(&x, 1).unwrap();
+    let e = pca.transform(&other).unwrap_err();
+    assert_here(e, line!() - 1);
+    let e = pca.inverse_transform(&other).unwrap_err();
     assert_here(e, line!() - 1);
     let e = accuracy(&[0, 1], &[0]).unwrap_err();
     assert_here(e, line!() - 1);
