@@ -206,7 +206,7 @@ const EVAL_BATCH: usize = 1024;
 /// Runs `f` on batches of rows of `x` on one reused tape and stacks the results.
 fn map_rows<'m>(
     x: &Array<f32>,
-    f: impl for<'t> Fn(&'t Tape<f32>, Tensor<'t, f32>) -> Result<Tensor<'t, f32>> + 'm,
+    f: impl for<'t> Fn(Tensor<'t, f32>) -> Result<Tensor<'t, f32>> + 'm,
 ) -> Result<Array<f32>> {
     let n = x.dims()[0];
     let mut tape = Tape::new();
@@ -215,7 +215,7 @@ fn map_rows<'m>(
     for start in (0..n).step_by(EVAL_BATCH) {
         let xb = x.rows(start..(start + EVAL_BATCH).min(n))?;
         {
-            let y = f(&tape, tape.constant(xb))?;
+            let y = f(tape.constant(xb))?;
             let y = y.value();
             cols = y.dims()[1];
             out.extend_from_slice(y.data());
@@ -268,7 +268,7 @@ impl Model {
     /// # Errors
     /// Shape errors when `x` does not fit the encoder.
     pub fn encode(&self, x: &Array<f32>) -> Result<Array<f32>> {
-        map_rows(x, |tape, t| self.ae.encode(tape, t))
+        map_rows(x, |t| self.ae.encode(t))
     }
 
     /// The images (in [0, 1]) decoded from the codes `z`.
@@ -276,7 +276,7 @@ impl Model {
     /// # Errors
     /// Shape errors when `z` does not fit the decoder.
     pub fn decode(&self, z: &Array<f32>) -> Result<Array<f32>> {
-        Ok(self.squash(map_rows(z, |tape, t| self.ae.decode(tape, t))?))
+        Ok(self.squash(map_rows(z, |t| self.ae.decode(t))?))
     }
 
     /// The reconstructions (in [0, 1]) of the rows of `x`.
@@ -284,9 +284,9 @@ impl Model {
     /// # Errors
     /// Shape errors when `x` does not fit the autoencoder.
     pub fn reconstruct(&self, x: &Array<f32>) -> Result<Array<f32>> {
-        let y = map_rows(x, |tape, t| {
-            let z = self.ae.encode(tape, t)?;
-            self.ae.decode(tape, z)
+        let y = map_rows(x, |t| {
+            let z = self.ae.encode(t)?;
+            self.ae.decode(z)
         })?;
         Ok(self.squash(y))
     }

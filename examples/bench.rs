@@ -301,7 +301,7 @@ fn mlp(sizes: &[usize], seed: u32, hidden: Act, output: OutputAct) -> tapegrad::
 /// The model's output for `x`, computed on a fresh tape.
 fn predict(model: &Mlp<f32>, x: &Array<f32>) -> tapegrad::Result<Array<f32>> {
     let tape = Tape::new();
-    Ok(model.forward(&tape, tape.constant(x.clone()))?.to_array())
+    Ok(model.forward(tape.constant(x.clone()))?.to_array())
 }
 
 /// torch.optim.Adam with the workloads' settings.
@@ -426,7 +426,7 @@ fn train_epochs(
             let mut t2 = None;
             let grads = {
                 let xt = tape.constant(xb);
-                let out = net.forward(&tape, xt)?;
+                let out = net.forward(xt)?;
                 let loss = match target {
                     Target::Classes(_) => out.cross_entropy_with_logits(&labels)?,
                     Target::Input => out.mse(xt)?,
@@ -706,7 +706,7 @@ fn bench_xor() -> tapegrad::Result<()> {
         let grads = {
             let xt = tape.constant(x.clone());
             let yt = tape.constant(y.clone());
-            let loss = net.forward(&tape, xt)?.mse(yt)?;
+            let loss = net.forward(xt)?.mse(yt)?;
             last = loss.item()?;
             loss.backward()?
         };
@@ -754,7 +754,7 @@ fn bench_tiny() -> tapegrad::Result<()> {
     let total = t0.elapsed().as_secs_f64();
     let tape = Tape::new();
     let loss = net
-        .forward(&tape, tape.constant(x))?
+        .forward(tape.constant(x))?
         .cross_entropy_with_logits(&y)?
         .item()?;
     info(format!(
@@ -816,7 +816,7 @@ fn bench_hvp(data: &Mnist, args: &Args) -> tapegrad::Result<()> {
                 .map(|a| tape.constant_shared(Arc::clone(a)))
                 .collect();
             let loss = net
-                .forward(&tape, tape.constant_shared(Arc::clone(x)))?
+                .forward(tape.constant_shared(Arc::clone(x)))?
                 .cross_entropy_with_logits(y)?;
             hvp(loss, &params, &vs, false)?
                 .into_iter()

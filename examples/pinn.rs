@@ -236,13 +236,8 @@ impl fmt::Display for Report {
 
 /// The trial solution at the points `x` (a `[n, 1]` tensor): `x(1 - x)·N(x)` or `N(x)`.
 #[track_caller]
-fn trial<'t>(
-    model: &Mlp<f64>,
-    tape: &'t Tape<f64>,
-    x: Tensor<'t, f64>,
-    boundary: Boundary,
-) -> Result<Tensor<'t, f64>> {
-    let n = model.forward(tape, x)?;
+fn trial<'t>(model: &Mlp<f64>, x: Tensor<'t, f64>, boundary: Boundary) -> Result<Tensor<'t, f64>> {
+    let n = model.forward(x)?;
     match boundary {
         Boundary::Ansatz => x.mul(x.neg().add_scalar(1.0))?.mul(n),
         Boundary::Penalty => Ok(n),
@@ -258,7 +253,7 @@ fn u_and_u_xx<'t>(
     x: Tensor<'t, f64>,
     boundary: Boundary,
 ) -> Result<(Tensor<'t, f64>, Tensor<'t, f64>)> {
-    let u = trial(model, tape, x, boundary)?;
+    let u = trial(model, x, boundary)?;
     // Row i of u depends on row i of x only, so weighting every row by 1 gives du_i/dx_i.
     let ones = tape.constant(Array::ones(u.shape()));
     let no_path = || Error::invalid("pinn", "u does not depend on x");
@@ -346,7 +341,7 @@ pub fn run(args: &Args) -> Result<Report> {
             let r = u_xx.sub(tape.constant(f.clone()))?;
             let mut loss = r.square().mean();
             if args.boundary == Boundary::Penalty {
-                let u_ends = model.forward(&tape, tape.constant(ends.clone()))?;
+                let u_ends = model.forward(tape.constant(ends.clone()))?;
                 loss = loss.add(u_ends.square().sum().mul_scalar(args.bc_weight))?;
             }
             // one reverse pass through the forward, both recorded reverse passes, and the loss

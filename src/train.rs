@@ -61,6 +61,7 @@
 //! ```
 
 use crate::nn::optim::Optimizer;
+use crate::nn::ParamPath;
 use crate::nn::{
     clip_grad_norm, loss, mix_seed as mix, write_file_atomic, Checkpoint, GradSource, Module,
     ParamGrads, Progress, Reduction,
@@ -929,7 +930,7 @@ pub fn fit_with<T: Element>(
             model.reseed(mix(stream, DROPOUT_STREAM));
             let target = train.batch_targets(idx, clean.as_ref())?;
             let (value, correct, grads): (f64, _, Gradients<T>) = {
-                let pred = model.forward(&tape, tape.constant(xb))?;
+                let pred = model.forward(tape.constant(xb))?;
                 let correct = target.correct(&pred.value(), config.accuracy, config.loss)?;
                 let l = config.loss.apply(&tape, pred, target)?;
                 let value = l.item()?.as_f64();
@@ -1043,7 +1044,7 @@ fn at_step(e: Error, epoch: usize, step: usize) -> Error {
 /// first parameter that is not finite.
 fn check_params<T: Element>(model: &dyn Module<T>, epoch: usize, step: usize) -> Result<()> {
     let mut finite = true;
-    model.for_each_param(&mut |p| {
+    model.visit(&mut ParamPath::new(), &mut |_, p| {
         finite &= crate::vectorized(|| {
             p.value()
                 .data()
@@ -1055,7 +1056,7 @@ fn check_params<T: Element>(model: &dyn Module<T>, epoch: usize, step: usize) ->
         return Ok(());
     }
     let mut bad = None;
-    model.visit_params("", &mut |name, p| {
+    model.visit(&mut ParamPath::new(), &mut |name, p| {
         if bad.is_none() {
             if let Some(v) = p.value().data().iter().find(|v| !v.is_finite()) {
                 bad = Some(Error::NonFinite {
@@ -1114,7 +1115,7 @@ impl<T: Element> Tracker<T> {
             if self.es.is_some_and(|e| e.restore_best) {
                 let mut w = self.weights.take().unwrap_or_default();
                 w.clear();
-                model.visit_params("", &mut |_, p| w.push(p.value().clone()));
+                model.visit(&mut ParamPath::new(), &mut |_, p| w.push(p.value().clone()));
                 self.weights = Some(w);
             }
         } else {
@@ -1145,7 +1146,7 @@ impl<T: Element> Tracker<T> {
         );
         if let Some(w) = &self.weights {
             let mut it = w.iter();
-            model.visit_params("", &mut |name, _| {
+            model.visit(&mut ParamPath::new(), &mut |name, _| {
                 if let Some(a) = it.next() {
                     ckpt.extra_tensors
                         .insert(format!("{BEST}{name}"), a.clone());
@@ -1190,13 +1191,13 @@ impl<T: Element> Tracker<T> {
             .map_err(|_| bad("best_is_last"))?;
         let mut w = Vec::new();
         let mut missing = None;
-        model.visit_params(
-            "",
-            &mut |name, p| match ckpt.extra_tensors.get(&format!("{BEST}{name}")) {
-                Some(a) if a.shape() == p.value().shape() => w.push(a.clone()),
-                _ => missing = missing.take().or(Some(name.to_string())),
-            },
-        );
+        model.visit(&mut ParamPath::new(), &mut |name, p| match ckpt
+            .extra_tensors
+            .get(&format!("{BEST}{name}"))
+        {
+            Some(a) if a.shape() == p.value().shape() => w.push(a.clone()),
+            _ => missing = missing.take().or(Some(name.to_string())),
+        });
         self.weights = match missing {
             None if !w.is_empty() => Some(w),
             None => None,
@@ -1223,7 +1224,7 @@ impl<T: Element> Tracker<T> {
         }
         let mut it = w.into_iter();
         let mut err = None;
-        model.visit_params_mut("", &mut |name, p| {
+        model.visit_mut(&mut ParamPath::new(), &mut |name, p| {
             if err.is_some() {
                 return;
             }
@@ -1278,7 +1279,7 @@ pub fn evaluate<T: Element>(
         let xb = data.x.select_rows(idx)?;
         let target = data.batch_targets(idx, Some(&xb))?;
         {
-            let pred = model.forward(&tape, tape.constant(xb))?;
+            let pred = model.forward(tape.constant(xb))?;
             if let Some((c, n)) = target.correct(&pred.value(), config.accuracy, config.loss)? {
                 hits += c;
                 judged += n;
@@ -1329,7 +1330,7 @@ pub fn predict<T: Element>(
     for idx in batches.epoch(0) {
         let xb = x.select_rows(idx)?;
         {
-            let y = model.forward(&tape, tape.constant(xb))?;
+            let y = model.forward(tape.constant(xb))?;
             let y = y.value();
             let dims = y.dims();
             if dims.first() != Some(&idx.len()) {

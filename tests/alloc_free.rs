@@ -77,7 +77,7 @@ fn a_training_step_in_its_steady_state_allocates_nothing() {
         let grads = {
             let xb = tape.constant(x.select_rows(idx).unwrap());
             let loss = net
-                .forward(&tape, xb)
+                .forward(xb)
                 .unwrap()
                 .cross_entropy_with_logits(&labels)
                 .unwrap();

@@ -10,6 +10,7 @@ mod xor;
 use clap::Parser;
 use tapegrad::data::{synthetic, train_test_split, Dataset};
 use tapegrad::nn::optim::{Adam, Optimizer, RmsProp, Sgd};
+use tapegrad::nn::ParamPath;
 use tapegrad::nn::{Act, Dense, GradSource, Init, Mlp, Module, OutputAct, Relu, Sequential};
 use tapegrad::train::{evaluate, fit, predict, Data, FitConfig, Loss};
 use tapegrad::{rng, Array, Error, Result};
@@ -73,7 +74,9 @@ impl Optimizer<f32> for Overflowing {
     fn step(&mut self, model: &mut dyn Module<f32>, _: &dyn GradSource<f32>) -> Result<()> {
         self.0 += 1;
         if self.0 == 2 {
-            model.for_each_param_mut(&mut |p| p.value_mut().data_mut()[0] = f32::INFINITY);
+            model.visit_mut(&mut ParamPath::new(), &mut |_, p| {
+                p.value_mut().data_mut()[0] = f32::INFINITY
+            });
         }
         Ok(())
     }

@@ -70,7 +70,7 @@ fn hand_loop(
             let xb = train.x.select_rows(idx)?;
             let yb: Vec<usize> = idx.iter().map(|&i| train.y[i]).collect();
             let grads = {
-                let logits = model.forward(&tape, tape.constant(xb))?;
+                let logits = model.forward(tape.constant(xb))?;
                 loss::cross_entropy_with_logits(logits, &yb, Reduction::Mean)?.backward()?
             };
             tape.reset();

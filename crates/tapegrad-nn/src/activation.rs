@@ -3,7 +3,7 @@
 //! [`Autoencoder`](crate::Autoencoder) take. Each is one tape op; none has parameters.
 
 use crate::module::Module;
-use tapegrad_core::{Activation, Element, Param, Result, Tape, Tensor};
+use tapegrad_core::{Activation, Element, Result, Tensor};
 
 macro_rules! activation_module {
     ($(#[$doc:meta])* $name:ident, $label:literal, |$x:ident| $body:expr) => {
@@ -12,16 +12,10 @@ macro_rules! activation_module {
         pub struct $name;
 
         impl<T: Element> Module<T> for $name {
-            fn forward<'t>(&self, _tape: &'t Tape<T>, $x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
+            fn forward<'t>(&self, $x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
                 Ok($body)
             }
-            fn visit_params<'a>(&'a self, _: &str, _: &mut dyn FnMut(&str, &'a Param<T>)) {}
-            fn visit_params_mut<'a>(
-                &'a mut self,
-                _: &str,
-                _: &mut dyn FnMut(&str, &'a mut Param<T>),
-            ) {
-            }
+            crate::module::no_params!(T);
             fn describe(&self) -> String {
                 $label.to_string()
             }
@@ -69,11 +63,10 @@ impl Default for LeakyRelu {
 }
 
 impl<T: Element> Module<T> for LeakyRelu {
-    fn forward<'t>(&self, _tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
+    fn forward<'t>(&self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
         Ok(x.leaky_relu(self.slope))
     }
-    fn visit_params<'a>(&'a self, _: &str, _: &mut dyn FnMut(&str, &'a Param<T>)) {}
-    fn visit_params_mut<'a>(&'a mut self, _: &str, _: &mut dyn FnMut(&str, &'a mut Param<T>)) {}
+    crate::module::no_params!(T);
     fn describe(&self) -> String {
         format!("LeakyReLU(negative_slope={})", self.slope)
     }
@@ -95,11 +88,10 @@ impl Default for Softmax {
 impl<T: Element> Module<T> for Softmax {
     /// # Errors
     /// [`Error::AxisOutOfRange`](tapegrad_core::Error::AxisOutOfRange).
-    fn forward<'t>(&self, _tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
+    fn forward<'t>(&self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
         x.softmax(self.axis)
     }
-    fn visit_params<'a>(&'a self, _: &str, _: &mut dyn FnMut(&str, &'a Param<T>)) {}
-    fn visit_params_mut<'a>(&'a mut self, _: &str, _: &mut dyn FnMut(&str, &'a mut Param<T>)) {}
+    crate::module::no_params!(T);
     fn describe(&self) -> String {
         format!("Softmax(dim={})", self.axis)
     }
@@ -173,22 +165,23 @@ impl Act {
 mod tests {
     use super::*;
     use tapegrad_core::Array;
+    use tapegrad_core::Tape;
 
     #[test]
     fn values_and_names() -> Result<()> {
         let tape = Tape::<f64>::new();
         let x = tape.constant(Array::from_vec(vec![-2.0, 0.0, 3.0], [1, 3])?);
-        let relu = Relu.forward(&tape, x)?.to_array();
+        let relu = Relu.forward(x)?.to_array();
         assert_eq!(relu.data(), &[0.0, 0.0, 3.0]);
-        let leaky = LeakyRelu { slope: 0.1 }.forward(&tape, x)?.to_array();
+        let leaky = LeakyRelu { slope: 0.1 }.forward(x)?.to_array();
         assert_eq!(leaky.data(), &[-0.2, 0.0, 3.0]);
-        let id = Module::<f64>::forward(&Identity, &tape, x)?;
+        let id = Module::<f64>::forward(&Identity, x)?;
         assert_eq!(id.id(), x.id()); // records nothing
-        let sm = Softmax::default().forward(&tape, x)?.to_array();
+        let sm = Softmax::default().forward(x)?.to_array();
         assert!((sm.data().iter().sum::<f64>() - 1.0).abs() < 1e-12);
-        let s = Sigmoid.forward(&tape, x)?.to_array();
+        let s = Sigmoid.forward(x)?.to_array();
         assert!((s.data()[1] - 0.5).abs() < 1e-15);
-        let t = Tanh.forward(&tape, x)?.to_array();
+        let t = Tanh.forward(x)?.to_array();
         assert!((t.data()[2] - 3f64.tanh()).abs() < 1e-15);
         assert_eq!(Module::<f32>::describe(&Relu), "ReLU");
         assert_eq!(
@@ -215,7 +208,7 @@ mod tests {
             Act::Identity,
         ] {
             let a = act.apply(x).to_array();
-            let m = act.module::<f64>().forward(&tape, x)?.to_array();
+            let m = act.module::<f64>().forward(x)?.to_array();
             assert_eq!(a, m, "{act:?}");
         }
         Ok(())

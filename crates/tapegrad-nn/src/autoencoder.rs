@@ -2,10 +2,11 @@
 
 use crate::activation::Act;
 use crate::mlp::{Mlp, OutputAct};
-use crate::module::{describe_children, fmt_with_count, in_child, join_name, Module};
+use crate::module::{describe_children, fmt_with_count, in_child, Module};
+use crate::path::ParamPath;
 use rand::Rng;
 use std::fmt;
-use tapegrad_core::{Element, Error, Param, Result, Tape, Tensor};
+use tapegrad_core::{Element, Error, Param, Result, Tensor};
 
 /// An autoencoder: `encoder` maps an input to a latent code, `decoder` maps the code back.
 /// Parameters are named `encoder.*` and `decoder.*` (`encoder.0.weight`, ...).
@@ -26,9 +27,9 @@ use tapegrad_core::{Element, Error, Param, Result, Tape, Tensor};
 /// assert_eq!(ae.decoder().sizes(), [16, 64, 128, 784]);
 /// let tape = Tape::new();
 /// let x = tape.constant(Array::zeros([4, 784]));
-/// let code = ae.encode(&tape, x)?;
+/// let code = ae.encode(x)?;
 /// assert_eq!(code.shape().dims(), &[4, 16]);
-/// assert_eq!(ae.forward(&tape, x)?.shape().dims(), &[4, 784]);
+/// assert_eq!(ae.forward(x)?.shape().dims(), &[4, 784]);
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
@@ -110,8 +111,8 @@ impl<T: Element> Autoencoder<T> {
     /// [`Error::Shape`](tapegrad_core::Error::Shape) when `x` does not fit the encoder (naming
     /// the layer, `encoder.0`, and the caller's line).
     #[track_caller]
-    pub fn encode<'t>(&self, tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
-        match self.encoder.forward(tape, x) {
+    pub fn encode<'t>(&self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
+        match self.encoder.forward(x) {
             Ok(z) => Ok(z),
             Err(e) => Err(in_child(e, "encoder", || self.encoder.describe())),
         }
@@ -123,8 +124,8 @@ impl<T: Element> Autoencoder<T> {
     /// [`Error::Shape`](tapegrad_core::Error::Shape) when `z` does not fit the decoder (naming
     /// the layer, `decoder.0`, and the caller's line).
     #[track_caller]
-    pub fn decode<'t>(&self, tape: &'t Tape<T>, z: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
-        match self.decoder.forward(tape, z) {
+    pub fn decode<'t>(&self, z: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
+        match self.decoder.forward(z) {
             Ok(y) => Ok(y),
             Err(e) => Err(in_child(e, "decoder", || self.decoder.describe())),
         }
@@ -136,31 +137,24 @@ impl<T: Element> Module<T> for Autoencoder<T> {
     ///
     /// # Errors
     /// As [`Autoencoder::encode`].
-    fn forward<'t>(&self, tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
-        let z = self.encode(tape, x)?;
-        self.decode(tape, z)
+    fn forward<'t>(&self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
+        let z = self.encode(x)?;
+        self.decode(z)
     }
 
-    fn visit_params<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a Param<T>)) {
-        self.encoder.visit_params(&join_name(prefix, "encoder"), f);
-        self.decoder.visit_params(&join_name(prefix, "decoder"), f);
+    fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<T>)) {
+        path.child("encoder", |p| self.encoder.visit(p, f));
+        path.child("decoder", |p| self.decoder.visit(p, f));
     }
 
-    fn visit_params_mut<'a>(&'a mut self, prefix: &str, f: &mut dyn FnMut(&str, &'a mut Param<T>)) {
-        self.encoder
-            .visit_params_mut(&join_name(prefix, "encoder"), f);
-        self.decoder
-            .visit_params_mut(&join_name(prefix, "decoder"), f);
-    }
-
-    fn for_each_param<'a>(&'a self, f: &mut dyn FnMut(&'a Param<T>)) {
-        self.encoder.for_each_param(f);
-        self.decoder.for_each_param(f);
-    }
-
-    fn for_each_param_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut Param<T>)) {
-        self.encoder.for_each_param_mut(f);
-        self.decoder.for_each_param_mut(f);
+    fn visit_mut<'a>(
+        &'a mut self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &'a mut Param<T>),
+    ) {
+        let Autoencoder { encoder, decoder } = self;
+        path.child("encoder", |p| encoder.visit_mut(p, f));
+        path.child("decoder", |p| decoder.visit_mut(p, f));
     }
 
     fn describe(&self) -> String {

@@ -3,6 +3,7 @@
 //! weight.
 
 use crate::module::Module;
+use crate::ParamPath;
 use rand::{rngs::StdRng, SeedableRng};
 use tapegrad_core::{
     Array, Element, GradcheckOptions, GradcheckReport, InputReport, Result, Tape, Tensor,
@@ -17,7 +18,7 @@ fn reduce<'t, T: Element>(tape: &'t Tape<T>, y: Tensor<'t, T>, seed: u64) -> Res
 
 fn eval<T: Element>(model: &dyn Module<T>, x: &Array<T>, seed: u64) -> Result<f64> {
     let tape = Tape::new();
-    let y = model.forward(&tape, tape.constant(x.clone()))?;
+    let y = model.forward(tape.constant(x.clone()))?;
     Ok(reduce(&tape, y, seed)?.item()?.as_f64())
 }
 
@@ -25,7 +26,7 @@ fn eval<T: Element>(model: &dyn Module<T>, x: &Array<T>, seed: u64) -> Result<f6
 fn poke<T: Element>(model: &mut dyn Module<T>, k: usize, j: usize, v: Option<T>) -> T {
     let mut idx = 0;
     let mut old = T::zero();
-    model.visit_params_mut("", &mut |_, p| {
+    model.visit_mut(&mut ParamPath::new(), &mut |_, p| {
         if idx == k {
             let d = p.value_mut().data_mut();
             old = d[j];
@@ -88,14 +89,14 @@ pub fn gradcheck_module<T: Element>(
     let (gx, gparams) = {
         let tape = Tape::new();
         let xt = tape.var(x.clone());
-        let y = model.forward(&tape, xt)?;
+        let y = model.forward(xt)?;
         let grads = reduce(&tape, y, opts.seed)?.backward()?;
         let gx = grads
             .get(xt)
             .cloned()
             .unwrap_or_else(|| Array::zeros(x.shape()));
         let mut gp = Vec::new();
-        model.visit_params("", &mut |_, p| {
+        model.visit(&mut ParamPath::new(), &mut |_, p| {
             gp.push(
                 grads
                     .param(p)

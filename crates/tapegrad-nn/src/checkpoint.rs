@@ -84,7 +84,7 @@ pub struct Progress {
 /// let mut tape = Tape::new();
 /// for _ in 0..3 {
 ///     let grads = {
-///         let pred = model.forward(&tape, tape.constant(x.clone()))?;
+///         let pred = model.forward(tape.constant(x.clone()))?;
 ///         loss::mse(pred, tape.constant(y.clone()), Default::default())?.backward()?
 ///     };
 ///     tape.reset();

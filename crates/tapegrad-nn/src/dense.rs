@@ -3,9 +3,10 @@
 
 use crate::activation::Act;
 use crate::init::Init;
-use crate::module::{join_name, Module};
+use crate::module::Module;
+use crate::path::ParamPath;
 use rand::Rng;
-use tapegrad_core::{Activation, Array, Element, Error, Param, Result, Shape, Tape, Tensor};
+use tapegrad_core::{Activation, Array, Element, Error, Param, Result, Shape, Tensor};
 
 /// A fully connected layer: `y = x · weight + bias` (as `torch.nn.Linear`, but the weight is
 /// stored `[in, out]`, so no transpose is needed; torch's `Linear.weight` is `[out, in]`).
@@ -23,9 +24,9 @@ use tapegrad_core::{Activation, Array, Element, Error, Param, Result, Shape, Tap
 /// assert_eq!(layer.to_string(), "Dense(in=3, out=2, bias)");
 /// let tape = Tape::new();
 /// let x = tape.constant(Array::ones([5, 3]));
-/// let y = layer.forward(&tape, x)?;
+/// let y = layer.forward(x)?;
 /// assert_eq!(y.shape().dims(), &[5, 2]);
-/// let err = layer.forward(&tape, tape.constant(Array::ones([5, 4]))).unwrap_err();
+/// let err = layer.forward(tape.constant(Array::ones([5, 4]))).unwrap_err();
 /// assert!(err.to_string().starts_with("dense: [5, 4] and [3, 2]:"), "{err}");
 /// # Ok(()) }
 /// ```
@@ -123,12 +124,7 @@ impl<T: Element> Dense<T> {
     /// # Errors
     /// [`Error::Shape`] when `x` is rank 0 or its last axis is not `in`.
     #[track_caller]
-    pub fn forward_with<'t>(
-        &self,
-        tape: &'t Tape<T>,
-        x: Tensor<'t, T>,
-        act: Activation,
-    ) -> Result<Tensor<'t, T>> {
+    pub fn forward_with<'t>(&self, x: Tensor<'t, T>, act: Activation) -> Result<Tensor<'t, T>> {
         let xs = x.shape();
         let (i, o) = (self.inputs(), self.outputs());
         if xs.rank() == 0 || xs.dim(xs.rank() - 1) != i {
@@ -139,6 +135,7 @@ impl<T: Element> Dense<T> {
                 format!("the input's last axis must be in={i}"),
             ));
         }
+        let tape = x.tape();
         let w = tape.param(&self.weight);
         let b = self.bias.as_ref().map(|b| tape.param(b));
         if xs.rank() == 2 {
@@ -157,35 +154,26 @@ impl<T: Element> Module<T> for Dense<T> {
     ///
     /// # Errors
     /// [`Error::Shape`] when the input's last axis is not `in` (naming both shapes).
-    fn forward<'t>(&self, tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
-        self.forward_with(tape, x, Activation::Identity)
+    fn forward<'t>(&self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
+        self.forward_with(x, Activation::Identity)
     }
 
-    fn visit_params<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a Param<T>)) {
-        f(&join_name(prefix, "weight"), &self.weight);
+    fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<T>)) {
+        path.child("weight", |p| f(p, &self.weight));
         if let Some(b) = &self.bias {
-            f(&join_name(prefix, "bias"), b);
+            path.child("bias", |p| f(p, b));
         }
     }
 
-    fn visit_params_mut<'a>(&'a mut self, prefix: &str, f: &mut dyn FnMut(&str, &'a mut Param<T>)) {
-        f(&join_name(prefix, "weight"), &mut self.weight);
-        if let Some(b) = &mut self.bias {
-            f(&join_name(prefix, "bias"), b);
-        }
-    }
-
-    fn for_each_param<'a>(&'a self, f: &mut dyn FnMut(&'a Param<T>)) {
-        f(&self.weight);
-        if let Some(b) = &self.bias {
-            f(b);
-        }
-    }
-
-    fn for_each_param_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut Param<T>)) {
-        f(&mut self.weight);
-        if let Some(b) = &mut self.bias {
-            f(b);
+    fn visit_mut<'a>(
+        &'a mut self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &'a mut Param<T>),
+    ) {
+        let Dense { weight, bias } = self;
+        path.child("weight", |p| f(p, weight));
+        if let Some(b) = bias {
+            path.child("bias", |p| f(p, b));
         }
     }
 
@@ -214,6 +202,7 @@ impl<T: Element> std::fmt::Display for Dense<T> {
 mod tests {
     use super::*;
     use tapegrad_core::rng;
+    use tapegrad_core::Tape;
 
     #[test]
     fn known_values_and_ranks() -> Result<()> {
@@ -224,15 +213,15 @@ mod tests {
         let tape = Tape::new();
         // [1, 0, 1] · w + b = [1 + 5 + 0.5, 2 + 6 - 0.5]
         let x1 = tape.constant(Array::from_vec(vec![1., 0., 1.], [3])?);
-        let y1 = layer.forward(&tape, x1)?;
+        let y1 = layer.forward(x1)?;
         assert_eq!(y1.shape().dims(), &[2]);
         assert_eq!(y1.to_array().data(), &[6.5, 7.5]);
         let x3 = tape.constant(Array::from_vec(vec![1., 0., 1., 0., 1., 0.], [2, 1, 3])?);
-        let y3 = layer.forward(&tape, x3)?;
+        let y3 = layer.forward(x3)?;
         assert_eq!(y3.shape().dims(), &[2, 1, 2]);
         assert_eq!(y3.to_array().data(), &[6.5, 7.5, 3.5, 3.5]);
         let err = layer
-            .forward(&tape, tape.constant(Array::scalar(1.0)))
+            .forward(tape.constant(Array::scalar(1.0)))
             .unwrap_err();
         assert!(err.to_string().contains("last axis must be in=3"), "{err}");
         Ok(())

@@ -4,7 +4,7 @@ use crate::module::Module;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::cell::RefCell;
-use tapegrad_core::{Array, Element, Error, Param, Result, Tape, Tensor};
+use tapegrad_core::{Array, Element, Error, Result, Tensor};
 
 /// Inverted dropout (as `torch.nn.Dropout(p)`): in training mode each element is zeroed with
 /// probability `p` and the survivors are scaled by `1 / (1 - p)`, so the expected output equals
@@ -22,10 +22,10 @@ use tapegrad_core::{Array, Element, Error, Param, Result, Tape, Tensor};
 /// let mut drop = Dropout::new(0.5, 42)?;
 /// let tape = Tape::<f32>::new();
 /// let x = tape.constant(Array::ones([1000]));
-/// let y = drop.forward(&tape, x)?.to_array();
+/// let y = drop.forward(x)?.to_array();
 /// assert!(y.data().iter().all(|&v| v == 0.0 || v == 2.0)); // survivors scaled by 1/(1-p)
 /// drop.set_training(false); // evaluation mode
-/// assert_eq!(drop.forward(&tape, x)?.id(), x.id()); // the identity, nothing recorded
+/// assert_eq!(drop.forward(x)?.id(), x.id()); // the identity, nothing recorded
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
@@ -91,7 +91,7 @@ impl Clone for Dropout {
 }
 
 impl<T: Element> Module<T> for Dropout {
-    fn forward<'t>(&self, tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
+    fn forward<'t>(&self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
         if !self.training || self.p == 0.0 {
             return Ok(x);
         }
@@ -110,12 +110,10 @@ impl<T: Element> Module<T> for Dropout {
                 T::zero()
             }
         });
-        x.mul(tape.constant(mask))
+        x.mul(x.tape().constant(mask))
     }
 
-    fn visit_params<'a>(&'a self, _: &str, _: &mut dyn FnMut(&str, &'a Param<T>)) {}
-
-    fn visit_params_mut<'a>(&'a mut self, _: &str, _: &mut dyn FnMut(&str, &'a mut Param<T>)) {}
+    crate::module::no_params!(T);
 
     fn set_training(&mut self, training: bool) {
         self.training = training;
@@ -135,21 +133,22 @@ impl<T: Element> Module<T> for Dropout {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tapegrad_core::Tape;
 
     #[test]
     fn rate_scale_and_seed() -> Result<()> {
         let d = Dropout::new(0.3, 5)?;
         let tape = Tape::<f64>::new();
         let x = tape.constant(Array::ones([20_000]));
-        let y = Module::<f64>::forward(&d, &tape, x)?.to_array();
+        let y = Module::<f64>::forward(&d, x)?.to_array();
         let zeros = y.data().iter().filter(|&&v| v == 0.0).count() as f64 / 20_000.0;
         assert!((zeros - 0.3).abs() < 0.02, "dropped fraction {zeros}");
         let mean = y.data().iter().sum::<f64>() / 20_000.0;
         assert!((mean - 1.0).abs() < 0.03, "mean {mean}"); // inverted: expectation kept
                                                            // the same seed gives the same mask; the next call a new one
         let d2 = Dropout::new(0.3, 5)?;
-        assert_eq!(Module::<f64>::forward(&d2, &tape, x)?.to_array(), y);
-        assert_ne!(Module::<f64>::forward(&d2, &tape, x)?.to_array(), y);
+        assert_eq!(Module::<f64>::forward(&d2, x)?.to_array(), y);
+        assert_ne!(Module::<f64>::forward(&d2, x)?.to_array(), y);
         Ok(())
     }
 
@@ -159,11 +158,11 @@ mod tests {
         let x = tape.constant(Array::ones([10]));
         let all = Dropout::new(1.0, 0)?;
         assert_eq!(
-            Module::<f32>::forward(&all, &tape, x)?.to_array().data(),
+            Module::<f32>::forward(&all, x)?.to_array().data(),
             &[0.0; 10]
         );
         let none = Dropout::new(0.0, 0)?;
-        assert_eq!(Module::<f32>::forward(&none, &tape, x)?.id(), x.id());
+        assert_eq!(Module::<f32>::forward(&none, x)?.id(), x.id());
         assert!(Dropout::new(1.5, 0).is_err());
         assert!(Dropout::new(f64::NAN, 0).is_err());
         assert_eq!(Module::<f32>::describe(&all), "Dropout(p=1)");

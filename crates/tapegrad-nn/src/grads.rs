@@ -48,7 +48,7 @@ impl<T: Element> GradSource<T> for Gradients<T> {
 ///     let grads = {
 ///         let x = tape.constant(Array::full([8, 3], piece as f32));
 ///         let y = tape.constant(Array::ones([8, 1]));
-///         let loss = loss::mse(model.forward(&tape, x)?, y, Default::default())?;
+///         let loss = loss::mse(model.forward(x)?, y, Default::default())?;
 ///         loss.backward()?
 ///     };
 ///     tape.reset();

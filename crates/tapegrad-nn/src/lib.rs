@@ -37,7 +37,7 @@
 //! let mut last = f32::INFINITY;
 //! for _ in 0..5000 {
 //!     last = train_step(&mut tape, &mut model, &mut opt, |tape, model| {
-//!         let pred = model.forward(tape, tape.constant(x.clone()))?;
+//!         let pred = model.forward(tape.constant(x.clone()))?;
 //!         loss::mse(pred, tape.constant(y.clone()), Reduction::Mean)
 //!     })?;
 //! }
@@ -65,6 +65,7 @@ pub mod loss;
 mod mlp;
 mod module;
 pub mod optim;
+mod path;
 pub mod schedule;
 mod sequential;
 mod serialize;
@@ -81,7 +82,8 @@ pub use grads::{GradSource, ParamGrads};
 pub use init::Init;
 pub use loss::Reduction;
 pub use mlp::{Mlp, OutputAct};
-pub use module::{join_name, mix_seed, Module};
+pub use module::{mix_seed, Module};
+pub use path::{ParamPath, Segment};
 pub use sequential::Sequential;
 pub use serialize::{load, save, write_file_atomic};
 pub use step::train_step;

@@ -4,10 +4,11 @@
 use crate::activation::Act;
 use crate::dense::Dense;
 use crate::init::Init;
-use crate::module::{describe_children, fmt_with_count, in_child, join_name, Module};
+use crate::module::{describe_children, fmt_with_count, in_child, Module};
+use crate::path::ParamPath;
 use rand::Rng;
 use std::fmt;
-use tapegrad_core::{Activation, Element, Error, Param, Result, Tape, Tensor};
+use tapegrad_core::{Activation, Element, Error, Param, Result, Tensor};
 
 /// The activation after an [`Mlp`]'s last layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,7 +66,7 @@ impl OutputAct {
 /// assert_eq!(mlp.param_count(), 64 * 64 + 64 + 64 * 32 + 32 + 32 * 10 + 10);
 /// println!("{mlp}");
 /// let tape = Tape::new();
-/// let logits = mlp.forward(&tape, tape.constant(Array::zeros([8, 64])))?;
+/// let logits = mlp.forward(tape.constant(Array::zeros([8, 64])))?;
 /// assert_eq!(logits.shape().dims(), &[8, 10]);
 /// # Ok(()) }
 /// ```
@@ -212,12 +213,7 @@ impl<T: Element> Mlp<T> {
     }
 
     #[track_caller]
-    fn layer_forward<'t>(
-        &self,
-        tape: &'t Tape<T>,
-        k: usize,
-        x: Tensor<'t, T>,
-    ) -> Result<Tensor<'t, T>> {
+    fn layer_forward<'t>(&self, k: usize, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
         let layer = &self.layers[k];
         let last = k + 1 == self.layers.len();
         let fused = if last {
@@ -226,8 +222,8 @@ impl<T: Element> Mlp<T> {
             self.act.fused()
         };
         let y = match fused {
-            Some(a) if self.fused => layer.forward_with(tape, x, a),
-            _ => match layer.forward(tape, x) {
+            Some(a) if self.fused => layer.forward_with(x, a),
+            _ => match layer.forward(x) {
                 Ok(z) if last => self.output.apply(z),
                 Ok(z) => Ok(self.act.apply(z)),
                 Err(e) => Err(e),
@@ -241,32 +237,30 @@ impl<T: Element> Module<T> for Mlp<T> {
     /// # Errors
     /// [`Error::Shape`] when the input's last axis is not the first layer size, naming the
     /// layer (`(in module `0`: Dense(in=2, out=4, bias))`) and the caller's line.
-    fn forward<'t>(&self, tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
+    fn forward<'t>(&self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
         let mut x = x;
         for k in 0..self.layers.len() {
-            x = self.layer_forward(tape, k, x)?;
+            x = self.layer_forward(k, x)?;
         }
         Ok(x)
     }
 
-    fn visit_params<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a Param<T>)) {
+    /// Layer `k` is child `2k` (its activation is child `2k + 1`), as in a torch
+    /// `Sequential` of the same stack.
+    fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<T>)) {
         for (k, layer) in self.layers.iter().enumerate() {
-            layer.visit_params(&join_name(prefix, &(2 * k).to_string()), f);
+            path.child(2 * k, |p| layer.visit(p, f));
         }
     }
 
-    fn visit_params_mut<'a>(&'a mut self, prefix: &str, f: &mut dyn FnMut(&str, &'a mut Param<T>)) {
+    fn visit_mut<'a>(
+        &'a mut self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &'a mut Param<T>),
+    ) {
         for (k, layer) in self.layers.iter_mut().enumerate() {
-            layer.visit_params_mut(&join_name(prefix, &(2 * k).to_string()), f);
+            path.child(2 * k, |p| layer.visit_mut(p, f));
         }
-    }
-
-    fn for_each_param<'a>(&'a self, f: &mut dyn FnMut(&'a Param<T>)) {
-        self.layers.iter().for_each(|l| l.for_each_param(f));
-    }
-
-    fn for_each_param_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut Param<T>)) {
-        self.layers.iter_mut().for_each(|l| l.for_each_param_mut(f));
     }
 
     fn describe(&self) -> String {

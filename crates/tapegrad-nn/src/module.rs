@@ -1,19 +1,28 @@
-//! The [`Module`] trait: a forward pass recorded on a tape, plus a visit of the parameters by
-//! dotted name (`encoder.0.weight`), a training/evaluation switch, and a printable summary.
+//! The [`Module`] trait: a forward pass recorded on its input's tape, plus a visit of the
+//! parameters by dotted path (`encoder.0.weight`), a training/evaluation switch, and a
+//! printable summary.
 
+use crate::path::ParamPath;
 use std::fmt;
 use std::path::Path;
-use tapegrad_core::{Element, Error, Param, Result, Tape, Tensor};
+use tapegrad_core::{Element, Error, Param, Result, Tensor};
 
 /// A layer or a model: a function of one tensor whose parameters live in the module and are
-/// bound to the tape by `forward` (`tape.param(&p)`), so the tape gives their gradients.
+/// bound to the input's tape by `forward` (`x.tape().param(&p)`), so the tape gives their
+/// gradients.
+///
+/// A module implements three things: [`forward`](Module::forward), and the two parameter
+/// visits, [`visit`](Module::visit) (shared) and [`visit_mut`](Module::visit_mut) (mutable),
+/// which call a function with every parameter and its [`ParamPath`]. Everything else comes
+/// from those: names ([`Module::named_params`]), counts, [`save`](crate::save) /
+/// [`load`](crate::load), the optimizers, `fit` and [`gradcheck_module`](crate::gradcheck_module).
 ///
 /// The trait is object-safe: containers hold `Box<dyn Module<T>>`, and optimizers and
 /// [`save`](crate::save) take `&dyn Module<T>` / `&mut dyn Module<T>`.
 ///
 /// Names are dotted paths, torch-style: a [`Dense`](crate::Dense) has `weight` and `bias`; a
-/// container prefixes its children's names with their position or role (`0.weight`,
-/// `encoder.2.bias`). Build a child's prefix with [`join_name`].
+/// container puts its children's position or role in front of their names (`0.weight`,
+/// `encoder.2.bias`) with [`ParamPath::child`].
 ///
 /// ```
 /// use tapegrad_core::{rng, Array, Tape};
@@ -24,12 +33,49 @@ use tapegrad_core::{Element, Error, Param, Result, Tape, Tensor};
 /// assert_eq!(names, ["0.weight", "0.bias", "2.weight", "2.bias"]);
 /// assert_eq!(model.param_count(), 2 * 4 + 4 + 4 * 1 + 1);
 /// let tape = Tape::new();
-/// let y = model.forward(&tape, tape.constant(Array::zeros([3, 2])))?;
+/// let y = model.forward(tape.constant(Array::zeros([3, 2])))?;
 /// assert_eq!(y.shape().dims(), &[3, 1]);
 /// # Ok(()) }
 /// ```
+///
+/// A module of your own (its parameters bound with [`Tape::param`](tapegrad_core::Tape::param)
+/// on the input's tape):
+///
+/// ```
+/// use tapegrad_core::{Array, Param, Result, Tape, Tensor};
+/// use tapegrad_nn::{Module, ParamPath};
+///
+/// /// y = a·x, elementwise, with one learned scale per feature.
+/// struct Scale {
+///     a: Param<f64>,
+/// }
+///
+/// impl Module<f64> for Scale {
+///     fn forward<'t>(&self, x: Tensor<'t, f64>) -> Result<Tensor<'t, f64>> {
+///         x.mul(x.tape().param(&self.a))
+///     }
+///     fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<f64>)) {
+///         path.child("a", |p| f(p, &self.a));
+///     }
+///     fn visit_mut<'a>(
+///         &'a mut self,
+///         path: &mut ParamPath,
+///         f: &mut dyn FnMut(&ParamPath, &'a mut Param<f64>),
+///     ) {
+///         path.child("a", |p| f(p, &mut self.a));
+///     }
+/// }
+///
+/// # fn main() -> Result<()> {
+/// let m = Scale { a: Param::new(Array::from_vec(vec![2.0, 3.0], [2])?) };
+/// let tape = Tape::new();
+/// let y = m.forward(tape.constant(Array::ones([4, 2])))?;
+/// assert_eq!(y.value().data()[..2], [2.0, 3.0]);
+/// assert_eq!(m.named_params()[0].0, "a");
+/// # Ok(()) }
+/// ```
 pub trait Module<T: Element> {
-    /// Records the module's computation of `x` on `tape` and returns its output.
+    /// Records the module's computation of `x` on `x`'s tape and returns its output.
     ///
     /// `#[track_caller]` (every implementation inherits it): an error names the line of the
     /// code that called `forward` (or `fit`), through containers and `dyn Module` too; a
@@ -39,26 +85,21 @@ pub trait Module<T: Element> {
     /// # Errors
     /// Shape errors when `x` does not fit the module (each names both shapes).
     #[track_caller]
-    fn forward<'t>(&self, tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>>;
+    fn forward<'t>(&self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>>;
 
-    /// Calls `f` with the dotted name and a reference of every parameter, in a fixed order.
-    /// `prefix` is prepended (with a dot) to every name; pass `""` at the top.
-    fn visit_params<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a Param<T>));
+    /// Calls `f` with every parameter and its path, in a fixed order. `path` is where this
+    /// module stands (pass `&mut ParamPath::new()` at the top); push a child's or a
+    /// parameter's segment around the call with [`ParamPath::child`]. Nothing is allocated
+    /// for the path (up to 8 levels deep), so the optimizers' hot path uses this visit too.
+    fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<T>));
 
-    /// As [`Module::visit_params`], with mutable access (optimizers, loading).
-    fn visit_params_mut<'a>(&'a mut self, prefix: &str, f: &mut dyn FnMut(&str, &'a mut Param<T>));
-
-    /// Calls `f` with every parameter, in the order of [`Module::visit_params`], without
-    /// building names: the optimizers' hot path. The default goes through `visit_params`;
-    /// the modules of this crate override it so that it allocates nothing.
-    fn for_each_param<'a>(&'a self, f: &mut dyn FnMut(&'a Param<T>)) {
-        self.visit_params("", &mut |_, p| f(p));
-    }
-
-    /// As [`Module::for_each_param`], with mutable access.
-    fn for_each_param_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut Param<T>)) {
-        self.visit_params_mut("", &mut |_, p| f(p));
-    }
+    /// As [`Module::visit`], with mutable access (optimizers, loading). It must visit the
+    /// same parameters in the same order.
+    fn visit_mut<'a>(
+        &'a mut self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &'a mut Param<T>),
+    );
 
     /// Switches training mode (on) or evaluation mode (off). Layers such as
     /// [`Dropout`](crate::Dropout) obey it; containers pass it to every child. The default
@@ -99,21 +140,25 @@ pub trait Module<T: Element> {
     /// The number of scalar parameters (the sum of every parameter's element count).
     fn param_count(&self) -> usize {
         let mut n = 0;
-        self.visit_params("", &mut |_, p| n += p.value().numel());
+        self.visit(&mut ParamPath::new(), &mut |_, p| n += p.value().numel());
         n
     }
 
     /// Every parameter with its dotted name, in visiting order.
     fn named_params(&self) -> Vec<(String, &Param<T>)> {
         let mut v = Vec::new();
-        self.visit_params("", &mut |name, p| v.push((name.to_string(), p)));
+        self.visit(&mut ParamPath::new(), &mut |path, p| {
+            v.push((path.to_string(), p))
+        });
         v
     }
 
     /// Every parameter with its dotted name, mutably, in visiting order.
     fn named_params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
         let mut v = Vec::new();
-        self.visit_params_mut("", &mut |name, p| v.push((name.to_string(), p)));
+        self.visit_mut(&mut ParamPath::new(), &mut |path, p| {
+            v.push((path.to_string(), p))
+        });
         v
     }
 
@@ -140,19 +185,24 @@ pub trait Module<T: Element> {
     }
 }
 
-/// Joins a prefix and a name with a dot; an empty prefix gives the name alone.
-///
-/// ```
-/// assert_eq!(tapegrad_nn::join_name("", "weight"), "weight");
-/// assert_eq!(tapegrad_nn::join_name("encoder.0", "weight"), "encoder.0.weight");
-/// ```
-pub fn join_name(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_string()
-    } else {
-        format!("{prefix}.{name}")
-    }
+/// The two parameter visits of a module without parameters (they visit nothing).
+macro_rules! no_params {
+    ($t:ty) => {
+        fn visit<'a>(
+            &'a self,
+            _: &mut $crate::ParamPath,
+            _: &mut dyn FnMut(&$crate::ParamPath, &'a tapegrad_core::Param<$t>),
+        ) {
+        }
+        fn visit_mut<'a>(
+            &'a mut self,
+            _: &mut $crate::ParamPath,
+            _: &mut dyn FnMut(&$crate::ParamPath, &'a mut tapegrad_core::Param<$t>),
+        ) {
+        }
+    };
 }
+pub(crate) use no_params;
 
 /// The torch-style listing of numbered or named children:
 /// `Name(\n  (key): child\n  ...\n)`, nested children indented.
@@ -183,20 +233,18 @@ impl<T: Element> fmt::Display for dyn Module<T> + '_ {
 }
 
 impl<T: Element> Module<T> for Box<dyn Module<T> + '_> {
-    fn forward<'t>(&self, tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
-        (**self).forward(tape, x)
+    fn forward<'t>(&self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
+        (**self).forward(x)
     }
-    fn visit_params<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a Param<T>)) {
-        (**self).visit_params(prefix, f);
+    fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<T>)) {
+        (**self).visit(path, f);
     }
-    fn visit_params_mut<'a>(&'a mut self, prefix: &str, f: &mut dyn FnMut(&str, &'a mut Param<T>)) {
-        (**self).visit_params_mut(prefix, f);
-    }
-    fn for_each_param<'a>(&'a self, f: &mut dyn FnMut(&'a Param<T>)) {
-        (**self).for_each_param(f);
-    }
-    fn for_each_param_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut Param<T>)) {
-        (**self).for_each_param_mut(f);
+    fn visit_mut<'a>(
+        &'a mut self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &'a mut Param<T>),
+    ) {
+        (**self).visit_mut(path, f);
     }
     fn set_training(&mut self, training: bool) {
         (**self).set_training(training);

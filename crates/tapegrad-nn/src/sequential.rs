@@ -1,8 +1,9 @@
 //! `Sequential`: a list of boxed modules applied in order.
 
 use crate::module::{describe_children, fmt_with_count, in_child, Module};
+use crate::path::ParamPath;
 use std::fmt;
-use tapegrad_core::{Element, Param, Result, Tape, Tensor};
+use tapegrad_core::{Element, Param, Result, Tensor};
 
 /// Modules applied one after another (as `torch.nn.Sequential`). Children are numbered by
 /// position, activations included, so parameter names match torch's: a
@@ -22,7 +23,7 @@ use tapegrad_core::{Element, Param, Result, Tape, Tensor};
 ///     "Sequential(\n  (0): Dense(in=4, out=8, bias)\n  (1): ReLU\n  (2): Dense(in=8, out=2, bias)\n)\ntotal parameters: 58"
 /// );
 /// let tape = Tape::new();
-/// let y = model.forward(&tape, tape.constant(Array::ones([3, 4])))?;
+/// let y = model.forward(tape.constant(Array::ones([3, 4])))?;
 /// assert_eq!(y.shape().dims(), &[3, 2]);
 /// # Ok(()) }
 /// ```
@@ -87,11 +88,11 @@ impl<T: Element> Sequential<T> {
 impl<T: Element> Module<T> for Sequential<T> {
     /// Each module's forward in turn. An error names the child where it arose:
     /// `... (in module `1`: Dense(in=64, out=10, bias)) (at src/main.rs:9:5)`.
-    fn forward<'t>(&self, tape: &'t Tape<T>, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
+    fn forward<'t>(&self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
         let mut x = x;
         for (i, m) in self.layers.iter().enumerate() {
             // a plain loop, not a closure: the caller's location passes through
-            x = match m.forward(tape, x) {
+            x = match m.forward(x) {
                 Ok(y) => y,
                 Err(e) => return Err(in_child(e, &i.to_string(), || m.describe())),
             };
@@ -99,24 +100,20 @@ impl<T: Element> Module<T> for Sequential<T> {
         Ok(x)
     }
 
-    fn visit_params<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a Param<T>)) {
+    fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<T>)) {
         for (i, m) in self.layers.iter().enumerate() {
-            m.visit_params(&crate::join_name(prefix, &i.to_string()), f);
+            path.child(i, |p| m.visit(p, f));
         }
     }
 
-    fn visit_params_mut<'a>(&'a mut self, prefix: &str, f: &mut dyn FnMut(&str, &'a mut Param<T>)) {
+    fn visit_mut<'a>(
+        &'a mut self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &'a mut Param<T>),
+    ) {
         for (i, m) in self.layers.iter_mut().enumerate() {
-            m.visit_params_mut(&crate::join_name(prefix, &i.to_string()), f);
+            path.child(i, |p| m.visit_mut(p, f));
         }
-    }
-
-    fn for_each_param<'a>(&'a self, f: &mut dyn FnMut(&'a Param<T>)) {
-        self.layers.iter().for_each(|m| m.for_each_param(f));
-    }
-
-    fn for_each_param_mut<'a>(&'a mut self, f: &mut dyn FnMut(&'a mut Param<T>)) {
-        self.layers.iter_mut().for_each(|m| m.for_each_param_mut(f));
     }
 
     fn set_training(&mut self, training: bool) {

@@ -6,6 +6,7 @@
 //! `nn.Linear.weight` is `[out, in]`, so transpose it when moving weights across.
 
 use crate::module::Module;
+use crate::ParamPath;
 use safetensors::tensor::{Dtype, Metadata, SafeTensors, View};
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -218,7 +219,7 @@ pub(crate) fn read_bounded(path: &Path, max_len: u64) -> Result<Vec<u8>> {
 /// The parameter bytes and count of `model`.
 pub(crate) fn param_bytes<T: Element>(model: &(impl Module<T> + ?Sized)) -> (u64, u64) {
     let (mut bytes, mut count) = (0u64, 0u64);
-    model.for_each_param(&mut |p| {
+    model.visit(&mut ParamPath::new(), &mut |_, p| {
         bytes = bytes.saturating_add((p.value().numel() * std::mem::size_of::<T>()) as u64);
         count += 1;
     });
@@ -260,7 +261,9 @@ pub(crate) fn named_values<T: Element>(
     model: &(impl Module<T> + ?Sized),
 ) -> Vec<(String, &Array<T>)> {
     let mut out = Vec::new();
-    model.visit_params("", &mut |name, p| out.push((name.to_string(), p.value())));
+    model.visit(&mut ParamPath::new(), &mut |name, p| {
+        out.push((name.to_string(), p.value()))
+    });
     out
 }
 
@@ -369,10 +372,12 @@ pub(crate) fn model_values<T: Element>(
     let mut values: Vec<Array<T>> = Vec::new();
     let mut names = HashSet::new();
     let mut bad: Option<Error> = None;
-    model.visit_params("", &mut |name, p| {
+    model.visit(&mut ParamPath::new(), &mut |name, p| {
         if bad.is_some() {
             return;
         }
+        let name = name.to_string();
+        let name = name.as_str();
         names.insert(name.to_string());
         if !file.has(name) {
             bad = Some(format_err(
@@ -412,7 +417,7 @@ pub(crate) fn set_values<T: Element>(
 ) -> Result<()> {
     let mut values = values.into_iter();
     let mut result = Ok(());
-    model.visit_params_mut("", &mut |_, p| {
+    model.visit_mut(&mut ParamPath::new(), &mut |_, p| {
         let v = values.next().expect("internal: one value per parameter");
         if let Err(e) = p.set(v) {
             result = Err(e);

@@ -30,7 +30,7 @@ use tapegrad_core::{Element, Error, Result, Tape, Tensor};
 /// let mut losses = Vec::new();
 /// for _ in 0..100 {
 ///     let l = train_step(&mut tape, &mut model, &mut opt, |tape, model| {
-///         let pred = model.forward(tape, tape.constant(x.clone()))?;
+///         let pred = model.forward(tape.constant(x.clone()))?;
 ///         loss::mse(pred, tape.constant(y.clone()), Reduction::Mean)
 ///     })?;
 ///     losses.push(l);

@@ -34,7 +34,7 @@ fn train(opt: &mut dyn Optimizer<f32>, model: &mut Mlp<f32>, steps: usize) -> Re
     let mut tape = Tape::new();
     for _ in 0..steps {
         let grads = {
-            let pred = model.forward(&tape, tape.constant(x.clone()))?;
+            let pred = model.forward(tape.constant(x.clone()))?;
             loss::mse(pred, tape.constant(y.clone()), Reduction::Mean)?.backward()?
         };
         tape.reset();

@@ -5,6 +5,7 @@
 use proptest::prelude::*;
 use tapegrad_core::{gradcheck, rng, Array, GradcheckOptions, Result, Tape};
 use tapegrad_nn::loss::{self, Reduction};
+use tapegrad_nn::ParamPath;
 use tapegrad_nn::{
     gradcheck_module, Act, Autoencoder, Dense, Dropout, Identity, Init, LeakyRelu, Mlp, Module,
     OutputAct, Relu, Sequential, Sigmoid, Softmax, Tanh,
@@ -23,8 +24,8 @@ fn randn(shape: &[usize], seed: u64) -> Array<f64> {
 /// slopes and no gradient can match them.
 fn randomize_biases(m: &mut dyn Module<f64>, seed: u64) {
     let mut r = rng(seed);
-    m.visit_params_mut("", &mut |name, p| {
-        if name.ends_with("bias") {
+    m.visit_mut(&mut ParamPath::new(), &mut |name, p| {
+        if name.to_string().ends_with("bias") {
             let v = Array::randn(p.value().shape(), 0.0, 0.5, &mut r);
             p.set(v).expect("same shape");
         }
@@ -68,7 +69,7 @@ fn dropout_in_both_modes() -> Result<()> {
     // function is deterministic and finite differences apply
     let x = randn(&[6, 7], 8);
     let report = gradcheck(
-        |tape, xs| Dropout::new(0.4, 11)?.forward(tape, xs[0]),
+        |_tape, xs| Dropout::new(0.4, 11)?.forward(xs[0]),
         std::slice::from_ref(&x),
         opts(),
     )?;
@@ -76,7 +77,7 @@ fn dropout_in_both_modes() -> Result<()> {
     // and the gradient is the mask: zero where dropped, 1/(1-p) where kept
     let tape = Tape::<f64>::new();
     let xt = tape.var(x.clone());
-    let y = Dropout::new(0.4, 11)?.forward(&tape, xt)?;
+    let y = Dropout::new(0.4, 11)?.forward(xt)?;
     let yv = y.to_array();
     let grads = y.sum().backward()?;
     let g = grads.get(xt).expect("x has a gradient");

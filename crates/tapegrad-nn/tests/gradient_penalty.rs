@@ -16,6 +16,7 @@ use tapegrad_core::{
     grad, gradcheck, rng, Activation, Array, Error, GradcheckOptions, Param, Result, Tape, Tensor,
 };
 use tapegrad_nn::optim::{Adam, Optimizer};
+use tapegrad_nn::ParamPath;
 use tapegrad_nn::{Act, Dense, Mlp, Module, OutputAct};
 
 /// `(penalty, norms)`: `mean((‖∇ₓ f‖ − 1)²)` over the rows of `x` (a `tape.var`) and the
@@ -49,7 +50,7 @@ fn gaussian(n: usize, cx: f64, std: f64, r: &mut rand::rngs::StdRng) -> Array<f6
 /// of `x`.
 fn measure(model: &Mlp<f64>, x: &Array<f64>) -> (f64, f64, f64) {
     let tape = Tape::new();
-    let (p, norms) = penalty(&tape, tape.var(x.clone()), |x| model.forward(&tape, x)).unwrap();
+    let (p, norms) = penalty(&tape, tape.var(x.clone()), |x| model.forward(x)).unwrap();
     let norms = norms.to_array();
     let n = x.dims()[0] as f64;
     let dev = norms.data().iter().map(|v| (v - 1.0).abs()).sum::<f64>() / n;
@@ -61,7 +62,7 @@ fn measure(model: &Mlp<f64>, x: &Array<f64>) -> (f64, f64, f64) {
 fn the_penalty_alone_drives_input_gradient_norms_to_one() {
     let mut model = critic(&[2, 32, 32, 1], 1);
     // make the critic start far too steep: every weight times 3
-    model.for_each_param_mut(&mut |p| {
+    model.visit_mut(&mut ParamPath::new(), &mut |_, p| {
         for v in p.value_mut().data_mut() {
             *v *= 3.0;
         }
@@ -80,7 +81,7 @@ fn the_penalty_alone_drives_input_gradient_norms_to_one() {
     for _ in 0..1500 {
         let x = Array::<f64>::rand_uniform([64, 2], -2.0, 2.0, &mut r);
         let grads = {
-            let (p, _) = penalty(&tape, tape.var(x), |x| model.forward(&tape, x)).unwrap();
+            let (p, _) = penalty(&tape, tape.var(x), |x| model.forward(x)).unwrap();
             losses.push(p.item().unwrap());
             p.backward().unwrap()
         };
@@ -103,7 +104,7 @@ fn a_wgan_gp_critic_learns_the_wasserstein_distance_with_unit_gradients() -> Res
     let slope = 1.0 + 1.0 / lambda;
     let mut model = critic(&[2, 32, 32, 1], 3);
     // a steep start, so that the penalty has far to fall
-    model.for_each_param_mut(&mut |p| {
+    model.visit_mut(&mut ParamPath::new(), &mut |_, p| {
         for v in p.value_mut().data_mut() {
             *v *= 2.0;
         }
@@ -126,9 +127,9 @@ fn a_wgan_gp_critic_learns_the_wasserstein_distance_with_unit_gradients() -> Res
     for _ in 0..800 {
         let (real, fake, mix) = pair(&mut r, n);
         let grads = {
-            let f_real = model.forward(&tape, tape.constant(real))?;
-            let f_fake = model.forward(&tape, tape.constant(fake))?;
-            let (gp, _) = penalty(&tape, tape.var(mix), |x| model.forward(&tape, x))?;
+            let f_real = model.forward(tape.constant(real))?;
+            let f_fake = model.forward(tape.constant(fake))?;
+            let (gp, _) = penalty(&tape, tape.var(mix), |x| model.forward(x))?;
             penalties.push(gp.item()?);
             // the critic minimizes mean f(fake) − mean f(real) + λ·penalty
             let loss = f_fake
@@ -143,8 +144,8 @@ fn a_wgan_gp_critic_learns_the_wasserstein_distance_with_unit_gradients() -> Res
     // fresh samples: the critic's estimate of W1, and its gradient norms between the two
     let (real, fake, mix) = pair(&mut rng(12), 2000);
     let tape = Tape::new();
-    let w1 = model.forward(&tape, tape.constant(real))?.mean().item()?
-        - model.forward(&tape, tape.constant(fake))?.mean().item()?;
+    let w1 = model.forward(tape.constant(real))?.mean().item()?
+        - model.forward(tape.constant(fake))?.mean().item()?;
     let (p, _, mean_norm) = measure(&model, &mix);
     assert!(
         (w1 - 2.0 * slope).abs() < 0.05,
@@ -207,7 +208,7 @@ fn the_penalty_gradient_matches_central_differences() {
         .collect();
     let mlp = Mlp::from_layers(layers, Act::Tanh, OutputAct::None).unwrap();
     let tape = Tape::new();
-    let (p_mlp, _) = penalty(&tape, tape.var(x.clone()), |x| mlp.forward(&tape, x)).unwrap();
+    let (p_mlp, _) = penalty(&tape, tape.var(x.clone()), |x| mlp.forward(x)).unwrap();
     let g_mlp = p_mlp.backward().unwrap();
     let tape2 = Tape::new();
     let ws: Vec<Tensor<'_, f64>> = weights.iter().map(|w| tape2.var(w.clone())).collect();

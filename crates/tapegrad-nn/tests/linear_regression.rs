@@ -21,7 +21,7 @@ fn dense_3_1_recovers_known_weights_from_noisy_data() -> Result<()> {
     let mut last = f64::INFINITY;
     for _ in 0..400 {
         let grads = {
-            let pred = model.forward(&tape, tape.constant(x.clone()))?;
+            let pred = model.forward(tape.constant(x.clone()))?;
             let l = loss::mse(pred, tape.constant(y.clone()), Reduction::Mean)?;
             last = l.item()?;
             l.backward()?

@@ -89,7 +89,7 @@ fn seeds() -> &'static (Vec<u8>, Vec<u8>) {
         for _ in 0..2 {
             let grads = {
                 let pred = m
-                    .forward(&tape, tape.constant(Array::ones([2, 4])))
+                    .forward(tape.constant(Array::ones([2, 4])))
                     .expect("forward");
                 loss::mse(
                     pred,

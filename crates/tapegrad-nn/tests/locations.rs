@@ -13,11 +13,11 @@ fn dense_forward_names_the_callers_line() {
     let tape = Tape::<f32>::new();
     let x = tape.constant(Array::zeros([4, 5]));
     let d = Dense::<f32>::new(3, 2, Init::XavierNormal, &mut rng(0));
-    let e = d.forward(&tape, x).unwrap_err();
+    let e = d.forward(x).unwrap_err();
     assert!(names_this_file(&e), "{e}");
     let boxed: Box<dyn Module<f32>> =
         Box::new(Dense::<f32>::new(3, 2, Init::XavierNormal, &mut rng(0)));
-    let e = boxed.forward(&tape, x).unwrap_err();
+    let e = boxed.forward(x).unwrap_err();
     assert!(names_this_file(&e), "through dyn Module: {e}");
 }
 
@@ -27,9 +27,7 @@ fn sequential_forward_names_the_callers_line() {
     let mut s = Sequential::<f32>::new();
     s.push(Dense::<f32>::new(5, 3, Init::XavierNormal, &mut rng(0)));
     s.push(Dense::<f32>::new(4, 2, Init::XavierNormal, &mut rng(1)));
-    let e = s
-        .forward(&tape, tape.constant(Array::zeros([2, 5])))
-        .unwrap_err();
+    let e = s.forward(tape.constant(Array::zeros([2, 5]))).unwrap_err();
     assert!(e.to_string().starts_with("dense: [2, 3]"), "{e}");
     assert!(names_this_file(&e), "{e}");
 }
@@ -40,12 +38,12 @@ fn mlp_and_autoencoder_forward_name_the_callers_line() {
     let tape = Tape::<f32>::new();
     let x = tape.constant(Array::zeros([2, 7]));
     let m = Mlp::<f32>::new(&[5, 3, 2], Act::Relu, OutputAct::None, &mut rng(0)).unwrap();
-    let e = m.forward(&tape, x).unwrap_err();
+    let e = m.forward(x).unwrap_err();
     assert!(names_this_file(&e), "{e}");
     let ae =
         Autoencoder::<f32>::new(5, &[3], 2, Act::Relu, OutputAct::Sigmoid, &mut rng(0)).unwrap();
-    let e = ae.forward(&tape, x).unwrap_err();
+    let e = ae.forward(x).unwrap_err();
     assert!(names_this_file(&e), "{e}");
-    let e = ae.decode(&tape, x).unwrap_err();
+    let e = ae.decode(x).unwrap_err();
     assert!(names_this_file(&e), "{e}");
 }

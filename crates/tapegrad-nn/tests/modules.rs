@@ -4,7 +4,7 @@
 use tapegrad_core::{rng, Array, GradcheckOptions, Param, Result, Tape, Tensor};
 use tapegrad_nn::loss::{self, Reduction};
 use tapegrad_nn::{
-    gradcheck_module, join_name, Act, Dense, Dropout, Init, Mlp, Module, OutputAct, Relu,
+    gradcheck_module, Act, Dense, Dropout, Init, Mlp, Module, OutputAct, ParamPath, Relu,
     Sequential,
 };
 
@@ -14,7 +14,7 @@ type Named<T> = Vec<(String, Array<T>)>;
 /// Forward + backward of `sum(y · r)`: the output and every parameter's gradient, by name.
 fn run<T: tapegrad_core::Element>(m: &dyn Module<T>, x: &Array<T>) -> Result<(Array<T>, Named<T>)> {
     let tape = Tape::new();
-    let y = m.forward(&tape, tape.constant(x.clone()))?;
+    let y = m.forward(tape.constant(x.clone()))?;
     let r = Array::rand_uniform(y.shape(), -1.0, 1.0, &mut rng(5));
     let grads = y.mul(tape.constant(r))?.sum().backward()?;
     let gs = m
@@ -70,7 +70,7 @@ fn fused_mlp_records_fewer_nodes() -> Result<()> {
     let mut m = Mlp::<f32>::new(&[4, 8, 8, 2], Act::Relu, OutputAct::Sigmoid, &mut rng(0))?;
     let count = |m: &Mlp<f32>| -> Result<usize> {
         let tape = Tape::new();
-        m.forward(&tape, tape.constant(Array::ones([3, 4])))?;
+        m.forward(tape.constant(Array::ones([3, 4])))?;
         Ok(tape.len())
     };
     let fused = count(&m)?;
@@ -92,7 +92,7 @@ fn training_mode_reaches_nested_dropout() -> Result<()> {
     let x = Array::<f32>::ones([64, 4]);
     let out = |m: &Sequential<f32>| -> Result<Array<f32>> {
         let tape = Tape::new();
-        Ok(m.forward(&tape, tape.constant(x.clone()))?.to_array())
+        Ok(m.forward(tape.constant(x.clone()))?.to_array())
     };
     let a = out(&outer)?;
     let zeros = a.data().iter().filter(|&&v| v == 0.0).count();
@@ -144,18 +144,18 @@ struct Broken {
 }
 
 impl Module<f64> for Broken {
-    fn forward<'t>(&self, tape: &'t Tape<f64>, x: Tensor<'t, f64>) -> Result<Tensor<'t, f64>> {
-        x.mul(tape.param(&self.w).detach())
+    fn forward<'t>(&self, x: Tensor<'t, f64>) -> Result<Tensor<'t, f64>> {
+        x.mul(x.tape().param(&self.w).detach())
     }
-    fn visit_params<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a Param<f64>)) {
-        f(&join_name(prefix, "w"), &self.w);
+    fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<f64>)) {
+        path.child("w", |p| f(p, &self.w));
     }
-    fn visit_params_mut<'a>(
+    fn visit_mut<'a>(
         &'a mut self,
-        prefix: &str,
-        f: &mut dyn FnMut(&str, &'a mut Param<f64>),
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &'a mut Param<f64>),
     ) {
-        f(&join_name(prefix, "w"), &mut self.w);
+        path.child("w", |p| f(p, &mut self.w));
     }
 }
 
@@ -220,7 +220,7 @@ fn forward_errors_name_the_module_path_and_the_callers_line() -> tapegrad_core::
         .with(Dense::new(4, 8, Init::HeNormal, &mut r))
         .with(Relu)
         .with(Dense::new(9, 2, Init::HeNormal, &mut r));
-    let err = seq.forward(&tape, x).unwrap_err().to_string();
+    let err = seq.forward(x).unwrap_err().to_string();
     let line = line!() - 1;
     assert!(
         err.starts_with("dense: [3, 8] and [9, 2]: the input's last axis must be in=9 (in module `2`: Dense(in=9, out=2, bias)) (at crates/tapegrad-nn/tests/modules.rs:"),
@@ -235,7 +235,7 @@ fn forward_errors_name_the_module_path_and_the_callers_line() -> tapegrad_core::
             .with(Dense::new(4, 6, Init::HeNormal, &mut r))
             .with(inner),
     );
-    let err = outer.forward(&tape, x).unwrap_err().to_string();
+    let err = outer.forward(x).unwrap_err().to_string();
     let line = line!() - 1;
     assert!(
         err.contains("(in module `1.0`: Dense(in=5, out=2, bias))"),
@@ -245,7 +245,7 @@ fn forward_errors_name_the_module_path_and_the_callers_line() -> tapegrad_core::
 
     // an autoencoder names encoder/decoder and the MLP's torch-style index
     let ae = Autoencoder::<f32>::new(6, &[4], 2, Act::Tanh, OutputAct::Sigmoid, &mut r)?;
-    let err = ae.forward(&tape, x).unwrap_err().to_string();
+    let err = ae.forward(x).unwrap_err().to_string();
     let line = line!() - 1;
     assert!(
         err.contains(
@@ -266,20 +266,13 @@ fn reseed_makes_dropout_masks_a_function_of_the_stream() -> tapegrad_core::Resul
     let mut b = Sequential::<f32>::new().with(Dropout::new(0.5, 3)?);
     // b draws a few masks first: after the same reseed both draw the same
     for _ in 0..3 {
-        b.forward(&tape, x)?;
+        b.forward(x)?;
     }
     a.reseed(42);
     b.reseed(42);
-    let (ya, yb) = (
-        a.forward(&tape, x)?.to_array(),
-        b.forward(&tape, x)?.to_array(),
-    );
+    let (ya, yb) = (a.forward(x)?.to_array(), b.forward(x)?.to_array());
     assert_eq!(ya, yb);
     a.reseed(43);
-    assert_ne!(
-        a.forward(&tape, x)?.to_array(),
-        ya,
-        "another stream, another mask"
-    );
+    assert_ne!(a.forward(x)?.to_array(), ya, "another stream, another mask");
     Ok(())
 }

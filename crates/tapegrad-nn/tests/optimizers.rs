@@ -8,8 +8,8 @@ use tapegrad_core::{rng, Array, Param, Result, Tape, Tensor};
 use tapegrad_nn::optim::{Adagrad, Adam, AdamW, Optimizer, RmsProp, Sgd};
 use tapegrad_nn::schedule::{Cosine, LrSchedule};
 use tapegrad_nn::{
-    clip_grad_norm, clip_grad_value, join_name, loss, Dense, Init, Mlp, Module, OutputAct,
-    ParamGrads, Reduction,
+    clip_grad_norm, clip_grad_value, loss, Dense, Init, Mlp, Module, OutputAct, ParamGrads,
+    ParamPath, Reduction,
 };
 
 /// A bare parameter vector as a module: its forward ignores the input and returns `w`.
@@ -18,18 +18,18 @@ struct Vector {
 }
 
 impl Module<f64> for Vector {
-    fn forward<'t>(&self, tape: &'t Tape<f64>, _x: Tensor<'t, f64>) -> Result<Tensor<'t, f64>> {
-        Ok(tape.param(&self.w))
+    fn forward<'t>(&self, x: Tensor<'t, f64>) -> Result<Tensor<'t, f64>> {
+        Ok(x.tape().param(&self.w))
     }
-    fn visit_params<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a Param<f64>)) {
-        f(&join_name(prefix, "w"), &self.w);
+    fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<f64>)) {
+        path.child("w", |p| f(p, &self.w));
     }
-    fn visit_params_mut<'a>(
+    fn visit_mut<'a>(
         &'a mut self,
-        prefix: &str,
-        f: &mut dyn FnMut(&str, &'a mut Param<f64>),
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &'a mut Param<f64>),
     ) {
-        f(&join_name(prefix, "w"), &mut self.w);
+        path.child("w", |p| f(p, &mut self.w));
     }
 }
 
@@ -42,7 +42,7 @@ fn three_steps(opt: &mut dyn Optimizer<f64>) -> Result<Vec<[f64; 2]>> {
     let mut out = Vec::new();
     for _ in 0..3 {
         let grads = {
-            let w = m.forward(&tape, tape.constant(Array::scalar(0.0)))?;
+            let w = m.forward(tape.constant(Array::scalar(0.0)))?;
             w.square().sum().backward()?
         };
         tape.reset();
@@ -226,7 +226,7 @@ fn least_squares(
             opt.set_lr(s.lr_at(step));
         }
         let grads = {
-            let pred = model.forward(&tape, tape.constant(x.clone()))?;
+            let pred = model.forward(tape.constant(x.clone()))?;
             loss::mse(pred, tape.constant(y.clone()), Reduction::Mean)?.backward()?
         };
         tape.reset();
@@ -308,7 +308,7 @@ fn grads_of(
     y: &Array<f64>,
 ) -> Result<tapegrad_core::Gradients<f64>> {
     let tape = Tape::new();
-    let pred = model.forward(&tape, tape.constant(x.clone()))?;
+    let pred = model.forward(tape.constant(x.clone()))?;
     loss::mse(pred, tape.constant(y.clone()), Reduction::Mean)?.backward()
 }
 
@@ -380,7 +380,7 @@ fn parameters_without_gradient_are_skipped() -> Result<()> {
     let first_only = {
         let tape = Tape::new();
         // only the first layer runs: the second layer's parameters get no gradient
-        let h = model.layers()[0].forward(&tape, tape.constant(x.clone()))?;
+        let h = model.layers()[0].forward(tape.constant(x.clone()))?;
         h.square().sum().backward()?
     };
     let mut opt = Sgd::new(0.1).momentum(0.9).weight_decay(0.1);
@@ -600,7 +600,7 @@ fn run(opt: &mut dyn Optimizer<f64>, model: &mut Mlp<f64>, steps: usize) -> Resu
     let mut tape = Tape::new();
     for _ in 0..steps {
         let grads = {
-            let pred = model.forward(&tape, tape.constant(x.clone()))?;
+            let pred = model.forward(tape.constant(x.clone()))?;
             loss::mse(pred, tape.constant(y.clone()), Reduction::Mean)?.backward()?
         };
         tape.reset();

@@ -41,8 +41,8 @@ fn round_trip_f32_and_f64() -> Result<()> {
     let x = Array::<f32>::randn([3, 64], 0.0, 1.0, &mut rng(3));
     let tape = Tape::new();
     let (ya, yb) = (
-        a.forward(&tape, tape.constant(x.clone()))?.to_array(),
-        b.forward(&tape, tape.constant(x))?.to_array(),
+        a.forward(tape.constant(x.clone()))?.to_array(),
+        b.forward(tape.constant(x))?.to_array(),
     );
     assert_eq!(ya, yb);
 

@@ -25,7 +25,7 @@ fn trains_a_line_to_the_known_answer_and_leaves_the_tape_empty() -> Result<()> {
     let mut losses = Vec::new();
     for _ in 0..300 {
         let l = train_step(&mut tape, &mut model, &mut opt, |tape, m| {
-            let pred = m.forward(tape, tape.constant(x.clone()))?;
+            let pred = m.forward(tape.constant(x.clone()))?;
             loss::mse(pred, tape.constant(y.clone()), Reduction::Mean)
         })?;
         assert_eq!(tape.len(), 0, "the step resets the tape");
@@ -60,11 +60,11 @@ fn equals_the_hand_written_loop() -> Result<()> {
     let (mut tape_a, mut tape_b) = (Tape::new(), Tape::new());
     for _ in 0..20 {
         let la = train_step(&mut tape_a, &mut a, &mut opt_a, |tape, m| {
-            let pred = m.forward(tape, tape.constant(x.clone()))?;
+            let pred = m.forward(tape.constant(x.clone()))?;
             loss::mse(pred, tape.constant(y.clone()), Reduction::Mean)
         })?;
         let (lb, grads) = {
-            let pred = b.forward(&tape_b, tape_b.constant(x.clone()))?;
+            let pred = b.forward(tape_b.constant(x.clone()))?;
             let l = loss::mse(pred, tape_b.constant(y.clone()), Reduction::Mean)?;
             (l.item()?, l.backward()?)
         };
@@ -88,7 +88,7 @@ fn a_nan_loss_is_an_error_and_nothing_is_updated() -> Result<()> {
     let mut tape = Tape::new();
     let e = train_step(&mut tape, &mut model, &mut opt, |tape, m| {
         let x = tape.constant(Array::from_vec(vec![-1.0], [1, 1])?);
-        Ok(m.forward(tape, x)?.sum().log()) // log(0.5 · -1 + 0) = log(-0.5): NaN
+        Ok(m.forward(x)?.sum().log()) // log(0.5 · -1 + 0) = log(-0.5): NaN
     })
     .expect_err("a NaN loss");
     match &e {
@@ -114,7 +114,7 @@ fn errors_of_the_closure_and_the_optimizer_propagate_and_the_tape_is_emptied() -
     // the forward pass's shape error
     let e = train_step(&mut tape, &mut model, &mut Sgd::new(0.1), |tape, m| {
         let x = tape.constant(Array::zeros([4, 3])); // 3 inputs, the layer takes 2
-        m.forward(tape, x)?.mse(tape.constant(Array::zeros([4, 1])))
+        m.forward(x)?.mse(tape.constant(Array::zeros([4, 1])))
     })
     .expect_err("a shape error");
     assert!(matches!(e, Error::Shape { .. }), "{e}");
@@ -123,7 +123,7 @@ fn errors_of_the_closure_and_the_optimizer_propagate_and_the_tape_is_emptied() -
     let line = line!() + 1;
     let e = train_step(&mut tape, &mut model, &mut Sgd::new(0.0), |tape, m| {
         let x = tape.constant(Array::ones([4, 2]));
-        m.forward(tape, x)?.mse(tape.constant(Array::zeros([4, 1])))
+        m.forward(x)?.mse(tape.constant(Array::zeros([4, 1])))
     })
     .expect_err("lr 0 is refused");
     match e {
@@ -151,13 +151,13 @@ fn an_optimizer_step_without_reset_is_seen_by_the_next_forward() -> Result<()> {
     let mut tape = Tape::new();
     for _ in 0..10 {
         let (lk, gk) = {
-            let pred = kept.forward(&never_reset, never_reset.constant(x.clone()))?;
+            let pred = kept.forward(never_reset.constant(x.clone()))?;
             let l = loss::mse(pred, never_reset.constant(y.clone()), Reduction::Mean)?;
             (l.item()?, l.backward()?)
         };
         opt_k.step(&mut kept, &gk)?;
         let lr = train_step(&mut tape, &mut reset, &mut opt_r, |tape, m| {
-            let pred = m.forward(tape, tape.constant(x.clone()))?;
+            let pred = m.forward(tape.constant(x.clone()))?;
             loss::mse(pred, tape.constant(y.clone()), Reduction::Mean)
         })?;
         assert_eq!(lk, lr);
@@ -178,9 +178,9 @@ fn a_load_while_bound_is_seen_by_the_next_binding() -> Result<()> {
     let mut model = Dense::<f64>::new(2, 1, Init::Constant(0.0), &mut rng(0));
     let tape = Tape::new();
     let x = tape.constant(Array::from_vec(vec![2.0, 3.0], [1, 2])?);
-    assert_eq!(model.forward(&tape, x)?.item()?, 0.0);
+    assert_eq!(model.forward(x)?.item()?, 0.0);
     model.load(&path)?;
-    assert_eq!(model.forward(&tape, x)?.item()?, 2.0 + 3.0); // weights 1, bias 0
+    assert_eq!(model.forward(x)?.item()?, 2.0 + 3.0); // weights 1, bias 0
     let _ = fs::remove_dir_all(&dir);
     Ok(())
 }

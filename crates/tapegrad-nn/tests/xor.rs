@@ -21,14 +21,14 @@ fn train(seed: u64) -> Result<Outcome> {
     let mut tape = Tape::new();
     for _ in 0..5000 {
         let grads = {
-            let pred = model.forward(&tape, tape.constant(x.clone()))?;
+            let pred = model.forward(tape.constant(x.clone()))?;
             loss::mse(pred, tape.constant(y.clone()), Reduction::Mean)?.backward()?
         };
         tape.reset();
         opt.step(&mut model, &grads)?;
     }
     let (pred, l) = {
-        let pred = model.forward(&tape, tape.constant(x.clone()))?;
+        let pred = model.forward(tape.constant(x.clone()))?;
         let l = loss::mse(pred, tape.constant(y.clone()), Reduction::Mean)?.item()?;
         (pred.to_array(), l)
     };

@@ -39,7 +39,7 @@
 //! let mut losses = Vec::new();
 //! for _ in 0..300 {
 //!     let (l, grads) = tape.value_and_grad(|tape| {
-//!         let pred = model.forward(tape, tape.constant(x.clone()))?;
+//!         let pred = model.forward(tape.constant(x.clone()))?;
 //!         loss::mse(pred, tape.constant(y.clone()), Default::default())
 //!     })?;
 //!     losses.push(l);
@@ -63,6 +63,7 @@ pub use sgd::Sgd;
 
 use crate::grads::GradSource;
 use crate::module::Module;
+use crate::ParamPath;
 use std::collections::hash_map::{Entry, HashMap};
 use std::collections::BTreeMap;
 use std::panic::Location;
@@ -104,7 +105,7 @@ pub trait Optimizer<T: Element> {
     }
 
     /// The optimizer's settings and per-parameter state, by parameter name (the names of
-    /// `model`'s [`Module::visit_params`]), for a checkpoint. Only parameters of `model` that
+    /// `model`'s [`Module::visit`]), for a checkpoint. Only parameters of `model` that
     /// have state are included.
     ///
     /// # Errors
@@ -213,7 +214,7 @@ impl<T: Element> OptimizerState<T> {
 /// The names of `model`'s parameters by id.
 fn names_by_id<T: Element>(model: &dyn Module<T>) -> HashMap<ParamId, (String, usize)> {
     let mut names = HashMap::new();
-    model.visit_params("", &mut |name, p| {
+    model.visit(&mut ParamPath::new(), &mut |name, p| {
         names.insert(p.id(), (name.to_string(), p.value().numel()));
     });
     names
@@ -227,7 +228,7 @@ pub(crate) fn export_params<T: Element, S>(
     mut f: impl FnMut(&S, &[usize]) -> Result<ParamState<T>>,
 ) -> Result<()> {
     let mut err = None;
-    model.visit_params("", &mut |name, p| {
+    model.visit(&mut ParamPath::new(), &mut |name, p| {
         if err.is_some() {
             return;
         }
@@ -330,7 +331,7 @@ pub(crate) fn update_params<T: Element>(
 ) -> Result<()> {
     let location = Location::caller();
     let mut mismatch = false;
-    model.for_each_param(&mut |p| {
+    model.visit(&mut ParamPath::new(), &mut |_, p| {
         mismatch |= grads
             .grad(p.id())
             .is_some_and(|g| g.shape() != p.value().shape());
@@ -338,22 +339,25 @@ pub(crate) fn update_params<T: Element>(
     if mismatch {
         // the slow path, with names, only to say which parameter is wrong
         let mut bad: Option<Error> = None;
-        model.visit_params("", &mut |name, p| match grads.grad(p.id()) {
-            Some(g) if bad.is_none() && g.shape() != p.value().shape() => {
-                bad = Some(Error::Shape {
-                    op,
-                    lhs: p.value().shape().clone(),
-                    rhs: g.shape().clone(),
-                    reason: format!("the gradient of parameter `{name}` must have its shape"),
-                    location,
-                });
-            }
-            _ => {}
-        });
+        model.visit(
+            &mut ParamPath::new(),
+            &mut |name, p| match grads.grad(p.id()) {
+                Some(g) if bad.is_none() && g.shape() != p.value().shape() => {
+                    bad = Some(Error::Shape {
+                        op,
+                        lhs: p.value().shape().clone(),
+                        rhs: g.shape().clone(),
+                        reason: format!("the gradient of parameter `{name}` must have its shape"),
+                        location,
+                    });
+                }
+                _ => {}
+            },
+        );
         return Err(bad.expect("internal: a mismatch was seen"));
     }
     let mut finite = true;
-    model.for_each_param_mut(&mut |p| {
+    model.visit_mut(&mut ParamPath::new(), &mut |_, p| {
         if let Some(g) = grads.grad(p.id()) {
             finite &= f(p.id(), p.value_mut().data_mut(), g.data());
         }
@@ -363,7 +367,7 @@ pub(crate) fn update_params<T: Element>(
     }
     // the slow path again: name the first parameter that is not finite
     let mut bad: Option<Error> = None;
-    model.visit_params("", &mut |name, p| {
+    model.visit(&mut ParamPath::new(), &mut |name, p| {
         if bad.is_none() {
             if let Some(v) = p.value().data().iter().find(|v| !v.is_finite()) {
                 bad = Some(Error::NonFinite {

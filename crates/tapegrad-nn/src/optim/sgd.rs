@@ -29,7 +29,7 @@ use tapegrad_core::{Element, Error, ParamId, Result};
 /// let mut tape = Tape::new();
 /// for _ in 0..2 {
 ///     let grads = {
-///         let y = layer.forward(&tape, tape.constant(Array::ones([1, 1])))?;
+///         let y = layer.forward(tape.constant(Array::ones([1, 1])))?;
 ///         y.square().sum().backward()? // loss w², gradient 2w
 ///     };
 ///     tape.reset();
