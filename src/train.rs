@@ -63,8 +63,8 @@
 use crate::nn::optim::Optimizer;
 use crate::nn::ParamPath;
 use crate::nn::{
-    clip_grad_norm, loss, mix_seed as mix, write_file_atomic, Checkpoint, GradSource, Module,
-    ParamGrads, Progress, Reduction,
+    clip_grad_norm, loss, mix_seed as mix, write_file_atomic, Checkpoint, Module, Progress,
+    Reduction,
 };
 use crate::{rng, Array, Element, Error, Gradients, Result, Tape, Tensor};
 use std::collections::BTreeMap;
@@ -943,14 +943,13 @@ pub fn fit_with<T: Element>(
                 (value, correct, l.backward()?)
             };
             tape.reset();
-            let stepped = if let Some(max) = config.clip_grad_norm {
-                let mut g = ParamGrads::from_gradients(grads);
-                match clip_grad_norm(&mut g, max) {
-                    Ok(_) => opt.step(model, &g as &dyn GradSource<T>),
-                    Err(e) => Err(e),
-                }
-            } else {
-                opt.step(model, &grads)
+            let mut grads = grads;
+            let stepped = match config
+                .clip_grad_norm
+                .map(|max| clip_grad_norm(&mut grads, max))
+            {
+                Some(Err(e)) => Err(e),
+                _ => opt.step(model, &grads),
             };
             if let Err(e) = stepped {
                 return Err(at_step(e, epoch, step));

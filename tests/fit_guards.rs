@@ -11,7 +11,7 @@ use clap::Parser;
 use tapegrad::data::{synthetic, train_test_split, Dataset};
 use tapegrad::nn::optim::{Adam, Optimizer, RmsProp, Sgd};
 use tapegrad::nn::ParamPath;
-use tapegrad::nn::{Act, Dense, GradSource, Init, Mlp, Module, OutputAct, Relu, Sequential};
+use tapegrad::nn::{Act, Dense, Init, Mlp, Module, OutputAct, Relu, Sequential};
 use tapegrad::train::{evaluate, fit, predict, Data, FitConfig, Loss};
 use tapegrad::{rng, Array, Error, Result};
 
@@ -71,7 +71,7 @@ fn a_nan_input_in_a_relu_network_stops_fit_naming_the_epoch_and_the_step() {
 struct Overflowing(usize);
 
 impl Optimizer<f32> for Overflowing {
-    fn step(&mut self, model: &mut dyn Module<f32>, _: &dyn GradSource<f32>) -> Result<()> {
+    fn step(&mut self, model: &mut dyn Module<f32>, _: &tapegrad::Gradients<f32>) -> Result<()> {
         self.0 += 1;
         if self.0 == 2 {
             model.visit_mut(&mut ParamPath::new(), &mut |_, p| {

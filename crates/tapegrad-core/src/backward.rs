@@ -138,7 +138,11 @@ fn run<T: Element>(root: &Tensor<'_, T>, mut trace: Option<&mut Trace>) -> Resul
     }
     grads.clear();
     tape.scratch.replace(grads);
-    Ok(Gradients::new(leaves, tape.bound_params(), tape.uid()))
+    Ok(Gradients::from_backward(
+        leaves,
+        tape.bound_params(),
+        tape.uid(),
+    ))
 }
 
 fn map2<T: Element>(a: &Array<T>, b: &Array<T>, f: impl Fn(T, T) -> T + Sync) -> Array<T> {

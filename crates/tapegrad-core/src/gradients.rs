@@ -22,53 +22,115 @@ pub(crate) struct BoundParams {
     pub rebound: bool,
 }
 
-/// The gradients of one backward pass: one per leaf variable and bound parameter that the
-/// output depends on. Gradients of intermediate nodes are not kept.
+/// Where a parameter's gradient is.
+#[derive(Clone, Debug)]
+enum Slot<T: Element> {
+    /// the gradient of its (latest) binding's leaf node
+    Leaf(NodeId),
+    /// an array of its own: the sum over several bindings, or accumulated passes
+    Owned(Array<T>),
+    /// no gradient since [`Gradients::clear`]; the buffer is kept for the next accumulation
+    Cleared(Array<T>),
+}
+
+/// The parameter gradients of one backward pass, or of several added up: what `backward`
+/// returns, what an optimizer's `step`, gradient clipping and the training loop take. One type
+/// from the tape to the update.
+///
+/// - **Look-ups:** by leaf tensor ([`Gradients::get`]: `tape.var` and `tape.param` leaves of
+///   the backward pass that made it), by parameter ([`Gradients::param`],
+///   [`Gradients::by_id`]), or all parameters ([`Gradients::params`]). Gradients of
+///   intermediate nodes are not kept.
+/// - **Editing:** [`Gradients::accumulate`] adds another pass (gradient accumulation over the
+///   pieces of a large batch), [`Gradients::average`] divides by the number of passes,
+///   [`Gradients::scale`] multiplies, [`Gradients::params_mut`] gives every parameter's
+///   gradient mutably (clipping), and [`Gradients::clear`] forgets them while keeping the
+///   buffers, so an accumulator reused across steps does not allocate in the steady state.
 ///
 /// A parameter bound more than once on the tape (it changed between two
 /// [`Tape::param`](crate::Tape::param) calls, so it was bound again: see there) has one
 /// gradient per binding, each at that binding's value: [`Gradients::get`] gives each
-/// binding's own; [`Gradients::param`], [`Gradients::by_id`] and [`Gradients::params`] give
-/// their sum, as PyTorch's `.grad` sums the contributions of every use of a leaf. A loss
-/// recorded after the change uses only the new binding, so its gradient is the one at the new
-/// value.
+/// binding's own; the look-ups by parameter give their sum, as PyTorch's `.grad` sums the
+/// contributions of every use of a leaf. A loss recorded after the change uses only the new
+/// binding, so its gradient is the one at the new value.
+///
+/// ```
+/// use tapegrad_core::{Array, Gradients, Param, Tape};
+/// # fn main() -> tapegrad_core::Result<()> {
+/// let w = Param::new(Array::<f64>::from_vec(vec![1.0, -2.0], [2])?);
+/// let mut tape = Tape::new();
+/// let mut acc = Gradients::new();
+/// for k in 1..=2 {
+///     // loss k·Σw², gradient 2k·w
+///     let g = tape.param(&w).square().sum().mul_scalar(k as f64).backward()?;
+///     tape.reset();
+///     acc.accumulate(&g)?;
+/// }
+/// acc.average(); // (2w + 4w) / 2 = 3w
+/// assert_eq!(acc.param(&w).unwrap().data(), &[3.0, -6.0]);
+/// assert_eq!(acc.batches(), 1);
+/// acc.clear();
+/// assert!(acc.is_empty());
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
 pub struct Gradients<T: Element> {
     leaves: LeafGrads<T>,
-    /// one entry per parameter: its latest binding
-    params: ParamNodes,
-    /// for parameters bound more than once whose gradient is not just the latest binding's:
-    /// the sum of their bindings' gradients (empty, so free, in a plain training step)
-    summed: Vec<(ParamId, Array<T>)>,
-    tape: (u64, u64),
+    /// one entry per parameter, in binding order
+    params: SmallVec<[(ParamId, Slot<T>); 8]>,
+    /// the number of backward passes added up (see `average`)
+    batches: usize,
+    /// the tape (and its step) whose leaves `leaves` holds, for `get`
+    tape: Option<(u64, u64)>,
+}
+
+impl<T: Element> Default for Gradients<T> {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl<T: Element> Gradients<T> {
-    pub(crate) fn new(leaves: LeafGrads<T>, bound: BoundParams, tape: (u64, u64)) -> Self {
+    /// No gradients: an accumulator for [`Gradients::accumulate`].
+    pub fn new() -> Self {
+        Gradients {
+            leaves: LeafGrads::new(),
+            params: SmallVec::new(),
+            batches: 0,
+            tape: None,
+        }
+    }
+
+    pub(crate) fn from_backward(
+        leaves: LeafGrads<T>,
+        bound: BoundParams,
+        tape: (u64, u64),
+    ) -> Self {
+        let mut params = SmallVec::new();
         if !bound.rebound {
+            params.extend(bound.list.iter().map(|&(id, node)| (id, Slot::Leaf(node))));
             return Gradients {
                 leaves,
-                params: bound.list,
-                summed: Vec::new(),
-                tape,
+                params,
+                batches: 1,
+                tape: Some(tape),
             };
         }
         let leaf = |node: NodeId| leaves.iter().find(|(n, _)| *n == node).map(|(_, g)| g);
         // latest binding first: one entry per parameter, and the sum of its bindings'
         // gradients (those of the latest's shape: another shape is possible only by replacing
         // the array through `value_mut`, and cannot be added)
-        let mut params = ParamNodes::new();
-        let mut summed = Vec::new();
         for (i, &(id, last)) in bound.list.iter().enumerate().rev() {
-            if params.iter().any(|&(p, _)| p == id) {
+            if params.iter().any(|(p, _)| *p == id) {
                 continue;
             }
-            params.push((id, last));
             let mut bindings = bound.list[..=i]
                 .iter()
                 .rev()
                 .filter(|&&(p, _)| p == id)
                 .filter_map(|&(_, node)| leaf(node).map(|grad| (node, grad)));
             let Some((first, grad)) = bindings.next() else {
+                params.push((id, Slot::Leaf(last)));
                 continue;
             };
             let mut sum: Option<Array<T>> = None;
@@ -78,71 +140,217 @@ impl<T: Element> Gradients<T> {
                     *a += b;
                 }
             }
-            match sum {
-                Some(sum) => summed.push((id, sum)),
+            let slot = match sum {
+                Some(sum) => Slot::Owned(sum),
                 // one gradient, of an older binding: the look-up by parameter finds it here
-                None if first != last => summed.push((id, grad.clone())),
-                None => {}
-            }
+                None if first != last => Slot::Owned(grad.clone()),
+                None => Slot::Leaf(last),
+            };
+            params.push((id, slot));
         }
         params.reverse();
         Gradients {
             leaves,
             params,
-            summed,
-            tape,
+            batches: 1,
+            tape: Some(tape),
         }
-    }
-
-    fn summed(&self, id: ParamId) -> Option<&Array<T>> {
-        self.summed.iter().find(|(p, _)| *p == id).map(|(_, g)| g)
     }
 
     fn leaf(&self, node: NodeId) -> Option<&Array<T>> {
         self.leaves.iter().find(|(n, _)| *n == node).map(|(_, g)| g)
     }
 
+    fn slot<'a>(&'a self, slot: &'a Slot<T>) -> Option<&'a Array<T>> {
+        match slot {
+            Slot::Leaf(node) => self.leaf(*node),
+            Slot::Owned(a) => Some(a),
+            Slot::Cleared(_) => None,
+        }
+    }
+
     /// The gradient for a leaf tensor (`tape.var` or `tape.param`) of the same tape and step;
     /// `None` if the output does not depend on it, or the tensor is an intermediate result.
     pub fn get(&self, t: Tensor<'_, T>) -> Option<&Array<T>> {
-        if t.tape().uid() != self.tape {
+        if Some(t.tape().uid()) != self.tape {
             return None;
         }
         self.leaf(t.id())
     }
 
-    /// The gradient for a parameter bound on the tape; `None` if the output does not depend on it.
-    /// For a parameter bound more than once (changed while bound), the sum over its bindings
-    /// (see [`Gradients`]).
+    /// The gradient for a parameter; `None` if the output does not depend on it. For a
+    /// parameter bound more than once (changed while bound), the sum over its bindings (see
+    /// [`Gradients`]).
     pub fn param(&self, p: &Param<T>) -> Option<&Array<T>> {
         self.by_id(p.id())
     }
 
-    /// The gradient for a parameter, by its id (as [`Gradients::param`]).
-    pub fn by_id(&self, id: ParamId) -> Option<&Array<T>> {
-        let (_, node) = self.params.iter().find(|(pid, _)| *pid == id)?;
-        self.summed(id).or_else(|| self.leaf(*node))
+    /// The gradient for a parameter, mutably.
+    pub fn param_mut(&mut self, p: &Param<T>) -> Option<&mut Array<T>> {
+        self.by_id_mut(p.id())
     }
 
-    /// The gradient for a parameter (as [`Gradients::param`]), taken out (leaving `None`):
-    /// for optimizers that want to reuse the buffer.
+    /// The gradient for a parameter, by its id (as [`Gradients::param`]).
+    pub fn by_id(&self, id: ParamId) -> Option<&Array<T>> {
+        let (_, slot) = self.params.iter().find(|(pid, _)| *pid == id)?;
+        self.slot(slot)
+    }
+
+    /// The gradient for a parameter, by its id, mutably.
+    pub fn by_id_mut(&mut self, id: ParamId) -> Option<&mut Array<T>> {
+        let (_, slot) = self.params.iter_mut().find(|(pid, _)| *pid == id)?;
+        match slot {
+            Slot::Leaf(node) => self
+                .leaves
+                .iter_mut()
+                .find(|(n, _)| *n == *node)
+                .map(|(_, g)| g),
+            Slot::Owned(a) => Some(a),
+            Slot::Cleared(_) => None,
+        }
+    }
+
+    /// The gradient for a parameter (as [`Gradients::param`]), taken out (leaving `None`).
     pub fn take_by_id(&mut self, id: ParamId) -> Option<Array<T>> {
-        let (_, node) = *self.params.iter().find(|(pid, _)| *pid == id)?;
-        let leaf = self.leaves.iter().position(|(n, _)| *n == node);
-        let leaf = leaf.map(|i| self.leaves.swap_remove(i).1);
-        match self.summed.iter().position(|(p, _)| *p == id) {
-            // the latest binding's own gradient went with it (it is part of the sum)
-            Some(i) => Some(self.summed.swap_remove(i).1),
-            None => leaf,
+        let i = self.params.iter().position(|(pid, _)| *pid == id)?;
+        match self.params.remove(i).1 {
+            Slot::Leaf(node) => {
+                let j = self.leaves.iter().position(|(n, _)| *n == node)?;
+                Some(self.leaves.swap_remove(j).1)
+            }
+            Slot::Owned(a) => Some(a),
+            Slot::Cleared(_) => None,
         }
     }
 
     /// Every parameter gradient present (as [`Gradients::param`]), with its parameter's id,
-    /// once per parameter.
+    /// once per parameter, in binding order.
     pub fn params(&self) -> impl Iterator<Item = (ParamId, &Array<T>)> + '_ {
         self.params
             .iter()
-            .filter_map(|&(id, node)| self.summed(id).or_else(|| self.leaf(node)).map(|g| (id, g)))
+            .filter_map(|(id, slot)| self.slot(slot).map(|g| (*id, g)))
+    }
+
+    /// Every parameter gradient present, mutably, with its parameter's id.
+    pub fn params_mut(&mut self) -> impl Iterator<Item = (ParamId, &mut Array<T>)> + '_ {
+        // a leaf's gradient is moved into the parameter's own slot first (no copy), so that
+        // every parameter's array can be lent out at once
+        for (_, slot) in self.params.iter_mut() {
+            if let Slot::Leaf(node) = *slot {
+                if let Some(j) = self.leaves.iter().position(|(n, _)| *n == node) {
+                    *slot = Slot::Owned(self.leaves.swap_remove(j).1);
+                }
+            }
+        }
+        self.params.iter_mut().filter_map(|(id, slot)| match slot {
+            Slot::Owned(a) => Some((*id, a)),
+            _ => None,
+        })
+    }
+
+    /// The number of parameters with a gradient.
+    pub fn len(&self) -> usize {
+        self.params().count()
+    }
+
+    /// Whether no parameter has a gradient.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds every parameter gradient of `other` to this one's for the same parameter (a
+    /// parameter seen for the first time starts from a copy), and counts `other`'s passes.
+    ///
+    /// # Errors
+    /// [`Error::Shape`](crate::Error::Shape) when a gradient's shape differs from the one held
+    /// for its parameter (nothing is added then).
+    #[track_caller]
+    pub fn accumulate(&mut self, other: &Gradients<T>) -> crate::Result<()> {
+        for (id, g) in other.params() {
+            if let Some(mine) = self.by_id(id) {
+                if mine.shape() != g.shape() {
+                    return Err(crate::Error::shape(
+                        "Gradients::accumulate",
+                        mine.shape(),
+                        g.shape(),
+                        "a parameter's gradients must keep one shape",
+                    ));
+                }
+            }
+        }
+        for (id, g) in other.params() {
+            if let Some(mine) = self.by_id_mut(id) {
+                for (a, &b) in mine.data_mut().iter_mut().zip(g.data()) {
+                    *a += b;
+                }
+                continue;
+            }
+            match self.params.iter_mut().find(|(pid, _)| *pid == id) {
+                Some((_, slot)) => {
+                    *slot = match std::mem::replace(slot, Slot::Leaf(NodeId::default())) {
+                        Slot::Cleared(mut buf) if buf.shape() == g.shape() => {
+                            buf.data_mut().copy_from_slice(g.data());
+                            Slot::Owned(buf)
+                        }
+                        _ => Slot::Owned(g.clone()),
+                    }
+                }
+                None => self.params.push((id, Slot::Owned(g.clone()))),
+            }
+        }
+        self.batches += other.batches;
+        Ok(())
+    }
+
+    /// Multiplies every parameter gradient by `factor`.
+    pub fn scale(&mut self, factor: f64) {
+        let f = T::of(factor);
+        for (_, g) in self.params_mut() {
+            g.data_mut().iter_mut().for_each(|v| *v *= f);
+        }
+    }
+
+    /// Divides by the number of backward passes added up (a no-op for 0 or 1), and counts
+    /// them as one: the mean gradient over the passes.
+    pub fn average(&mut self) {
+        if self.batches > 1 {
+            self.scale(1.0 / self.batches as f64);
+            self.batches = 1;
+        }
+    }
+
+    /// The number of backward passes added up: 1 for what `backward` returns, 0 after
+    /// [`Gradients::clear`] or [`Gradients::new`].
+    pub fn batches(&self) -> usize {
+        self.batches
+    }
+
+    /// Forgets every gradient, keeping the parameters' buffers for the next
+    /// [`Gradients::accumulate`].
+    pub fn clear(&mut self) {
+        for (_, slot) in self.params.iter_mut() {
+            *slot = match std::mem::replace(slot, Slot::Leaf(NodeId::default())) {
+                Slot::Owned(a) | Slot::Cleared(a) => Slot::Cleared(a),
+                Slot::Leaf(node) => match self.leaves.iter().position(|(n, _)| *n == node) {
+                    Some(j) => Slot::Cleared(self.leaves.swap_remove(j).1),
+                    None => Slot::Leaf(node),
+                },
+            };
+        }
+        // a leaf slot whose gradient was absent stays a leaf of nothing: drop those
+        self.params.retain(|(_, s)| !matches!(s, Slot::Leaf(_)));
+        self.leaves.clear();
+        self.tape = None;
+        self.batches = 0;
+    }
+
+    /// The L2 norm of all parameter gradients together (as if concatenated into one vector).
+    pub fn global_norm(&self) -> f64 {
+        self.params()
+            .flat_map(|(_, g)| g.data().iter())
+            .map(|&v| v.as_f64() * v.as_f64())
+            .sum::<f64>()
+            .sqrt()
     }
 }
 

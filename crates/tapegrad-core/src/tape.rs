@@ -186,7 +186,7 @@ impl<T: Element> Tape<T> {
     /// tape.set_detect_anomaly(true);
     /// let x = tape.var(Array::from_vec(vec![1.0, -1.0], [2]).unwrap());
     /// let y = x.log().sum(); // log(-1) = NaN
-    /// let e = y.backward().err().expect("log(-1) is NaN");
+    /// let e = y.backward().expect_err("log(-1) is NaN");
     /// assert!(matches!(e, Error::Anomaly { node: 1, op: "log", .. }));
     /// assert!(e.to_string().starts_with("anomaly in the forward pass: node #1 log(inputs [2]) gave NaN"));
     /// ```

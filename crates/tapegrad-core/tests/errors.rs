@@ -135,8 +135,7 @@ fn backward_from_a_non_scalar() {
     let e = x
         .tanh()
         .backward()
-        .err()
-        .expect("backward of [2, 3] must fail");
+        .expect_err("backward of [2, 3] must fail");
     assert!(matches!(e, Error::NotScalar { .. }), "{e:?}");
     let msg = message(e);
     assert!(

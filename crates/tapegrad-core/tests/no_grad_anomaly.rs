@@ -157,7 +157,7 @@ fn log_of_a_negative_number_is_a_forward_anomaly_at_the_ops_line() {
     let e = x.exp(); // finite: no anomaly
     let line = line!() + 1;
     let y = (x.log() + e).sum();
-    let err = y.backward().err().expect("log(-1) is NaN");
+    let err = y.backward().expect_err("log(-1) is NaN");
     let msg = err.to_string();
     assert!(
         msg.starts_with("anomaly in the forward pass: node #2 log(inputs [2]) gave NaN"),
@@ -199,7 +199,7 @@ fn infinite_gradient_of_sqrt_at_zero_is_a_backward_anomaly() {
     let x = tape.var(arr(&[0.0, 4.0], &[2]));
     let y = x.sqrt().sum(); // forward values 0 and 2 are finite
     let line = line!() + 1;
-    let err = y.backward().err().expect("d/dx sqrt(x) at 0 is inf");
+    let err = y.backward().expect_err("d/dx sqrt(x) at 0 is inf");
     let msg = err.to_string();
     assert!(
         msg.starts_with("anomaly in the backward pass: node #1 sqrt(inputs [2]) gave inf"),

@@ -181,16 +181,14 @@ fn value_and_grad_resets_on_error_and_names_the_caller() {
             let x = tape.var(arr(&[1.0, 2.0], &[2]));
             x.matmul(x) // rank-1 operands: an error
         })
-        .err()
-        .expect("matmul of vectors fails");
+        .expect_err("matmul of vectors fails");
     assert!(e.to_string().contains("matmul"), "{e}");
     assert!(tape.is_empty());
     // a non-scalar result: backward's error, located here
     let line = line!() + 2;
     let e = tape
         .value_and_grad(|tape| Ok(tape.var(arr(&[1.0, 2.0], &[2])).exp()))
-        .err()
-        .expect("not a scalar");
+        .expect_err("not a scalar");
     match e {
         tapegrad_core::Error::NotScalar { location, .. } => {
             assert!(location.file().ends_with("stale_step.rs"), "{location}");

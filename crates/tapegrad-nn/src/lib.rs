@@ -11,8 +11,8 @@
 //! - [`Init`]: Xavier/Glorot and He/Kaiming (normal, uniform), zeros, constant; seeded.
 //!   [`Dense::for_activation`] and [`Mlp`] pick He for ReLU stacks, Xavier otherwise.
 //! - [`optim`]: SGD (momentum, Nesterov, weight decay), Adam, AdamW, RMSProp, Adagrad;
-//!   [`schedule`]s for the learning rate; [`ParamGrads`] for gradient accumulation and
-//!   [`clip_grad_norm`] / [`clip_grad_value`].
+//!   [`schedule`]s for the learning rate; [`clip_grad_norm`] / [`clip_grad_value`] on the
+//!   [`Gradients`](tapegrad_core::Gradients) that backward returns (which also accumulate).
 //! - [`train_step`]: record, backward, reset and update as one call.
 //! - [`save`] / [`load`]: safetensors files that PyTorch reads; [`Checkpoint`]: the model, the
 //!   optimizer's state and the [`Progress`] in one file, to resume training exactly.
@@ -59,7 +59,6 @@ mod checkpoint;
 mod clip;
 mod dense;
 mod dropout;
-mod grads;
 mod init;
 pub mod loss;
 mod mlp;
@@ -78,7 +77,6 @@ pub use checkpoint::{Checkpoint, Progress};
 pub use clip::{clip_grad_norm, clip_grad_value};
 pub use dense::Dense;
 pub use dropout::Dropout;
-pub use grads::{GradSource, ParamGrads};
 pub use init::Init;
 pub use loss::Reduction;
 pub use mlp::{Mlp, OutputAct};

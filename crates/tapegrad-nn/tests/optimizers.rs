@@ -4,12 +4,12 @@
 //! The hand problem: one parameter `w = [1, -2]`, loss `Σ w²`, so the gradient is `2w`. The
 //! expected values follow PyTorch's update rules, written beside each case.
 
-use tapegrad_core::{rng, Array, Param, Result, Tape, Tensor};
+use tapegrad_core::{rng, Array, Gradients, Param, Result, Tape, Tensor};
 use tapegrad_nn::optim::{Adagrad, Adam, AdamW, Optimizer, RmsProp, Sgd};
 use tapegrad_nn::schedule::{Cosine, LrSchedule};
 use tapegrad_nn::{
-    clip_grad_norm, clip_grad_value, loss, Dense, Init, Mlp, Module, OutputAct, ParamGrads,
-    ParamPath, Reduction,
+    clip_grad_norm, clip_grad_value, loss, Dense, Init, Mlp, Module, OutputAct, ParamPath,
+    Reduction,
 };
 
 /// A bare parameter vector as a module: its forward ignores the input and returns `w`.
@@ -322,7 +322,7 @@ fn accumulating_two_half_batches_equals_one_full_batch() -> Result<()> {
     )?;
     let (x, y) = xy();
     let full = grads_of(&model, &x, &y)?;
-    let mut acc = ParamGrads::new();
+    let mut acc = Gradients::new();
     for half in [0..4, 4..8] {
         let g = grads_of(&model, &x.rows(half.clone())?, &y.rows(half)?)?;
         acc.accumulate(&g)?;
@@ -331,7 +331,7 @@ fn accumulating_two_half_batches_equals_one_full_batch() -> Result<()> {
     acc.average();
     assert_eq!(acc.len(), 4);
     for (name, p) in model.named_params() {
-        let a = tapegrad_nn::GradSource::grad(&acc, p.id()).expect("accumulated");
+        let a = acc.by_id(p.id()).expect("accumulated");
         let f = full.param(p).expect("full batch");
         assert!(a.approx_eq(f, 1e-14, 1e-12), "{name}: {a:?} vs {f:?}");
     }
@@ -340,7 +340,7 @@ fn accumulating_two_half_batches_equals_one_full_batch() -> Result<()> {
     let mut m2 = model.clone();
     // clones have new parameter ids: take each clone's own gradients
     let g1 = grads_of(&m1, &x, &y)?;
-    let mut acc2 = ParamGrads::new();
+    let mut acc2 = Gradients::new();
     for half in [0..4, 4..8] {
         acc2.accumulate(&grads_of(&m2, &x.rows(half.clone())?, &y.rows(half)?)?)?;
     }
@@ -403,19 +403,19 @@ fn clipping_by_norm_and_value() -> Result<()> {
         &mut rng(3),
     )?;
     let (x, y) = xy();
-    let mut g = ParamGrads::from(grads_of(&model, &x, &y)?);
+    let mut g = grads_of(&model, &x, &y)?;
     let norm = g.global_norm();
     let reported = clip_grad_norm(&mut g, norm / 4.0)?;
     assert_eq!(reported, norm);
     assert!((g.global_norm() - norm / 4.0).abs() < 1e-6 * norm);
     // a bound above the norm changes nothing
-    let before: Vec<Array<f64>> = g.iter().map(|(_, a)| a.clone()).collect();
+    let before: Vec<Array<f64>> = g.params().map(|(_, a)| a.clone()).collect();
     clip_grad_norm(&mut g, norm)?;
-    let after: Vec<Array<f64>> = g.iter().map(|(_, a)| a.clone()).collect();
+    let after: Vec<Array<f64>> = g.params().map(|(_, a)| a.clone()).collect();
     assert_eq!(before, after);
     clip_grad_value(&mut g, 0.01)?;
     assert!(g
-        .iter()
+        .params()
         .all(|(_, a)| a.data().iter().all(|v| v.abs() <= 0.01)));
     assert!(clip_grad_norm(&mut g, 0.0).is_err());
     assert!(clip_grad_value(&mut g, f64::NAN).is_err());
@@ -456,12 +456,12 @@ fn bad_settings_and_mismatched_gradients_are_errors() -> Result<()> {
     assert_eq!(m.w.value().data(), &[1.0, 2.0], "nothing changed");
 
     // a gradient whose shape is not its parameter's: an error naming the parameter
-    let mut wrong = ParamGrads::from({
+    let mut wrong = {
         let tape = Tape::new();
         tape.param(&m.w).sum().backward()?
-    });
+    };
     let id = m.w.id();
-    *wrong.get_mut(id).expect("present") = Array::zeros([3]);
+    *wrong.by_id_mut(id).expect("present") = Array::zeros([3]);
     let err = Sgd::new(0.1).step(&mut m, &wrong).unwrap_err().to_string();
     assert!(
         err.starts_with("sgd: [2] and [3]: the gradient of parameter `w`"),
@@ -537,11 +537,11 @@ fn shape_errors_of_a_step_name_the_callers_line() -> Result<()> {
     let mut m = Vector {
         w: Param::new(Array::from_vec(vec![1.0, 2.0], [2])?),
     };
-    let mut wrong = ParamGrads::from({
+    let mut wrong = {
         let tape = Tape::new();
         tape.param(&m.w).sum().backward()?
-    });
-    *wrong.get_mut(m.w.id()).expect("present") = Array::zeros([3]);
+    };
+    *wrong.by_id_mut(m.w.id()).expect("present") = Array::zeros([3]);
     for mut opt in every_optimizer(0.1) {
         let opt: &mut dyn Optimizer<f64> = &mut *opt;
         let err = opt.step(&mut m, &wrong).unwrap_err().to_string();
@@ -564,11 +564,11 @@ fn a_step_that_leaves_a_parameter_non_finite_is_an_error_naming_it() -> Result<(
         let mut m = Vector {
             w: Param::new(Array::from_vec(vec![1.0, 2.0], [2])?),
         };
-        let mut g = ParamGrads::from({
+        let mut g = {
             let tape = Tape::new();
             tape.param(&m.w).sum().backward()?
-        });
-        g.get_mut(m.w.id()).expect("present").data_mut()[1] = f64::NAN;
+        };
+        g.by_id_mut(m.w.id()).expect("present").data_mut()[1] = f64::NAN;
         let err = opt.step(&mut m, &g).unwrap_err();
         match &err {
             tapegrad_core::Error::NonFinite { what, value } => {
@@ -718,11 +718,7 @@ fn importing_a_state_that_does_not_fit_is_an_error_and_changes_nothing() -> Resu
 fn an_optimizer_of_ones_own_is_refused_by_checkpoints_unless_it_exports() -> Result<()> {
     struct Plain(f64);
     impl Optimizer<f64> for Plain {
-        fn step(
-            &mut self,
-            _: &mut dyn Module<f64>,
-            _: &dyn tapegrad_nn::GradSource<f64>,
-        ) -> Result<()> {
+        fn step(&mut self, _: &mut dyn Module<f64>, _: &Gradients<f64>) -> Result<()> {
             Ok(())
         }
         fn lr(&self) -> f64 {

@@ -4,10 +4,9 @@ use super::{
     as_array, buffer, check_lr, check_range, export_params, import_params, state, step_of,
     update_params, Optimizer, OptimizerState, ParamState,
 };
-use crate::grads::GradSource;
 use crate::module::Module;
 use std::collections::HashMap;
-use tapegrad_core::{Element, ParamId, Result};
+use tapegrad_core::{Element, Gradients, ParamId, Result};
 
 #[derive(Clone, Debug)]
 struct AdagradState<T> {
@@ -74,7 +73,7 @@ impl<T: Element> Adagrad<T> {
 
 impl<T: Element> Optimizer<T> for Adagrad<T> {
     #[track_caller]
-    fn step(&mut self, model: &mut dyn Module<T>, grads: &dyn GradSource<T>) -> Result<()> {
+    fn step(&mut self, model: &mut dyn Module<T>, grads: &Gradients<T>) -> Result<()> {
         let op = "adagrad";
         check_lr(op, self.lr)?;
         check_range(op, "lr_decay", self.lr_decay, 0.0, f64::INFINITY, false)?;

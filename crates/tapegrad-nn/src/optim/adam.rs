@@ -4,11 +4,10 @@ use super::{
     as_array, buffer, check_lr, check_range, export_params, import_params, state, step_of,
     update_params, Optimizer, OptimizerState, ParamState,
 };
-use crate::grads::GradSource;
 use crate::module::Module;
 use smallvec::SmallVec;
 use std::collections::HashMap;
-use tapegrad_core::{Element, ParamId, Result};
+use tapegrad_core::{Element, Gradients, ParamId, Result};
 
 /// Parameters with at least this many elements are updated by several threads (a piece
 /// of 16 K elements takes a few microseconds; handing it over costs about one).
@@ -51,7 +50,7 @@ impl<T: Element> AdamCore<T> {
         &mut self,
         op: &'static str,
         model: &mut dyn Module<T>,
-        grads: &dyn GradSource<T>,
+        grads: &Gradients<T>,
     ) -> Result<()> {
         check_lr(op, self.lr)?;
         check_range(op, "beta1", self.beta1, 0.0, 1.0, false)?;
@@ -222,7 +221,7 @@ macro_rules! adam_api {
 
         impl<T: Element> Optimizer<T> for $ty<T> {
             #[track_caller]
-            fn step(&mut self, model: &mut dyn Module<T>, grads: &dyn GradSource<T>) -> Result<()> {
+            fn step(&mut self, model: &mut dyn Module<T>, grads: &Gradients<T>) -> Result<()> {
                 self.0.step($op, model, grads)
             }
 

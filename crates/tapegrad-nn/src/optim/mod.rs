@@ -2,8 +2,8 @@
 //! weight decay), [`RmsProp`] and [`Adagrad`], with PyTorch's update rules and defaults.
 //!
 //! An optimizer updates a module's parameters in place from gradients keyed by parameter id
-//! ([`Gradients`](tapegrad_core::Gradients) from one backward pass, or an owned
-//! [`ParamGrads`](crate::ParamGrads) after accumulation or clipping). It keeps its state (momentum
+//! ([`Gradients`](tapegrad_core::Gradients): from one backward pass, or several added up
+//! with [`Gradients::accumulate`](tapegrad_core::Gradients::accumulate), clipped or not). It keeps its state (momentum
 //! buffers, moment estimates) per parameter id, allocated at a parameter's first update and
 //! updated in place afterwards. A parameter without a gradient is skipped: its value and its
 //! state stay as they are.
@@ -29,7 +29,7 @@
 //! ```
 //! use tapegrad_core::{rng, Array, Tape};
 //! use tapegrad_nn::optim::{Adam, Optimizer};
-//! use tapegrad_nn::{clip_grad_norm, loss, Act, Mlp, Module, OutputAct, ParamGrads};
+//! use tapegrad_nn::{clip_grad_norm, loss, Act, Mlp, Module, OutputAct};
 //! # fn main() -> tapegrad_core::Result<()> {
 //! let mut model = Mlp::<f32>::new(&[1, 8, 1], Act::Tanh, OutputAct::None, &mut rng(0))?;
 //! let mut opt = Adam::new(0.01);
@@ -38,12 +38,11 @@
 //! let mut tape = Tape::new();
 //! let mut losses = Vec::new();
 //! for _ in 0..300 {
-//!     let (l, grads) = tape.value_and_grad(|tape| {
+//!     let (l, mut grads) = tape.value_and_grad(|tape| {
 //!         let pred = model.forward(tape.constant(x.clone()))?;
 //!         loss::mse(pred, tape.constant(y.clone()), Default::default())
 //!     })?;
 //!     losses.push(l);
-//!     let mut grads = ParamGrads::from_gradients(grads);
 //!     clip_grad_norm(&mut grads, 1.0)?;
 //!     opt.step(&mut model, &grads)?;
 //! }
@@ -61,13 +60,12 @@ pub use adam::{Adam, AdamW};
 pub use rmsprop::RmsProp;
 pub use sgd::Sgd;
 
-use crate::grads::GradSource;
 use crate::module::Module;
 use crate::ParamPath;
 use std::collections::hash_map::{Entry, HashMap};
 use std::collections::BTreeMap;
 use std::panic::Location;
-use tapegrad_core::{Array, Element, Error, ParamId, Result};
+use tapegrad_core::{Array, Element, Error, Gradients, ParamId, Result};
 
 /// Updates a module's parameters from their gradients.
 ///
@@ -87,7 +85,7 @@ pub trait Optimizer<T: Element> {
     ///   update has been applied then; for the optimizers of this crate, see
     ///   [`Optimizer::checks_finite`]).
     #[track_caller]
-    fn step(&mut self, model: &mut dyn Module<T>, grads: &dyn GradSource<T>) -> Result<()>;
+    fn step(&mut self, model: &mut dyn Module<T>, grads: &Gradients<T>) -> Result<()>;
 
     /// The learning rate.
     fn lr(&self) -> f64;
@@ -140,7 +138,7 @@ pub trait Optimizer<T: Element> {
 
 impl<T: Element, O: Optimizer<T> + ?Sized> Optimizer<T> for Box<O> {
     #[track_caller]
-    fn step(&mut self, model: &mut dyn Module<T>, grads: &dyn GradSource<T>) -> Result<()> {
+    fn step(&mut self, model: &mut dyn Module<T>, grads: &Gradients<T>) -> Result<()> {
         (**self).step(model, grads)
     }
     fn lr(&self) -> f64 {
@@ -326,14 +324,14 @@ pub(crate) fn as_array<T: Element>(v: &[T], dims: &[usize]) -> Result<Array<T>> 
 pub(crate) fn update_params<T: Element>(
     op: &'static str,
     model: &mut dyn Module<T>,
-    grads: &dyn GradSource<T>,
+    grads: &Gradients<T>,
     mut f: impl FnMut(ParamId, &mut [T], &[T]) -> bool,
 ) -> Result<()> {
     let location = Location::caller();
     let mut mismatch = false;
     model.visit(&mut ParamPath::new(), &mut |_, p| {
         mismatch |= grads
-            .grad(p.id())
+            .by_id(p.id())
             .is_some_and(|g| g.shape() != p.value().shape());
     });
     if mismatch {
@@ -341,7 +339,7 @@ pub(crate) fn update_params<T: Element>(
         let mut bad: Option<Error> = None;
         model.visit(
             &mut ParamPath::new(),
-            &mut |name, p| match grads.grad(p.id()) {
+            &mut |name, p| match grads.by_id(p.id()) {
                 Some(g) if bad.is_none() && g.shape() != p.value().shape() => {
                     bad = Some(Error::Shape {
                         op,
@@ -358,7 +356,7 @@ pub(crate) fn update_params<T: Element>(
     }
     let mut finite = true;
     model.visit_mut(&mut ParamPath::new(), &mut |_, p| {
-        if let Some(g) = grads.grad(p.id()) {
+        if let Some(g) = grads.by_id(p.id()) {
             finite &= f(p.id(), p.value_mut().data_mut(), g.data());
         }
     });

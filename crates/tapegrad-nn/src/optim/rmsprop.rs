@@ -4,10 +4,9 @@ use super::{
     as_array, buffer, check_lr, check_range, export_params, import_params, state, update_params,
     Optimizer, OptimizerState, ParamState,
 };
-use crate::grads::GradSource;
 use crate::module::Module;
 use std::collections::HashMap;
-use tapegrad_core::{Element, ParamId, Result};
+use tapegrad_core::{Element, Gradients, ParamId, Result};
 
 #[derive(Clone, Debug)]
 struct RmsState<T> {
@@ -85,7 +84,7 @@ impl<T: Element> RmsProp<T> {
 
 impl<T: Element> Optimizer<T> for RmsProp<T> {
     #[track_caller]
-    fn step(&mut self, model: &mut dyn Module<T>, grads: &dyn GradSource<T>) -> Result<()> {
+    fn step(&mut self, model: &mut dyn Module<T>, grads: &Gradients<T>) -> Result<()> {
         let op = "rmsprop";
         check_lr(op, self.lr)?;
         check_range(op, "alpha", self.alpha, 0.0, 1.0, false)?;

@@ -4,10 +4,9 @@ use super::{
     as_array, buffer, check_lr, check_range, export_params, import_params, state, update_params,
     Optimizer, OptimizerState, ParamState,
 };
-use crate::grads::GradSource;
 use crate::module::Module;
 use std::collections::HashMap;
-use tapegrad_core::{Element, Error, ParamId, Result};
+use tapegrad_core::{Element, Error, Gradients, ParamId, Result};
 
 /// SGD with PyTorch's update rule (`torch.optim.SGD`). Per parameter, with gradient `g`:
 ///
@@ -111,7 +110,7 @@ impl<T: Element> Sgd<T> {
 
 impl<T: Element> Optimizer<T> for Sgd<T> {
     #[track_caller]
-    fn step(&mut self, model: &mut dyn Module<T>, grads: &dyn GradSource<T>) -> Result<()> {
+    fn step(&mut self, model: &mut dyn Module<T>, grads: &Gradients<T>) -> Result<()> {
         self.validate()?;
         let lr = T::of(self.lr);
         let wd = T::of(self.weight_decay);
