@@ -279,3 +279,45 @@ fn errors_during_fit_name_the_callers_line_and_the_module() {
     );
     assert!(this_file(&err, line), "{err}");
 }
+
+#[test]
+fn errors_during_evaluate_and_predict_name_the_callers_line_and_the_module() {
+    // the forward pass and the loss run inside the batch loop's closure; their errors still
+    // name the line that called `evaluate` or `predict`
+    let (train, _) = moons();
+    let mut r = rng(0);
+    let mut model = Sequential::<f32>::new()
+        .with(Dense::new(2, 16, Init::HeNormal, &mut r))
+        .with(Relu)
+        .with(Dense::new(15, 2, Init::HeNormal, &mut r));
+    let config = FitConfig::new(Loss::CrossEntropy);
+    let line = line!() + 1;
+    let err = evaluate(&mut model, Data::classes(&train.x, &train.y), &config).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("(in module `2`: Dense(in=15, out=2, bias))"),
+        "{err}"
+    );
+    assert!(this_file(&err, line), "{err}");
+    let line = line!() + 1;
+    let err = predict(&mut model, &train.x, 64).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("(in module `2`: Dense(in=15, out=2, bias))"),
+        "{err}"
+    );
+    assert!(this_file(&err, line), "{err}");
+
+    // a loss error (value targets of the wrong shape for MSE) names the caller's line too
+    let mut model = relu_mlp(); // outputs [N, 2]
+    let y = Array::<f32>::zeros([train.x.dims()[0], 3]);
+    let line = line!() + 1;
+    let err = evaluate(
+        &mut model,
+        Data::values(&train.x, &y),
+        &FitConfig::new(Loss::Mse),
+    )
+    .unwrap_err();
+    assert!(err.to_string().starts_with("mse: "), "{err}");
+    assert!(this_file(&err, line), "{err}");
+}

@@ -78,7 +78,7 @@ pub use clip::{clip_grad_norm, clip_grad_value};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use init::Init;
-pub use loss::Reduction;
+pub use loss::{Loss, Reduction};
 pub use mlp::{Mlp, OutputAct};
 pub use module::{mix_seed, Module};
 pub use path::{ParamPath, Segment};

@@ -24,6 +24,7 @@
 //! # Ok(()) }
 //! ```
 
+use std::fmt;
 use tapegrad_core::{Element, Error, Result, Shape, Tensor};
 
 /// How a loss combines its per-element (or per-row) terms.
@@ -34,6 +35,43 @@ pub enum Reduction {
     Mean,
     /// The sum.
     Sum,
+}
+
+/// Which loss a training loop minimizes (what `tapegrad::train::fit` takes in its
+/// configuration): the losses of this module that a classifier, a regressor or an autoencoder
+/// is trained with, as a value that can be stored, compared and printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loss {
+    /// Softmax cross-entropy of the model's logits `[N, C]` with class labels
+    /// (`tapegrad::train::Targets::Classes`); [`cross_entropy_with_logits`]. The model outputs
+    /// raw scores ([`OutputAct::None`](crate::OutputAct::None)).
+    CrossEntropy,
+    /// Mean squared error with value targets of the output's shape; [`mse`].
+    Mse,
+    /// Binary cross-entropy on probabilities (a sigmoid output) with targets in `[0, 1]`;
+    /// [`bce`].
+    Bce,
+    /// Binary cross-entropy on logits (no output activation) with targets in `[0, 1]`; stable
+    /// for any logit; [`bce_with_logits`].
+    BceWithLogits,
+}
+
+impl Loss {
+    /// Whether this loss takes class labels ([`Loss::CrossEntropy`]) rather than values.
+    pub fn takes_classes(self) -> bool {
+        self == Loss::CrossEntropy
+    }
+}
+
+impl fmt::Display for Loss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Loss::CrossEntropy => "cross-entropy",
+            Loss::Mse => "mse",
+            Loss::Bce => "bce",
+            Loss::BceWithLogits => "bce-with-logits",
+        })
+    }
 }
 
 /// Applies the reduction to per-element terms (any shape).
@@ -273,6 +311,20 @@ mod tests {
 
     fn arr(v: &[f64], shape: &[usize]) -> Array<f64> {
         Array::from_vec(v.to_vec(), shape).expect("test data")
+    }
+
+    #[test]
+    fn a_loss_names_itself_and_says_whether_it_takes_classes() {
+        let all = [
+            Loss::CrossEntropy,
+            Loss::Mse,
+            Loss::Bce,
+            Loss::BceWithLogits,
+        ];
+        let names: Vec<String> = all.iter().map(Loss::to_string).collect();
+        assert_eq!(names, ["cross-entropy", "mse", "bce", "bce-with-logits"]);
+        let classes: Vec<bool> = all.iter().map(|l| l.takes_classes()).collect();
+        assert_eq!(classes, [true, false, false, false]);
     }
 
     #[test]
