@@ -1,185 +1,28 @@
 //! Adam, and AdamW with decoupled weight decay.
 
 use super::{
-    as_array, buffer, check_lr, check_range, export_params, import_params, state, step_of,
-    update_params, Optimizer, OptimizerState, ParamState,
+    as_array, buffer, check_fraction, check_lr, check_nonneg, step_of, Optim, ParamState,
+    UpdateRule,
 };
-use crate::module::Module;
 use smallvec::SmallVec;
-use std::collections::HashMap;
-use tapegrad_core::{Element, Gradients, ParamId, Result};
+use tapegrad_core::{Element, Result};
 
 /// Parameters with at least this many elements are updated by several threads (a piece
 /// of 16 K elements takes a few microseconds; handing it over costs about one).
 const PARALLEL_GRAIN: usize = 16_384;
 
+/// One parameter's state under Adam and AdamW: its step count and the two moments
+/// (exported as `step`, `exp_avg` and `exp_avg_sq`, PyTorch's names).
 #[derive(Clone, Debug)]
-struct Moments<T> {
+pub struct Moments<T> {
     step: u64,
     m: Vec<T>,
     v: Vec<T>,
 }
 
-/// The shared settings and state of Adam and AdamW.
-#[derive(Clone, Debug)]
-struct AdamCore<T: Element> {
-    lr: f64,
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    weight_decay: f64,
-    decoupled: bool,
-    state: HashMap<ParamId, Moments<T>>,
-}
-
-impl<T: Element> AdamCore<T> {
-    fn new(lr: f64, weight_decay: f64, decoupled: bool) -> Self {
-        AdamCore {
-            lr,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay,
-            decoupled,
-            state: HashMap::new(),
-        }
-    }
-
-    #[track_caller]
-    fn step(
-        &mut self,
-        op: &'static str,
-        model: &mut dyn Module<T>,
-        grads: &Gradients<T>,
-    ) -> Result<()> {
-        check_lr(op, self.lr)?;
-        check_range(op, "beta1", self.beta1, 0.0, 1.0, false)?;
-        check_range(op, "beta2", self.beta2, 0.0, 1.0, false)?;
-        check_range(op, "eps", self.eps, 0.0, f64::INFINITY, false)?;
-        check_range(
-            op,
-            "weight_decay",
-            self.weight_decay,
-            0.0,
-            f64::INFINITY,
-            false,
-        )?;
-        let (lr, b1, b2, eps, wd) = (self.lr, self.beta1, self.beta2, self.eps, self.weight_decay);
-        let decoupled = self.decoupled;
-        let st = &mut self.state;
-        update_params(op, model, grads, |id, p, g| {
-            let (s, _) = state(st, id, || Moments {
-                step: 0,
-                m: vec![T::zero(); p.len()],
-                v: vec![T::zero(); p.len()],
-            });
-            s.step += 1;
-            let t = s.step as f64;
-            let bc1 = 1.0 - b1.powf(t);
-            let bc2_sqrt = (1.0 - b2.powf(t)).sqrt();
-            let step_size = T::of(lr / bc1);
-            let (tb1, tb2, teps) = (T::of(b1), T::of(b2), T::of(eps));
-            let (one_b1, one_b2) = (T::of(1.0 - b1), T::of(1.0 - b2));
-            let inv_bc2 = T::of(1.0 / bc2_sqrt);
-            let (l2, shrink) = if decoupled {
-                (T::zero(), T::of(1.0 - lr * wd))
-            } else {
-                (T::of(wd), T::one())
-            };
-            // Big parameters are cut into pieces, one per thread (the update is memory-bound,
-            // and each core brings its own cache and bandwidth); each piece's loop is compiled
-            // for the CPU's vector width (AVX-512/AVX2), chosen at run time.
-            let parts = tapegrad_core::parallel_parts(p.len(), PARALLEL_GRAIN);
-            let chunk = p.len().div_ceil(parts).max(1);
-            // Each piece also says whether its updated values are all finite (an `and` over
-            // the values just computed, which vectorizes with the update).
-            let mut pieces: SmallVec<[_; 8]> = p
-                .chunks_mut(chunk)
-                .zip(g.chunks(chunk))
-                .zip(s.m.chunks_mut(chunk).zip(s.v.chunks_mut(chunk)))
-                .map(|piece| (piece, true))
-                .collect();
-            tapegrad_core::parallel_for_each(&mut pieces, |(((p, g), (m, v)), finite)| {
-                *finite = tapegrad_core::vectorized(|| {
-                    let mut ok = true;
-                    let moments = m.iter_mut().zip(v.iter_mut());
-                    for ((p, &g), (m, v)) in p.iter_mut().zip(g.iter()).zip(moments) {
-                        *p *= shrink;
-                        let g = g + l2 * *p;
-                        *m = tb1 * *m + one_b1 * g;
-                        *v = tb2 * *v + one_b2 * g * g;
-                        let denom = v.sqrt() * inv_bc2 + teps;
-                        *p -= step_size * *m / denom;
-                        ok &= p.is_finite();
-                    }
-                    ok
-                })
-            });
-            pieces.iter().all(|(_, finite)| *finite)
-        })
-    }
-}
-
-impl<T: Element> AdamCore<T> {
-    fn export_state(&self, op: &'static str, model: &dyn Module<T>) -> Result<OptimizerState<T>> {
-        let mut s = OptimizerState::new(op);
-        for (k, v) in [
-            ("lr", self.lr),
-            ("beta1", self.beta1),
-            ("beta2", self.beta2),
-            ("eps", self.eps),
-            ("weight_decay", self.weight_decay),
-        ] {
-            s.settings.insert(k.to_string(), v);
-        }
-        export_params(model, &self.state, &mut s, |st, dims| {
-            let mut ps = ParamState {
-                step: Some(st.step),
-                ..ParamState::default()
-            };
-            ps.buffers.insert("exp_avg".into(), as_array(&st.m, dims)?);
-            ps.buffers
-                .insert("exp_avg_sq".into(), as_array(&st.v, dims)?);
-            Ok(ps)
-        })?;
-        Ok(s)
-    }
-
-    #[track_caller]
-    fn import_state(
-        &mut self,
-        op: &'static str,
-        model: &dyn Module<T>,
-        state: &OptimizerState<T>,
-    ) -> Result<()> {
-        let map = import_params(op, model, state, |name, ps, n| {
-            Ok(Moments {
-                step: step_of(name, ps)?,
-                m: buffer(name, ps, "exp_avg", n)?,
-                v: buffer(name, ps, "exp_avg_sq", n)?,
-            })
-        })?;
-        let (lr, beta1, beta2) = (
-            state.setting("lr")?,
-            state.setting("beta1")?,
-            state.setting("beta2")?,
-        );
-        let (eps, weight_decay) = (state.setting("eps")?, state.setting("weight_decay")?);
-        *self = AdamCore {
-            lr,
-            beta1,
-            beta2,
-            eps,
-            weight_decay,
-            decoupled: self.decoupled,
-            state: map,
-        };
-        Ok(())
-    }
-}
-
-/// Adam (`torch.optim.Adam`, Kingma & Ba 2015), defaults `betas = (0.9, 0.999)`,
-/// `eps = 1e-8`, no weight decay. Per parameter, at its step `t` with gradient `g`:
+/// Adam (`torch.optim.Adam`, Kingma & Ba 2015): the [`Optim`] driver with the rule
+/// [`AdamSettings`]; defaults `betas = (0.9, 0.999)`, `eps = 1e-8`, no weight decay. Per
+/// parameter, at its step `t` with gradient `g`:
 ///
 /// ```text
 /// g = g + weight_decay · p          (L2 penalty, as torch's Adam)
@@ -187,87 +30,200 @@ impl<T: Element> AdamCore<T> {
 /// v = β2·v + (1 - β2)·g²
 /// p = p - lr/(1 - β1^t) · m / (√v / √(1 - β2^t) + eps)
 /// ```
-#[derive(Clone, Debug)]
-pub struct Adam<T: Element>(AdamCore<T>);
+pub type Adam<T> = Optim<T, AdamSettings>;
 
-/// AdamW (`torch.optim.AdamW`, Loshchilov & Hutter 2019): Adam with decoupled weight decay,
-/// `p = p · (1 - lr · weight_decay)` before the Adam update, instead of an L2 term in the
-/// gradient. Defaults `betas = (0.9, 0.999)`, `eps = 1e-8`, `weight_decay = 0.01` (torch's).
-#[derive(Clone, Debug)]
-pub struct AdamW<T: Element>(AdamCore<T>);
+/// AdamW (`torch.optim.AdamW`, Loshchilov & Hutter 2019): the [`Optim`] driver with the rule
+/// [`AdamWSettings`], Adam with decoupled weight decay, `p = p · (1 - lr · weight_decay)`
+/// before the Adam update, instead of an L2 term in the gradient. Defaults
+/// `betas = (0.9, 0.999)`, `eps = 1e-8`, `weight_decay = 0.01` (torch's).
+pub type AdamW<T> = Optim<T, AdamWSettings>;
 
-macro_rules! adam_api {
-    ($ty:ident, $op:literal) => {
-        impl<T: Element> $ty<T> {
-            /// Sets `(β1, β2)`, each in `[0, 1)`.
-            pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
-                self.0.beta1 = beta1;
-                self.0.beta2 = beta2;
-                self
+/// The update of one parameter by Adam (`decoupled` false) or AdamW (true).
+fn adam_update<T: Element>(
+    (lr, b1, b2, eps, wd): (f64, f64, f64, f64, f64),
+    decoupled: bool,
+    s: &mut Moments<T>,
+    p: &mut [T],
+    g: &[T],
+) -> bool {
+    s.step += 1;
+    let t = s.step as f64;
+    let bc1 = 1.0 - b1.powf(t);
+    let bc2_sqrt = (1.0 - b2.powf(t)).sqrt();
+    let step_size = T::of(lr / bc1);
+    let (tb1, tb2, teps) = (T::of(b1), T::of(b2), T::of(eps));
+    let (one_b1, one_b2) = (T::of(1.0 - b1), T::of(1.0 - b2));
+    let inv_bc2 = T::of(1.0 / bc2_sqrt);
+    let (l2, shrink) = if decoupled {
+        (T::zero(), T::of(1.0 - lr * wd))
+    } else {
+        (T::of(wd), T::one())
+    };
+    // Big parameters are cut into pieces, one per thread (the update is memory-bound,
+    // and each core brings its own cache and bandwidth); each piece's loop is compiled
+    // for the CPU's vector width (AVX-512/AVX2), chosen at run time.
+    let parts = tapegrad_core::parallel_parts(p.len(), PARALLEL_GRAIN);
+    let chunk = p.len().div_ceil(parts).max(1);
+    // Each piece also says whether its updated values are all finite (an `and` over
+    // the values just computed, which vectorizes with the update).
+    let mut pieces: SmallVec<[_; 8]> = p
+        .chunks_mut(chunk)
+        .zip(g.chunks(chunk))
+        .zip(s.m.chunks_mut(chunk).zip(s.v.chunks_mut(chunk)))
+        .map(|piece| (piece, true))
+        .collect();
+    tapegrad_core::parallel_for_each(&mut pieces, |(((p, g), (m, v)), finite)| {
+        *finite = tapegrad_core::vectorized(|| {
+            let mut ok = true;
+            let moments = m.iter_mut().zip(v.iter_mut());
+            for ((p, &g), (m, v)) in p.iter_mut().zip(g.iter()).zip(moments) {
+                *p *= shrink;
+                let g = g + l2 * *p;
+                *m = tb1 * *m + one_b1 * g;
+                *v = tb2 * *v + one_b2 * g * g;
+                let denom = v.sqrt() * inv_bc2 + teps;
+                *p -= step_size * *m / denom;
+                ok &= p.is_finite();
             }
+            ok
+        })
+    });
+    pieces.iter().all(|(_, finite)| *finite)
+}
 
-            /// Sets the term added to the denominator for stability.
-            pub fn eps(mut self, eps: f64) -> Self {
-                self.0.eps = eps;
-                self
-            }
+/// The settings struct, its rule and its builder methods, for Adam and AdamW.
+macro_rules! adam_rule {
+    ($settings:ident, $alias:ident, $kind:literal, $decoupled:literal, $wd:literal, $doc:literal) => {
+        #[doc = $doc]
+        ///
+        /// Exported as `lr`, `beta1`, `beta2`, `eps`, `weight_decay`; the per-parameter state
+        /// is its `step` count and the moments `exp_avg` and `exp_avg_sq` (PyTorch's names).
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct $settings {
+            /// The learning rate (positive).
+            pub lr: f64,
+            /// The first moment's decay β1, in `[0, 1)`.
+            pub beta1: f64,
+            /// The second moment's decay β2, in `[0, 1)`.
+            pub beta2: f64,
+            /// The term added to the denominator for stability (non-negative).
+            pub eps: f64,
+            /// The weight decay (non-negative).
+            pub weight_decay: f64,
+        }
 
-            /// Sets the weight decay.
-            pub fn weight_decay(mut self, wd: f64) -> Self {
-                self.0.weight_decay = wd;
-                self
+        impl Default for $settings {
+            fn default() -> Self {
+                $settings {
+                    lr: 1e-3,
+                    beta1: 0.9,
+                    beta2: 0.999,
+                    eps: 1e-8,
+                    weight_decay: $wd,
+                }
             }
         }
 
-        impl<T: Element> Optimizer<T> for $ty<T> {
-            #[track_caller]
-            fn step(&mut self, model: &mut dyn Module<T>, grads: &Gradients<T>) -> Result<()> {
-                self.0.step($op, model, grads)
+        impl<T: Element> $alias<T> {
+            /// Sets `(β1, β2)`, each in `[0, 1)`.
+            pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
+                self.settings_mut().beta1 = beta1;
+                self.settings_mut().beta2 = beta2;
+                self
             }
 
-            fn lr(&self) -> f64 {
-                self.0.lr
-            }
+        }
 
-            fn set_lr(&mut self, lr: f64) {
-                self.0.lr = lr;
-            }
+        setters!($alias:
+            /// Sets the term added to the denominator for stability.
+            eps: f64,
+            /// Sets the weight decay.
+            weight_decay: f64,
+        );
 
-            fn checks_finite(&self) -> bool {
-                true
-            }
+        impl<T: Element> UpdateRule<T> for $settings {
+            type State = Moments<T>;
 
-            /// Settings `lr`, `beta1`, `beta2`, `eps`, `weight_decay`; per parameter its
-            /// `step` count and the moments `exp_avg` and `exp_avg_sq` (PyTorch's names).
-            fn export_state(&self, model: &dyn Module<T>) -> Result<OptimizerState<T>> {
-                self.0.export_state($op, model)
-            }
+            settings_io!($kind: lr, beta1, beta2, eps, weight_decay);
 
             #[track_caller]
-            fn import_state(
-                &mut self,
-                model: &dyn Module<T>,
-                state: &OptimizerState<T>,
-            ) -> Result<()> {
-                self.0.import_state($op, model, state)
+            fn check(&self) -> Result<()> {
+                let op = $kind;
+                check_lr(op, self.lr)?;
+                check_fraction(op, "beta1", self.beta1)?;
+                check_fraction(op, "beta2", self.beta2)?;
+                check_nonneg(op, "eps", self.eps)?;
+                check_nonneg(op, "weight_decay", self.weight_decay)
+            }
+
+            fn init(&self, len: usize) -> Moments<T> {
+                Moments {
+                    step: 0,
+                    m: vec![T::zero(); len],
+                    v: vec![T::zero(); len],
+                }
+            }
+
+            fn update(&self, s: &mut Moments<T>, p: &mut [T], g: &[T]) -> bool {
+                let settings = (self.lr, self.beta1, self.beta2, self.eps, self.weight_decay);
+                adam_update(settings, $decoupled, s, p, g)
+            }
+
+            fn export_param(s: &Moments<T>, dims: &[usize]) -> Result<Option<ParamState<T>>> {
+                export_moments(s, dims)
+            }
+
+            fn import_param(
+                name: &str,
+                ps: &ParamState<T>,
+                len: usize,
+            ) -> std::result::Result<Moments<T>, String> {
+                import_moments(name, ps, len)
             }
         }
     };
 }
 
-adam_api!(Adam, "adam");
-adam_api!(AdamW, "adamw");
+adam_rule!(
+    AdamSettings,
+    Adam,
+    "adam",
+    false,
+    0.0,
+    "The settings of [`Adam`], with PyTorch's defaults (`Default`: `lr = 1e-3`, \
+     `betas = (0.9, 0.999)`, `eps = 1e-8`, no weight decay)."
+);
+adam_rule!(
+    AdamWSettings,
+    AdamW,
+    "adamw",
+    true,
+    0.01,
+    "The settings of [`AdamW`], with PyTorch's defaults (`Default`: `lr = 1e-3`, \
+     `betas = (0.9, 0.999)`, `eps = 1e-8`, `weight_decay = 0.01`)."
+);
 
-impl<T: Element> Adam<T> {
-    /// Adam with learning rate `lr` (torch's default is 1e-3) and the default settings.
-    pub fn new(lr: f64) -> Self {
-        Adam(AdamCore::new(lr, 0.0, false))
-    }
+/// A parameter's moments in the portable form.
+fn export_moments<T: Element>(s: &Moments<T>, dims: &[usize]) -> Result<Option<ParamState<T>>> {
+    let mut ps = ParamState {
+        step: Some(s.step),
+        ..ParamState::default()
+    };
+    ps.buffers.insert("exp_avg".into(), as_array(&s.m, dims)?);
+    ps.buffers
+        .insert("exp_avg_sq".into(), as_array(&s.v, dims)?);
+    Ok(Some(ps))
 }
 
-impl<T: Element> AdamW<T> {
-    /// AdamW with learning rate `lr` and the default settings (weight decay 0.01).
-    pub fn new(lr: f64) -> Self {
-        AdamW(AdamCore::new(lr, 0.01, true))
-    }
+/// A parameter's moments from the portable form.
+fn import_moments<T: Element>(
+    name: &str,
+    ps: &ParamState<T>,
+    n: usize,
+) -> std::result::Result<Moments<T>, String> {
+    Ok(Moments {
+        step: step_of(name, ps)?,
+        m: buffer(name, ps, "exp_avg", n)?,
+        v: buffer(name, ps, "exp_avg_sq", n)?,
+    })
 }

@@ -1,6 +1,15 @@
 //! Optimizers: [`Sgd`] (momentum, Nesterov, weight decay), [`Adam`], [`AdamW`] (decoupled
 //! weight decay), [`RmsProp`] and [`Adagrad`], with PyTorch's update rules and defaults.
 //!
+//! Each is one driver, [`Optim`], with one [`UpdateRule`]: a settings struct with PyTorch's
+//! defaults ([`SgdSettings`], [`AdamSettings`], [`AdamWSettings`], [`RmsPropSettings`],
+//! [`AdagradSettings`]) that validates itself and updates one parameter from its gradient and
+//! its per-parameter state (a momentum buffer, moments, a step count). The driver walks the
+//! parameters, keeps that state by parameter id and exports and imports it for a checkpoint,
+//! the same for every rule. `Sgd::new(0.1).momentum(0.9)` and
+//! `Sgd::with(SgdSettings { lr: 0.1, momentum: 0.9, ..Default::default() })` are the same
+//! optimizer; a rule of one's own gets [`Optimizer`] and checkpoints from [`Optim`] too.
+//!
 //! An optimizer updates a module's parameters in place from gradients keyed by parameter id
 //! ([`Gradients`](tapegrad_core::Gradients): from one backward pass, or several added up
 //! with [`Gradients::accumulate`](tapegrad_core::Gradients::accumulate), clipped or not). It keeps its state (momentum
@@ -50,20 +59,66 @@
 //! # Ok(()) }
 //! ```
 
+/// In an `impl<T: Element> UpdateRule<T>` of a settings struct whose fields are all settings
+/// (an `lr` among them), exported under their own names: `kind`, `lr`, `set_lr`,
+/// `export_settings` and `import_settings`.
+macro_rules! settings_io {
+    ($kind:literal: $($field:ident),* $(,)?) => {
+        fn kind(&self) -> &'static str {
+            $kind
+        }
+
+        fn lr(&self) -> f64 {
+            self.lr
+        }
+
+        fn set_lr(&mut self, lr: f64) {
+            self.lr = lr;
+        }
+
+        fn export_settings(&self) -> Vec<(&'static str, f64)> {
+            vec![$((stringify!($field), $crate::optim::Setting::to_f64(self.$field))),*]
+        }
+
+        #[track_caller]
+        fn import_settings(state: &$crate::optim::OptimizerState<T>) -> tapegrad_core::Result<Self> {
+            Ok(Self {
+                $($field: $crate::optim::Setting::from_f64(state.setting(stringify!($field))?)),*
+            })
+        }
+    };
+}
+
+/// The builder methods of an optimizer alias (`Sgd`, ...): one per listed setting, with its
+/// doc, each setting the field of the same name.
+macro_rules! setters {
+    ($alias:ident: $($(#[$doc:meta])* $field:ident: $ty:ty),* $(,)?) => {
+        impl<T: tapegrad_core::Element> $alias<T> {
+            $(
+                $(#[$doc])*
+                pub fn $field(mut self, $field: $ty) -> Self {
+                    self.settings_mut().$field = $field;
+                    self
+                }
+            )*
+        }
+    };
+}
+
 mod adagrad;
 mod adam;
 mod rmsprop;
 mod sgd;
 
-pub use adagrad::Adagrad;
-pub use adam::{Adam, AdamW};
-pub use rmsprop::RmsProp;
-pub use sgd::Sgd;
+pub use adagrad::{Adagrad, AdagradSettings, AdagradState};
+pub use adam::{Adam, AdamSettings, AdamW, AdamWSettings, Moments};
+pub use rmsprop::{RmsProp, RmsPropSettings, RmsState};
+pub use sgd::{Sgd, SgdSettings};
 
 use crate::module::Module;
 use crate::ParamPath;
-use std::collections::hash_map::{Entry, HashMap};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Debug;
 use std::panic::Location;
 use tapegrad_core::{Array, Element, Error, Gradients, ParamId, Result};
 
@@ -160,6 +215,253 @@ impl<T: Element, O: Optimizer<T> + ?Sized> Optimizer<T> for Box<O> {
     }
 }
 
+/// One optimizer's update rule: its settings (the implementing struct, e.g. [`SgdSettings`]),
+/// its per-parameter state and the update of one parameter. [`Optim`] drives it: it walks the
+/// parameters, keeps the state by parameter id, checks the settings before each step and
+/// exports and imports the state for a checkpoint.
+///
+/// A rule of one's own:
+///
+/// ```
+/// use tapegrad_core::{Array, Element, Param, Result};
+/// use tapegrad_nn::optim::{Optim, Optimizer, OptimizerState, ParamState, UpdateRule};
+/// use tapegrad_nn::{Dense, Module};
+///
+/// /// Sign descent: `p = p - lr · sign(g)`, without state.
+/// #[derive(Clone, Debug)]
+/// struct SignSettings {
+///     lr: f64,
+/// }
+///
+/// impl<T: Element> UpdateRule<T> for SignSettings {
+///     type State = ();
+///     fn kind(&self) -> &'static str {
+///         "sign"
+///     }
+///     fn lr(&self) -> f64 {
+///         self.lr
+///     }
+///     fn set_lr(&mut self, lr: f64) {
+///         self.lr = lr;
+///     }
+///     fn check(&self) -> Result<()> {
+///         Ok(())
+///     }
+///     fn init(&self, _len: usize) {}
+///     fn update(&self, _state: &mut (), p: &mut [T], g: &[T]) -> bool {
+///         let lr = T::of(self.lr);
+///         let mut finite = true;
+///         for (p, &g) in p.iter_mut().zip(g) {
+///             *p -= lr * g.signum();
+///             finite &= p.is_finite();
+///         }
+///         finite
+///     }
+///     fn export_settings(&self) -> Vec<(&'static str, f64)> {
+///         vec![("lr", self.lr)]
+///     }
+///     fn import_settings(state: &OptimizerState<T>) -> Result<Self> {
+///         Ok(SignSettings { lr: state.setting("lr")? })
+///     }
+///     fn export_param(_state: &(), _dims: &[usize]) -> Result<Option<ParamState<T>>> {
+///         Ok(None)
+///     }
+///     fn import_param(_: &str, _: &ParamState<T>, _: usize) -> Result<(), String> {
+///         Ok(())
+///     }
+/// }
+///
+/// # fn main() -> tapegrad_core::Result<()> {
+/// let mut layer = Dense::<f64>::from_arrays(Array::from_vec(vec![1.0], [1, 1])?, None)?;
+/// let mut opt = Optim::with(SignSettings { lr: 0.25 });
+/// let mut tape = tapegrad_core::Tape::new();
+/// let grads = {
+///     let y = layer.forward(tape.constant(Array::ones([1, 1])))?;
+///     y.square().sum().backward()?
+/// };
+/// tape.reset();
+/// opt.step(&mut layer, &grads)?;
+/// assert_eq!(layer.weight().value().data()[0], 0.75);
+/// # Ok(()) }
+/// ```
+pub trait UpdateRule<T: Element>: Clone + Debug {
+    /// The per-parameter state (buffers, a step count), made by [`UpdateRule::init`] at a
+    /// parameter's first update and updated in place afterwards.
+    type State: Clone + Debug;
+
+    /// The optimizer's kind (`sgd`, `adam`, ...): the name of its errors and of its exported
+    /// state ([`OptimizerState::kind`]).
+    fn kind(&self) -> &'static str;
+
+    /// The learning rate.
+    fn lr(&self) -> f64;
+
+    /// Sets the learning rate.
+    fn set_lr(&mut self, lr: f64);
+
+    /// Validates the settings, called before every step.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming the kind and the bad setting, located at the caller.
+    #[track_caller]
+    fn check(&self) -> Result<()>;
+
+    /// The state of a parameter of `len` values before its first update.
+    fn init(&self, len: usize) -> Self::State;
+
+    /// Updates the parameter values `p` in place from their gradient `g` (of the same length)
+    /// and the parameter's `state`; returns whether every updated value is finite.
+    fn update(&self, state: &mut Self::State, p: &mut [T], g: &[T]) -> bool;
+
+    /// The settings as named numbers (flags as 0 or 1), for [`OptimizerState::settings`].
+    fn export_settings(&self) -> Vec<(&'static str, f64)>;
+
+    /// The settings from an exported state (the inverse of
+    /// [`UpdateRule::export_settings`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when a setting is missing ([`OptimizerState::setting`]).
+    #[track_caller]
+    fn import_settings(state: &OptimizerState<T>) -> Result<Self>;
+
+    /// One parameter's state in the portable form, `dims` being the parameter's shape; `None`
+    /// for a state with nothing to save (then the parameter is left out of the export).
+    ///
+    /// # Errors
+    /// Those of building the arrays.
+    fn export_param(state: &Self::State, dims: &[usize]) -> Result<Option<ParamState<T>>>;
+
+    /// One parameter's state from the portable form (the inverse of
+    /// [`UpdateRule::export_param`]), for the parameter `name` of `len` values.
+    ///
+    /// # Errors
+    /// A message when a buffer or the step count is missing or a buffer's length is not `len`.
+    fn import_param(
+        name: &str,
+        ps: &ParamState<T>,
+        len: usize,
+    ) -> std::result::Result<Self::State, String>;
+}
+
+/// The optimizer that drives an [`UpdateRule`]: it keeps the rule's state per parameter id and
+/// implements [`Optimizer`] once for every rule. [`Sgd`], [`Adam`], [`AdamW`], [`RmsProp`] and
+/// [`Adagrad`] are this type with the rules of this crate; [`Optim::with`] makes one from the
+/// settings.
+///
+/// ```
+/// use tapegrad_nn::optim::{Optimizer, Sgd, SgdSettings};
+/// let opt = Sgd::<f32>::with(SgdSettings { lr: 0.1, momentum: 0.9, ..Default::default() });
+/// assert_eq!(opt.lr(), 0.1);
+/// assert_eq!(opt.settings().momentum, 0.9);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Optim<T: Element, R: UpdateRule<T>> {
+    rule: R,
+    state: HashMap<ParamId, R::State>,
+}
+
+impl<T: Element, R: UpdateRule<T>> Optim<T, R> {
+    /// An optimizer with the settings `rule` and no state yet.
+    pub fn with(rule: R) -> Self {
+        Optim {
+            rule,
+            state: HashMap::new(),
+        }
+    }
+
+    /// An optimizer with the default settings (PyTorch's, see each settings struct) but the
+    /// learning rate `lr`: `Sgd::new(0.1)`, `Adam::new(1e-3)`, ...
+    pub fn new(lr: f64) -> Self
+    where
+        R: Default,
+    {
+        let mut rule = R::default();
+        rule.set_lr(lr);
+        Self::with(rule)
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &R {
+        &self.rule
+    }
+
+    /// The settings, to change (they are checked by the next [`Optimizer::step`]).
+    pub fn settings_mut(&mut self) -> &mut R {
+        &mut self.rule
+    }
+}
+
+impl<T: Element, R: UpdateRule<T>> Optimizer<T> for Optim<T, R> {
+    #[track_caller]
+    fn step(&mut self, model: &mut dyn Module<T>, grads: &Gradients<T>) -> Result<()> {
+        self.rule.check()?;
+        let (rule, state) = (&self.rule, &mut self.state);
+        update_params(rule.kind(), model, grads, |id, p, g| {
+            let s = state.entry(id).or_insert_with(|| rule.init(p.len()));
+            rule.update(s, p, g)
+        })
+    }
+
+    fn lr(&self) -> f64 {
+        self.rule.lr()
+    }
+
+    fn set_lr(&mut self, lr: f64) {
+        self.rule.set_lr(lr);
+    }
+
+    fn checks_finite(&self) -> bool {
+        true
+    }
+
+    /// The rule's settings ([`UpdateRule::export_settings`]) and per parameter its state
+    /// ([`UpdateRule::export_param`]).
+    fn export_state(&self, model: &dyn Module<T>) -> Result<OptimizerState<T>> {
+        let mut s = OptimizerState::new(self.rule.kind());
+        for (k, v) in self.rule.export_settings() {
+            s.settings.insert(k.to_string(), v);
+        }
+        export_params(model, &self.state, &mut s, R::export_param)?;
+        Ok(s)
+    }
+
+    #[track_caller]
+    fn import_state(&mut self, model: &dyn Module<T>, state: &OptimizerState<T>) -> Result<()> {
+        let map = import_params(self.rule.kind(), model, state, R::import_param)?;
+        *self = Optim {
+            rule: R::import_settings(state)?,
+            state: map,
+        };
+        Ok(())
+    }
+}
+
+/// A setting's value as the number it is exported as (flags as 0 or 1).
+pub(crate) trait Setting {
+    /// The exported number.
+    fn to_f64(self) -> f64;
+    /// The value from its exported number.
+    fn from_f64(v: f64) -> Self;
+}
+
+impl Setting for f64 {
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+}
+
+impl Setting for bool {
+    fn to_f64(self) -> f64 {
+        f64::from(u8::from(self))
+    }
+    fn from_f64(v: f64) -> Self {
+        v != 0.0
+    }
+}
+
 /// One parameter's optimizer state: a step counter (Adam, Adagrad) and named buffers of the
 /// parameter's length (PyTorch's names: `exp_avg`, `exp_avg_sq`, `momentum_buffer`,
 /// `square_avg`, `grad_avg`, `sum`).
@@ -218,12 +520,13 @@ fn names_by_id<T: Element>(model: &dyn Module<T>) -> HashMap<ParamId, (String, u
     names
 }
 
-/// Exports `state` (by parameter id) by name, `f` turning one entry into a [`ParamState`].
+/// Exports `state` (by parameter id) by name, `f` turning one entry into a [`ParamState`] (or
+/// `None`: nothing to export).
 pub(crate) fn export_params<T: Element, S>(
     model: &dyn Module<T>,
     state: &HashMap<ParamId, S>,
     out: &mut OptimizerState<T>,
-    mut f: impl FnMut(&S, &[usize]) -> Result<ParamState<T>>,
+    mut f: impl FnMut(&S, &[usize]) -> Result<Option<ParamState<T>>>,
 ) -> Result<()> {
     let mut err = None;
     model.visit(&mut ParamPath::new(), &mut |name, p| {
@@ -232,9 +535,10 @@ pub(crate) fn export_params<T: Element, S>(
         }
         if let Some(s) = state.get(&p.id()) {
             match f(s, p.value().dims()) {
-                Ok(ps) => {
+                Ok(Some(ps)) => {
                     out.params.insert(name.to_string(), ps);
                 }
+                Ok(None) => {}
                 Err(e) => err = Some(e),
             }
         }
@@ -381,18 +685,6 @@ pub(crate) fn update_params<T: Element>(
     }))
 }
 
-/// A parameter's state, created by `init` on its first update (then the flag is `true`).
-pub(crate) fn state<S>(
-    map: &mut HashMap<ParamId, S>,
-    id: ParamId,
-    init: impl FnOnce() -> S,
-) -> (&mut S, bool) {
-    match map.entry(id) {
-        Entry::Occupied(e) => (e.into_mut(), false),
-        Entry::Vacant(v) => (v.insert(init()), true),
-    }
-}
-
 /// An error unless `lo <= v` (and `v < hi` or `v <= hi`), finite.
 #[track_caller]
 pub(crate) fn check_range(
@@ -413,6 +705,18 @@ pub(crate) fn check_range(
             format!("{what} must be in [{lo}, {hi}{close}, got {v}"),
         ))
     }
+}
+
+/// An error unless `0 <= v < 1` (a decay or momentum factor).
+#[track_caller]
+pub(crate) fn check_fraction(op: &'static str, what: &str, v: f64) -> Result<()> {
+    check_range(op, what, v, 0.0, 1.0, false)
+}
+
+/// An error unless `v` is non-negative and finite.
+#[track_caller]
+pub(crate) fn check_nonneg(op: &'static str, what: &str, v: f64) -> Result<()> {
+    check_range(op, what, v, 0.0, f64::INFINITY, false)
 }
 
 /// An error unless the learning rate is positive and finite.

@@ -1,14 +1,13 @@
 //! Stochastic gradient descent with momentum, Nesterov momentum and weight decay.
 
 use super::{
-    as_array, buffer, check_lr, check_range, export_params, import_params, state, update_params,
-    Optimizer, OptimizerState, ParamState,
+    as_array, buffer, check_fraction, check_lr, check_nonneg, check_range, Optim, ParamState,
+    UpdateRule,
 };
-use crate::module::Module;
-use std::collections::HashMap;
-use tapegrad_core::{Element, Error, Gradients, ParamId, Result};
+use tapegrad_core::{Element, Error, Result};
 
-/// SGD with PyTorch's update rule (`torch.optim.SGD`). Per parameter, with gradient `g`:
+/// SGD with PyTorch's update rule (`torch.optim.SGD`): the [`Optim`] driver with the rule
+/// [`SgdSettings`]. Per parameter, with gradient `g`:
 ///
 /// ```text
 /// d = g + weight_decay · p
@@ -18,6 +17,8 @@ use tapegrad_core::{Element, Error, Gradients, ParamId, Result};
 ///     d = d + momentum · b   if nesterov, else   d = b
 /// p = p - lr · d
 /// ```
+///
+/// Without momentum it keeps no state.
 ///
 /// ```
 /// use tapegrad_core::{Array, Param, Tape};
@@ -38,66 +39,61 @@ use tapegrad_core::{Element, Error, Gradients, ParamId, Result};
 /// assert!((layer.weight().value().data()[0] - 0.46).abs() < 1e-12);
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Debug)]
-pub struct Sgd<T: Element> {
-    lr: f64,
-    momentum: f64,
-    dampening: f64,
-    nesterov: bool,
-    weight_decay: f64,
-    bufs: HashMap<ParamId, Vec<T>>,
+pub type Sgd<T> = Optim<T, SgdSettings>;
+
+/// The settings of [`Sgd`], with PyTorch's defaults (`Default`: `lr = 1e-3`, the rest 0 or
+/// off). Exported as `lr`, `momentum`, `dampening`, `nesterov` (0 or 1), `weight_decay`; the
+/// per-parameter state is a `momentum_buffer` (with momentum only).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SgdSettings {
+    /// The learning rate (positive).
+    pub lr: f64,
+    /// The momentum factor, in `[0, 1)`; 0 turns momentum off.
+    pub momentum: f64,
+    /// The dampening of the momentum buffer's new term, in `[0, 1]`.
+    pub dampening: f64,
+    /// Nesterov momentum (needs a positive momentum and no dampening).
+    pub nesterov: bool,
+    /// The L2 weight decay (added to the gradient as `weight_decay · p`).
+    pub weight_decay: f64,
 }
 
-impl<T: Element> Sgd<T> {
-    /// Plain SGD with learning rate `lr`: no momentum, no weight decay.
-    pub fn new(lr: f64) -> Self {
-        Sgd {
-            lr,
+impl Default for SgdSettings {
+    fn default() -> Self {
+        SgdSettings {
+            lr: 1e-3,
             momentum: 0.0,
             dampening: 0.0,
             nesterov: false,
             weight_decay: 0.0,
-            bufs: HashMap::new(),
         }
     }
+}
 
+setters!(Sgd:
     /// Sets the momentum factor (in `[0, 1)`; 0 turns it off).
-    pub fn momentum(mut self, momentum: f64) -> Self {
-        self.momentum = momentum;
-        self
-    }
-
+    momentum: f64,
     /// Sets the dampening of the momentum buffer's new term (in `[0, 1]`).
-    pub fn dampening(mut self, dampening: f64) -> Self {
-        self.dampening = dampening;
-        self
-    }
-
+    dampening: f64,
     /// Uses Nesterov momentum (needs a positive momentum and no dampening).
-    pub fn nesterov(mut self, on: bool) -> Self {
-        self.nesterov = on;
-        self
-    }
-
+    nesterov: bool,
     /// Sets the L2 weight decay (added to the gradient as `weight_decay · p`).
-    pub fn weight_decay(mut self, wd: f64) -> Self {
-        self.weight_decay = wd;
-        self
-    }
+    weight_decay: f64,
+);
+
+impl<T: Element> UpdateRule<T> for SgdSettings {
+    /// The momentum buffer, made at the first step with momentum (`None` before, and always
+    /// without momentum).
+    type State = Option<Vec<T>>;
+
+    settings_io!("sgd": lr, momentum, dampening, nesterov, weight_decay);
 
     #[track_caller]
-    fn validate(&self) -> Result<()> {
+    fn check(&self) -> Result<()> {
         check_lr("sgd", self.lr)?;
-        check_range("sgd", "momentum", self.momentum, 0.0, 1.0, false)?;
+        check_fraction("sgd", "momentum", self.momentum)?;
         check_range("sgd", "dampening", self.dampening, 0.0, 1.0, true)?;
-        check_range(
-            "sgd",
-            "weight_decay",
-            self.weight_decay,
-            0.0,
-            f64::INFINITY,
-            false,
-        )?;
+        check_nonneg("sgd", "weight_decay", self.weight_decay)?;
         if self.nesterov && (self.momentum == 0.0 || self.dampening != 0.0) {
             return Err(Error::invalid(
                 "sgd",
@@ -106,92 +102,48 @@ impl<T: Element> Sgd<T> {
         }
         Ok(())
     }
-}
 
-impl<T: Element> Optimizer<T> for Sgd<T> {
-    #[track_caller]
-    fn step(&mut self, model: &mut dyn Module<T>, grads: &Gradients<T>) -> Result<()> {
-        self.validate()?;
+    fn init(&self, _len: usize) -> Option<Vec<T>> {
+        None
+    }
+
+    fn update(&self, buf: &mut Option<Vec<T>>, p: &mut [T], g: &[T]) -> bool {
         let lr = T::of(self.lr);
         let wd = T::of(self.weight_decay);
-        let mom = T::of(self.momentum);
-        let keep = T::of(1.0 - self.dampening);
-        let (use_mom, nesterov) = (self.momentum != 0.0, self.nesterov);
-        let bufs = &mut self.bufs;
-        update_params("sgd", model, grads, |id, p, g| {
-            let mut finite = true;
-            if !use_mom {
-                for (p, &g) in p.iter_mut().zip(g) {
-                    *p -= lr * (g + wd * *p);
-                    finite &= p.is_finite();
-                }
-                return finite;
-            }
-            let (buf, first) = state(bufs, id, || vec![T::zero(); p.len()]);
-            for ((p, &g), b) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
-                let d = g + wd * *p;
-                *b = if first { d } else { mom * *b + keep * d };
-                let d = if nesterov { d + mom * *b } else { *b };
-                *p -= lr * d;
+        let mut finite = true;
+        if self.momentum == 0.0 {
+            for (p, &g) in p.iter_mut().zip(g) {
+                *p -= lr * (g + wd * *p);
                 finite &= p.is_finite();
             }
-            finite
-        })
-    }
-
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-
-    fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
-    }
-
-    fn checks_finite(&self) -> bool {
-        true
-    }
-
-    /// Settings `lr`, `momentum`, `dampening`, `nesterov` (0 or 1), `weight_decay`; per
-    /// parameter a `momentum_buffer` (with momentum only).
-    fn export_state(&self, model: &dyn Module<T>) -> Result<OptimizerState<T>> {
-        let mut s = OptimizerState::new("sgd");
-        for (k, v) in [
-            ("lr", self.lr),
-            ("momentum", self.momentum),
-            ("dampening", self.dampening),
-            ("nesterov", f64::from(u8::from(self.nesterov))),
-            ("weight_decay", self.weight_decay),
-        ] {
-            s.settings.insert(k.to_string(), v);
+            return finite;
         }
-        export_params(model, &self.bufs, &mut s, |b, dims| {
-            let mut ps = ParamState::default();
-            ps.buffers
-                .insert("momentum_buffer".into(), as_array(b, dims)?);
-            Ok(ps)
-        })?;
-        Ok(s)
+        let (mom, keep) = (T::of(self.momentum), T::of(1.0 - self.dampening));
+        let (first, nesterov) = (buf.is_none(), self.nesterov);
+        let buf = buf.get_or_insert_with(|| vec![T::zero(); p.len()]);
+        for ((p, &g), b) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
+            let d = g + wd * *p;
+            *b = if first { d } else { mom * *b + keep * d };
+            let d = if nesterov { d + mom * *b } else { *b };
+            *p -= lr * d;
+            finite &= p.is_finite();
+        }
+        finite
     }
 
-    #[track_caller]
-    fn import_state(&mut self, model: &dyn Module<T>, state: &OptimizerState<T>) -> Result<()> {
-        let bufs = import_params("sgd", model, state, |name, ps, n| {
-            buffer(name, ps, "momentum_buffer", n)
-        })?;
-        let (lr, momentum, dampening) = (
-            state.setting("lr")?,
-            state.setting("momentum")?,
-            state.setting("dampening")?,
-        );
-        let (nesterov, weight_decay) = (state.setting("nesterov")?, state.setting("weight_decay")?);
-        *self = Sgd {
-            lr,
-            momentum,
-            dampening,
-            nesterov: nesterov != 0.0,
-            weight_decay,
-            bufs,
-        };
-        Ok(())
+    fn export_param(buf: &Option<Vec<T>>, dims: &[usize]) -> Result<Option<ParamState<T>>> {
+        let Some(b) = buf else { return Ok(None) };
+        let mut ps = ParamState::default();
+        ps.buffers
+            .insert("momentum_buffer".into(), as_array(b, dims)?);
+        Ok(Some(ps))
+    }
+
+    fn import_param(
+        name: &str,
+        ps: &ParamState<T>,
+        len: usize,
+    ) -> std::result::Result<Option<Vec<T>>, String> {
+        buffer(name, ps, "momentum_buffer", len).map(Some)
     }
 }
