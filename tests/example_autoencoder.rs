@@ -12,7 +12,7 @@ use autoencoder::{class_centroids, run, Args};
 use tapegrad::Array;
 
 mod common;
-use common::TempDir;
+use common::{check_missing_mnist, check_written, file_names, TempDir};
 
 fn small_args(out: &TempDir) -> Args {
     let mut args = Args {
@@ -60,11 +60,7 @@ fn learns_digits_codes_and_denoises() {
     let noisy: Vec<f64> = r.denoise.iter().map(|d| d.noisy_mse).collect();
     assert!(noisy[0] < noisy[1] && noisy[1] < noisy[2], "{noisy:?}");
     // Every figure and CSV is written, non-empty, and the PNGs are PNGs.
-    let names: Vec<String> = r
-        .files
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
+    let names = file_names(&r.files);
     for want in [
         "history.csv",
         "loss.png",
@@ -79,16 +75,7 @@ fn learns_digits_codes_and_denoises() {
             "{want} missing from {names:?}"
         );
     }
-    for p in &r.files {
-        let bytes = std::fs::read(p).expect("the file exists");
-        assert!(p.starts_with(&out.0), "{} outside --out", p.display());
-        if p.extension().is_some_and(|e| e == "png") {
-            assert_eq!(&bytes[1..4], b"PNG", "{}", p.display());
-        } else {
-            let text = String::from_utf8(bytes).unwrap();
-            assert_eq!(text.lines().count(), 61, "{}", p.display());
-        }
-    }
+    check_written(&r.files, &out.0, 0, Some(61));
     let shown = r.to_string();
     assert!(
         shown.contains("k-NN (k=5) accuracy on the test codes"),
@@ -106,17 +93,7 @@ fn missing_mnist_is_a_clean_error() {
     args.data_dir = Some(empty.0.clone());
     let err = run(&args).expect_err("an empty folder holds no MNIST");
     let msg = err.to_string();
-    assert!(msg.contains(&empty.0.display().to_string()), "{msg}");
-    for file in [
-        "train-images-idx3-ubyte",
-        "train-labels-idx1-ubyte",
-        "t10k-images-idx3-ubyte",
-        "t10k-labels-idx1-ubyte",
-    ] {
-        assert!(msg.contains(file), "{msg}");
-    }
-    assert!(msg.contains(".gz"), "{msg}");
-    assert!(msg.contains("Download"), "{msg}");
+    check_missing_mnist(&msg, &empty.0);
     // Nothing was trained or written.
     assert_eq!(std::fs::read_dir(&out.0).unwrap().count(), 0);
 }

@@ -15,7 +15,7 @@ use tapegrad::data::idx::{write_idx, IdxArray, IdxData};
 use tapegrad::rng;
 
 mod common;
-use common::TempDir;
+use common::{check_missing_mnist, check_written, file_names, TempDir};
 
 /// `n` fake 28x28 digits: label `c` is a 4x8 bright bar whose place depends on `c` (two
 /// columns of five), jittered by a pixel, on a background of faint noise.
@@ -89,13 +89,8 @@ fn trains_on_a_fake_mnist_and_reports() {
     assert!(last.train_loss < r.history.epochs[0].train_loss);
     assert!(r.target_epoch.is_some_and(|e| e <= 4));
 
-    let names: Vec<String> = r
-        .files
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
     assert_eq!(
-        names,
+        file_names(&r.files),
         [
             "history.csv",
             "curves.png",
@@ -103,15 +98,7 @@ fn trains_on_a_fake_mnist_and_reports() {
             "misclassified.png"
         ]
     );
-    for p in &r.files {
-        let bytes = std::fs::read(p).expect("the file exists");
-        assert!(p.starts_with(&out.0), "{} outside --out", p.display());
-        if p.extension().is_some_and(|e| e == "png") {
-            assert_eq!(&bytes[1..4], b"PNG", "{}", p.display());
-        } else {
-            assert_eq!(String::from_utf8(bytes).unwrap().lines().count(), 5);
-        }
-    }
+    check_written(&r.files, &out.0, 0, Some(5));
     let shown = r.to_string();
     for want in [
         "precision",
@@ -135,16 +122,6 @@ fn missing_mnist_is_a_clean_error() {
     args.common.out = Some(out.0.clone());
     args.common.quiet = true;
     let msg = run(&args).expect_err("no MNIST there").to_string();
-    assert!(msg.contains(&empty.0.display().to_string()), "{msg}");
-    for file in [
-        "train-images-idx3-ubyte",
-        "train-labels-idx1-ubyte",
-        "t10k-images-idx3-ubyte",
-        "t10k-labels-idx1-ubyte",
-        ".gz",
-        "Download",
-    ] {
-        assert!(msg.contains(file), "{file} missing from: {msg}");
-    }
+    check_missing_mnist(&msg, &empty.0);
     assert_eq!(std::fs::read_dir(&out.0).unwrap().count(), 0);
 }

@@ -8,19 +8,19 @@
 mod pinn;
 
 use clap::Parser;
-use std::path::PathBuf;
 
-fn out_dir(tag: &str) -> PathBuf {
-    std::env::temp_dir().join(format!(
-        "tapegrad-example-pinn-{tag}-{}",
-        std::process::id()
-    ))
+mod common;
+use common::{check_written, example_argv, file_names, TempDir};
+
+/// The example's arguments: `--quiet --out <out>`, then `extra`.
+fn args(out: &TempDir, extra: &[&str]) -> pinn::Args {
+    pinn::Args::parse_from(example_argv("pinn", &out.0, extra))
 }
 
 #[test]
 fn pinn_solves_the_boundary_value_problem_and_writes_its_figures() {
-    let out = out_dir("full");
-    let args = pinn::Args::parse_from(["pinn", "--quiet", "--out", out.to_str().unwrap()]);
+    let out = TempDir::new("example-pinn", "full");
+    let args = args(&out, &[]);
     assert_eq!(
         (args.epochs, args.lr, args.hidden, args.points, args.seed),
         (3000, 0.03, 16, 64, 0)
@@ -49,23 +49,11 @@ fn pinn_solves_the_boundary_value_problem_and_writes_its_figures() {
         assert!(r.error() <= report.max_error, "{report}");
         assert!((r.exact - (std::f64::consts::PI * r.x).sin()).abs() < 1e-15);
     }
-    let names: Vec<String> = report
-        .files
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
     assert_eq!(
-        names,
+        file_names(&report.files),
         ["history.csv", "solution.png", "error.png", "loss.png"]
     );
-    for p in &report.files {
-        let bytes = std::fs::read(p).unwrap();
-        if p.extension().unwrap() == "png" {
-            assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{}", p.display());
-        } else {
-            assert_eq!(String::from_utf8(bytes).unwrap().lines().count(), 3001);
-        }
-    }
+    check_written(&report.files, &out.0, 0, Some(3001));
     let text = report.to_string();
     assert!(text.contains("max error"), "{text}");
     assert!(text.contains("over 1001 points"), "{text}");
@@ -76,20 +64,12 @@ fn pinn_solves_the_boundary_value_problem_and_writes_its_figures() {
     let again = pinn::run(&args).unwrap();
     assert_eq!(again.max_error.to_bits(), report.max_error.to_bits());
     assert_eq!(again.final_loss.to_bits(), report.final_loss.to_bits());
-    std::fs::remove_dir_all(&out).unwrap();
 }
 
 #[test]
 fn pinn_with_a_boundary_penalty_also_reaches_the_target() {
-    let out = out_dir("penalty");
-    let args = pinn::Args::parse_from([
-        "pinn",
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-        "--boundary",
-        "penalty",
-    ]);
+    let out = TempDir::new("example-pinn", "penalty");
+    let args = args(&out, &["--boundary", "penalty"]);
     let report = pinn::run(&args).unwrap();
     assert!(report.max_error <= 1e-3, "{report}");
     // the penalty holds the ends only approximately, but well within the target
@@ -97,43 +77,23 @@ fn pinn_with_a_boundary_penalty_also_reaches_the_target() {
         assert!(r.u.abs() <= 1e-3, "{report}");
     }
     assert!(report.to_string().contains("penalty"));
-    std::fs::remove_dir_all(&out).unwrap();
 }
 
 #[test]
 fn pinn_reports_bad_flags_as_errors() {
-    let out = out_dir("bad");
+    let out = TempDir::new("example-pinn", "bad");
     for (flag, value, needle) in [
         ("--points", "1", "points"),
         ("--epochs", "0", "epochs"),
         ("--hidden", "0", "hidden"),
         ("--final-lr", "1.0", "final_lr"),
     ] {
-        let args = pinn::Args::parse_from([
-            "pinn",
-            "--quiet",
-            "--out",
-            out.to_str().unwrap(),
-            flag,
-            value,
-        ]);
-        let err = pinn::run(&args).unwrap_err();
+        let err = pinn::run(&args(&out, &[flag, value])).unwrap_err();
         assert!(err.to_string().contains(needle), "{flag}: {err}");
     }
     // a learning rate that makes the loss blow up is an error naming the step, not a panic
-    let args = pinn::Args::parse_from([
-        "pinn",
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-        "--lr",
-        "1e300",
-        "--epochs",
-        "200",
-    ]);
-    let err = pinn::run(&args).unwrap_err();
+    let err = pinn::run(&args(&out, &["--lr", "1e300", "--epochs", "200"])).unwrap_err();
     let text = err.to_string();
     assert!(text.contains("at step"), "{text}");
     assert!(text.contains("examples/pinn.rs"), "{text}");
-    let _ = std::fs::remove_dir_all(&out);
 }

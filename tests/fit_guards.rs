@@ -8,6 +8,9 @@
 mod xor;
 
 use clap::Parser;
+
+mod common;
+use common::{example_argv, TempDir};
 use tapegrad::data::{synthetic, train_test_split, Dataset};
 use tapegrad::nn::optim::{Adam, Optimizer, RmsProp, Sgd};
 use tapegrad::nn::ParamPath;
@@ -22,6 +25,46 @@ fn moons() -> (Dataset, Dataset) {
 
 fn relu_mlp() -> Mlp<f32> {
     Mlp::new(&[2, 16, 16, 2], Act::Relu, OutputAct::None, &mut rng(0)).unwrap()
+}
+
+/// `fit` with no callback, which must fail: its error (located at the caller's line).
+#[track_caller]
+fn fit_err(
+    model: &mut dyn Module<f32>,
+    opt: &mut dyn Optimizer<f32>,
+    train: Data<'_, f32>,
+    val: Option<Data<'_, f32>>,
+    config: &FitConfig,
+) -> Error {
+    fit(model, opt, train, val, config, &mut ()).unwrap_err()
+}
+
+/// [`fit_err`] with Adam at a learning rate of 0.01.
+#[track_caller]
+fn adam_err(
+    model: &mut dyn Module<f32>,
+    train: Data<'_, f32>,
+    val: Option<Data<'_, f32>>,
+    config: &FitConfig,
+) -> Error {
+    fit_err(model, &mut Adam::new(0.01), train, val, config)
+}
+
+/// Asserts that `err` says `needle` and, when `line` is given, that it points at that line
+/// of this file.
+#[track_caller]
+fn says(err: &Error, needle: &str, line: Option<u32>) {
+    assert!(err.to_string().contains(needle), "{err}");
+    if let Some(line) = line {
+        assert!(this_file(err, line), "{err}");
+    }
+}
+
+/// As [`says`], and `err` starts with `prefix`.
+#[track_caller]
+fn starts(err: &Error, prefix: &str, line: Option<u32>) {
+    assert!(err.to_string().starts_with(prefix), "{err}");
+    says(err, prefix, line);
 }
 
 fn this_file(err: &Error, line: u32) -> bool {
@@ -47,15 +90,13 @@ fn a_nan_input_in_a_relu_network_stops_fit_naming_the_epoch_and_the_step() {
     ];
     for mut opt in optimizers {
         let mut model = relu_mlp();
-        let err = fit(
+        let err = fit_err(
             &mut model,
             &mut *opt,
             Data::classes(&x, &train.y),
             None,
             &config,
-            &mut (),
-        )
-        .unwrap_err();
+        );
         match &err {
             Error::NonFinite { what, value } => {
                 assert!(what.ends_with("at epoch 1, step 3"), "{what}");
@@ -90,15 +131,13 @@ impl Optimizer<f32> for Overflowing {
 fn fit_checks_the_parameters_after_an_optimizer_that_does_not() {
     let (train, _) = moons();
     let mut model = Mlp::<f32>::new(&[2, 4, 2], Act::Relu, OutputAct::None, &mut rng(0)).unwrap();
-    let err = fit(
+    let err = fit_err(
         &mut model,
         &mut Overflowing(0),
         Data::classes(&train.x, &train.y),
         None,
         &FitConfig::new(Loss::CrossEntropy).batch_size(16),
-        &mut (),
-    )
-    .unwrap_err();
+    );
     assert_eq!(
         err.to_string(),
         "parameter `0.weight` after the optimizer step at epoch 1, step 2: value is inf (not finite)"
@@ -111,67 +150,41 @@ fn no_rows_are_errors() {
     let config = FitConfig::new(Loss::CrossEntropy);
     let empty = Array::<f32>::zeros([0, 2]);
     let (train, _) = moons();
+    let rows = || Data::classes(&train.x, &train.y);
+    let no_rows = || Data::classes(&empty, &[]);
 
     let line = line!() + 1;
-    let err = fit(
-        &mut model,
-        &mut Adam::new(0.01),
-        Data::classes(&empty, &[]),
-        None,
-        &config,
-        &mut (),
-    )
-    .unwrap_err();
-    assert!(
-        err.to_string()
-            .starts_with("train: the training set has no rows (inputs of shape [0, 2])"),
-        "{err}"
-    );
-    assert!(this_file(&err, line), "{err}");
-
-    let err = fit(
-        &mut model,
-        &mut Adam::new(0.01),
-        Data::classes(&train.x, &train.y),
-        Some(Data::classes(&empty, &[])),
-        &config,
-        &mut (),
-    )
-    .unwrap_err();
-    assert!(
-        err.to_string().contains("the validation set has no rows"),
-        "{err}"
+    let err = adam_err(&mut model, no_rows(), None, &config);
+    starts(
+        &err,
+        "train: the training set has no rows (inputs of shape [0, 2])",
+        Some(line),
     );
 
-    let err = evaluate(&mut model, Data::classes(&empty, &[]), &config).unwrap_err();
-    assert!(
-        err.to_string().contains("the evaluation set has no rows"),
-        "{err}"
-    );
+    let err = adam_err(&mut model, rows(), Some(no_rows()), &config);
+    says(&err, "the validation set has no rows", None);
+
+    let err = evaluate(&mut model, no_rows(), &config).unwrap_err();
+    says(&err, "the evaluation set has no rows", None);
     let err = predict(&mut model, &empty, 8).unwrap_err();
     let line = line!() - 1;
-    assert!(
-        err.to_string()
-            .starts_with("predict: the inputs have no rows (shape [0, 2])"),
-        "{err}"
+    starts(
+        &err,
+        "predict: the inputs have no rows (shape [0, 2])",
+        Some(line),
     );
-    assert!(this_file(&err, line), "{err}");
 
     // drop_last with fewer rows than a batch leaves no step at all
-    let err = fit(
+    let err = adam_err(
         &mut model,
-        &mut Adam::new(0.01),
-        Data::classes(&train.x, &train.y),
+        rows(),
         None,
         &config.clone().batch_size(1000).drop_last(true),
-        &mut (),
-    )
-    .unwrap_err();
-    assert!(
-        err.to_string().contains(
-            "drop_last with a batch size of 1000 leaves no batch of the 150 training rows"
-        ),
-        "{err}"
+    );
+    says(
+        &err,
+        "drop_last with a batch size of 1000 leaves no batch of the 150 training rows",
+        None,
     );
 }
 
@@ -184,15 +197,13 @@ fn learning_rates_that_are_not_positive_and_finite_are_refused_before_training()
         let mut opt = Adam::new(0.01);
         opt.set_lr(lr);
         let line = line!() + 1;
-        let err = fit(
+        let err = fit_err(
             &mut model,
             &mut opt,
             Data::classes(&train.x, &train.y),
             None,
             &FitConfig::new(Loss::CrossEntropy),
-            &mut (),
-        )
-        .unwrap_err();
+        );
         assert!(
             err.to_string().starts_with(&format!(
                 "fit: the optimizer's learning rate must be positive and finite, got {lr}"
@@ -210,15 +221,8 @@ fn learning_rates_that_are_not_positive_and_finite_are_refused_before_training()
 
 #[test]
 fn the_examples_lr_flag_of_0_is_a_one_line_error() {
-    let out = std::env::temp_dir().join(format!("tapegrad-fit-guards-xor-{}", std::process::id()));
-    let args = xor::Args::parse_from([
-        "xor",
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-        "--lr",
-        "0",
-    ]);
+    let out = TempDir::new("fit-guards", "xor");
+    let args = xor::Args::parse_from(example_argv("xor", &out.0, &["--lr", "0"]));
     let err = xor::run(&args).unwrap_err().to_string();
     assert!(
         err.starts_with(
@@ -231,7 +235,6 @@ fn the_examples_lr_flag_of_0_is_a_one_line_error() {
         "the example's line: {err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
-    let _ = std::fs::remove_dir_all(&out);
 }
 
 #[test]
@@ -244,40 +247,29 @@ fn errors_during_fit_name_the_callers_line_and_the_module() {
         .with(Relu)
         .with(Dense::new(15, 2, Init::HeNormal, &mut r));
     let line = line!() + 1;
-    let err = fit(
+    let err = adam_err(
         &mut model,
-        &mut Adam::new(0.01),
         Data::classes(&train.x, &train.y),
         None,
         &FitConfig::new(Loss::CrossEntropy),
-        &mut (),
-    )
-    .unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("(in module `2`: Dense(in=15, out=2, bias))"),
-        "{err}"
     );
-    assert!(this_file(&err, line), "{err}");
+    says(
+        &err,
+        "(in module `2`: Dense(in=15, out=2, bias))",
+        Some(line),
+    );
 
     // the optimizer's argument errors, through `fit`, name the caller's line too
     let mut model = relu_mlp();
     let line = line!() + 1;
-    let err = fit(
+    let err = fit_err(
         &mut model,
         &mut Sgd::new(0.1).momentum(1.0),
         Data::classes(&train.x, &train.y),
         None,
         &FitConfig::new(Loss::CrossEntropy),
-        &mut (),
-    )
-    .unwrap_err();
-    assert!(
-        err.to_string()
-            .starts_with("sgd: momentum must be in [0, 1), got 1"),
-        "{err}"
     );
-    assert!(this_file(&err, line), "{err}");
+    starts(&err, "sgd: momentum must be in [0, 1), got 1", Some(line));
 }
 
 #[test]
