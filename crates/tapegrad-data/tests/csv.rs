@@ -2,38 +2,12 @@
 //! tab- and whitespace-separated files, headers of names or none, labels by name or index,
 //! gzip, and the errors (file, line, column) of each kind of breakage.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use tapegrad_core::Error;
+use std::path::Path;
 use tapegrad_data::csv::{self, CsvOptions, Delimiter, Header, LabelColumn};
 use tapegrad_data::read;
 
-/// A fresh folder under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "tapegrad-csv-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::write(&p, bytes).unwrap();
-        p
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::{format_err, TempDir};
 
 /// A wine-like table in scikit-learn's layout: `n,13,class_0,class_1,class_2`, then rows of
 /// 13 features and the class.
@@ -48,22 +22,6 @@ fn wine_like(n: usize, sep: &str) -> String {
         s.push('\n');
     }
     s
-}
-
-/// The message and offset of a Format error, checking it names `path`.
-fn format_err(e: Error, path: &Path) -> (String, u64) {
-    let msg = e.to_string();
-    match e {
-        Error::Format {
-            path: p,
-            offset: Some(o),
-            ..
-        } => {
-            assert_eq!(p, path, "{msg}");
-            (msg, o)
-        }
-        other => panic!("expected a Format error with an offset, got {other:?}"),
-    }
 }
 
 #[test]

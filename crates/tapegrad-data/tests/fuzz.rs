@@ -91,41 +91,11 @@ fn peak_of<R>(f: impl FnOnce() -> R) -> (R, usize) {
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tapegrad_data::{csv, idx};
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    e.write_all(bytes).unwrap();
-    e.finish().unwrap()
-}
-
-/// A temp file removed on drop.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(name: &str, bytes: &[u8]) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "tapegrad-fuzz-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join(name);
-        std::fs::write(&p, bytes).unwrap();
-        TempFile(p)
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if let Some(dir) = self.0.parent() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
+mod common;
+use common::{gzip, TempDir};
 
 /// 50 MB of zeros behind an IDX header that promises 100 bytes: the reader must stop at the
 /// promise, not inflate the whole bomb.
@@ -138,10 +108,11 @@ fn gzip_bomb_idx_stops_at_the_header_promise() {
     let gz = gzip(&content);
     drop(content);
     assert!(gz.len() < 100 * KIB, "{}", gz.len());
-    let f = TempFile::new("bomb-idx.gz", &gz);
-    let (r, peak) = peak_of(|| idx::read_idx(&f.0));
+    let tmp = TempDir::new("fuzz");
+    let f = tmp.write("bomb-idx.gz", &gz);
+    let (r, peak) = peak_of(|| idx::read_idx(&f));
     let msg = r.unwrap_err().to_string();
-    assert!(msg.starts_with(&f.0.display().to_string()), "{msg}");
+    assert!(msg.starts_with(&f.display().to_string()), "{msg}");
     assert!(msg.contains("need 100 data bytes"), "{msg}");
     assert!(msg.contains("too many"), "{msg}");
     // The compressed file, the header and 100 bytes, the decoder's state.
@@ -157,11 +128,12 @@ fn gzip_bomb_csv_and_gunzip_stop_at_the_limit() {
     let _g = lock();
     let gz = gzip(&vec![0u8; 50 * MIB]);
     assert!(gz.len() < 100 * KIB, "{}", gz.len());
-    let f = TempFile::new("bomb.csv.gz", &gz);
+    let tmp = TempDir::new("fuzz");
+    let f = tmp.write("bomb.csv.gz", &gz);
     let opts = csv::CsvOptions::new().max_decompressed(MIB as u64);
-    let (r, peak) = peak_of(|| opts.read(&f.0));
+    let (r, peak) = peak_of(|| opts.read(&f));
     let msg = r.unwrap_err().to_string();
-    assert!(msg.starts_with(&f.0.display().to_string()), "{msg}");
+    assert!(msg.starts_with(&f.display().to_string()), "{msg}");
     assert!(
         msg.contains("more than the limit of 1048576 bytes"),
         "{msg}"
@@ -199,8 +171,9 @@ fn gzip_idx_promising_more_than_the_limit_is_refused() {
     let mut content = vec![0u8, 0, 0x08, 1, 0xff, 0xff, 0xff, 0xff];
     content.resize(1 << 20, 7);
     let gz = gzip(&content);
-    let f = TempFile::new("huge-promise.gz", &gz);
-    let (r, peak) = peak_of(|| idx::read_idx(&f.0));
+    let tmp = TempDir::new("fuzz");
+    let f = tmp.write("huge-promise.gz", &gz);
+    let (r, peak) = peak_of(|| idx::read_idx(&f));
     let msg = r.unwrap_err().to_string();
     assert!(
         msg.contains("more than the limit of 1073741824 bytes"),
@@ -209,7 +182,7 @@ fn gzip_idx_promising_more_than_the_limit_is_refused() {
     assert!(peak < gz.len() + 256 * KIB, "peak {peak} bytes");
     // Under a limit that allows it, the promise is honoured but only what is there is kept:
     // 1 MiB inflated, then "truncated".
-    let (r, peak) = peak_of(|| idx::read_idx_with_limit(&f.0, 8 << 30));
+    let (r, peak) = peak_of(|| idx::read_idx_with_limit(&f, 8 << 30));
     let msg = r.unwrap_err().to_string();
     assert!(msg.contains("truncated"), "{msg}");
     assert!(peak < gz.len() + 2 * MIB + 256 * KIB, "peak {peak} bytes");
@@ -221,8 +194,8 @@ fn gzip_idx_promising_more_than_the_limit_is_refused() {
 fn gzip_bomb_in_a_mnist_folder() {
     use tapegrad_data::mnist;
     let _g = lock();
-    let dir = TempFile::new("marker", b"");
-    let dir = dir.0.parent().unwrap().to_path_buf();
+    let tmp = TempDir::new("fuzz-mnist");
+    let dir = &tmp.0;
     let idx = |dims: &[u32], fill: usize| {
         let mut b = vec![0u8, 0, 0x08, dims.len() as u8];
         for d in dims {
@@ -237,7 +210,7 @@ fn gzip_bomb_in_a_mnist_folder() {
     std::fs::write(dir.join("train-labels-idx1-ubyte.gz"), &bomb).unwrap();
     std::fs::write(dir.join("t10k-images-idx3-ubyte"), idx(&[2, 2, 2], 0)).unwrap();
     std::fs::write(dir.join("t10k-labels-idx1-ubyte"), idx(&[2], 0)).unwrap();
-    let (r, peak) = peak_of(|| mnist::load(&dir));
+    let (r, peak) = peak_of(|| mnist::load(dir));
     let msg = r.unwrap_err().to_string();
     assert!(!msg.contains('\n'), "{msg}");
     assert!(
@@ -413,7 +386,8 @@ fn idx_seeds() -> Vec<Vec<u8>> {
 fn mutated_idx_never_panics_and_stays_bounded() {
     let _g = lock();
     let seeds = idx_seeds();
-    let f = TempFile::new("m.idx", b"");
+    let tmp = TempDir::new("fuzz");
+    let f = tmp.write("m.idx", b"");
     runner(1500, 1)
         .run(&(0..seeds.len(), mutations(BIN_TOKENS)), |(i, ms)| {
             let mut b = seeds[i].clone();
@@ -427,8 +401,8 @@ fn mutated_idx_never_panics_and_stays_bounded() {
             check(peak <= bound, || {
                 format!("decode_idx: peak {peak} > {bound}")
             })?;
-            std::fs::write(&f.0, &b).unwrap();
-            let (r2, peak) = peak_of(|| idx::read_idx(&f.0));
+            std::fs::write(&f, &b).unwrap();
+            let (r2, peak) = peak_of(|| idx::read_idx(&f));
             if !read::is_gzip(&b) {
                 check(r.is_ok() == r2.is_ok(), || format!("{r:?} vs {r2:?}"))?;
             }
@@ -447,7 +421,8 @@ fn mutated_idx_never_panics_and_stays_bounded() {
 fn mutated_gzip_idx_never_panics_and_stays_bounded() {
     let _g = lock();
     let seeds = idx_seeds();
-    let f = TempFile::new("m.idx.gz", b"");
+    let tmp = TempDir::new("fuzz");
+    let f = tmp.write("m.idx.gz", b"");
     let cases = (0..seeds.len(), mutations(BIN_TOKENS), any::<bool>());
     runner(800, 2)
         .run(&cases, |(i, ms, after)| {
@@ -461,8 +436,8 @@ fn mutated_gzip_idx_never_panics_and_stays_bounded() {
                 gzip(&b)
             };
             let inflated = inflatable(&gz, 64 * MIB as u64);
-            std::fs::write(&f.0, &gz).unwrap();
-            let (r, peak) = peak_of(|| idx::read_idx(&f.0));
+            std::fs::write(&f, &gz).unwrap();
+            let (r, peak) = peak_of(|| idx::read_idx(&f));
             if let Err(e) = &r {
                 check(!e.to_string().contains('\n'), || e.to_string())?;
             }
@@ -479,8 +454,8 @@ fn mutated_gzip_idx_never_panics_and_stays_bounded() {
 fn mutated_mnist_folder_never_panics() {
     use tapegrad_data::mnist;
     let _g = lock();
-    let dir = TempFile::new("marker", b"");
-    let dir = dir.0.parent().unwrap().to_path_buf();
+    let tmp = TempDir::new("fuzz-mnist");
+    let dir = &tmp.0;
     let img =
         |n: usize| encode_idx(&IdxArray::new(vec![n, 3, 2], IdxData::U8(vec![7; n * 6])).unwrap());
     let lab = |n: usize| encode_idx(&IdxArray::new(vec![n], IdxData::U8(vec![3; n])).unwrap());
@@ -510,7 +485,7 @@ fn mutated_mnist_folder_never_panics() {
                     };
                     std::fs::write(dir.join(name), &b).unwrap();
                 }
-                let (r, peak) = peak_of(|| mnist::load(&dir));
+                let (r, peak) = peak_of(|| mnist::load(dir));
                 if let Err(e) = &r {
                     check(!e.to_string().contains('\n'), || e.to_string())?;
                 }

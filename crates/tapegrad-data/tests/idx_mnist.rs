@@ -2,62 +2,12 @@
 //! test per error path checking that the message names the file and the byte offset.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use tapegrad_core::Error;
 use tapegrad_data::idx::{decode_idx, encode_idx, read_idx, write_idx, IdxArray, IdxData, IdxType};
 use tapegrad_data::mnist;
 
-/// A fresh folder under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "tapegrad-data-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(bytes).unwrap();
-    e.finish().unwrap()
-}
-
-/// The message and offset of a Format error, checking it names `path`.
-fn format_err(e: Error, path: &Path) -> (String, u64) {
-    let msg = e.to_string();
-    match e {
-        Error::Format {
-            path: p,
-            offset: Some(o),
-            ..
-        } => {
-            assert_eq!(p, path, "{msg}");
-            assert!(
-                msg.starts_with(&format!("{}: at byte {o}: ", path.display())),
-                "{msg}"
-            );
-            (msg, o)
-        }
-        other => panic!("expected a Format error with an offset, got {other:?}"),
-    }
-}
+mod common;
+use common::{format_err, gzip, TempDir};
 
 fn u8_idx(dims: &[usize], f: impl Fn(usize) -> u8) -> Vec<u8> {
     let n: usize = dims.iter().product();
