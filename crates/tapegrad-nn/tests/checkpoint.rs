@@ -5,9 +5,11 @@
 
 use std::fs;
 use std::path::PathBuf;
-use tapegrad_core::{rng, Array, Error, Result, Tape};
+use tapegrad_core::{rng, Array, Error, Result};
 use tapegrad_nn::optim::{Adagrad, Adam, AdamW, Optimizer, RmsProp, Sgd};
-use tapegrad_nn::{load, loss, save, Act, Checkpoint, Mlp, Module, OutputAct, Progress, Reduction};
+use tapegrad_nn::{load, save, Act, Checkpoint, Mlp, Module, OutputAct, Progress};
+
+mod common;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tapegrad-ckpt-{}-{name}", std::process::id()));
@@ -31,16 +33,7 @@ fn params(m: &dyn Module<f32>) -> Vec<(String, Array<f32>)> {
 fn train(opt: &mut dyn Optimizer<f32>, model: &mut Mlp<f32>, steps: usize) -> Result<()> {
     let x = Array::<f32>::randn([16, 3], 0.0, 1.0, &mut rng(5));
     let y = Array::<f32>::randn([16, 2], 0.0, 1.0, &mut rng(6));
-    let mut tape = Tape::new();
-    for _ in 0..steps {
-        let grads = {
-            let pred = model.forward(tape.constant(x.clone()))?;
-            loss::mse(pred, tape.constant(y.clone()), Reduction::Mean)?.backward()?
-        };
-        tape.reset();
-        opt.step(model, &grads)?;
-    }
-    Ok(())
+    common::regress(opt, model, &x, &y, steps)
 }
 
 fn optimizers(lr: f64) -> Vec<Box<dyn Optimizer<f32>>> {

@@ -1,12 +1,13 @@
 //! Module behaviour beyond gradients: fused and unfused MLPs agree, training mode reaches
 //! nested dropout, the printout, and the gradient checker itself catches a wrong gradient.
 
-use tapegrad_core::{rng, Array, GradcheckOptions, Param, Result, Tape, Tensor};
+use tapegrad_core::{rng, Array, GradcheckOptions, Param, Result, Tape};
 use tapegrad_nn::loss::{self, Reduction};
 use tapegrad_nn::{
-    gradcheck_module, Act, Dense, Dropout, Init, Mlp, Module, OutputAct, ParamPath, Relu,
-    Sequential,
+    gradcheck_module, Act, Dense, Dropout, Init, Mlp, Module, OutputAct, Relu, Sequential,
 };
+
+mod common;
 
 /// Named arrays: one per parameter.
 type Named<T> = Vec<(String, Array<T>)>;
@@ -137,27 +138,12 @@ fn printout_and_counts() -> Result<()> {
     Ok(())
 }
 
-/// A module whose parameter gradient is wrong on purpose: the weight is detached, so the tape
-/// gives it no gradient although the output depends on it.
-struct Broken {
-    w: Param<f64>,
-}
-
-impl Module<f64> for Broken {
-    fn forward<'t>(&self, x: Tensor<'t, f64>) -> Result<Tensor<'t, f64>> {
-        x.mul(x.tape().param(&self.w).detach())
-    }
-    fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<f64>)) {
-        path.child("w", |p| f(p, &self.w));
-    }
-    fn visit_mut<'a>(
-        &'a mut self,
-        path: &mut ParamPath,
-        f: &mut dyn FnMut(&ParamPath, &'a mut Param<f64>),
-    ) {
-        path.child("w", |p| f(p, &mut self.w));
-    }
-}
+common::one_param_module!(
+    /// A module whose parameter gradient is wrong on purpose: the weight is detached, so the
+    /// tape gives it no gradient although the output depends on it.
+    Broken,
+    |x, w| x.mul(w.detach())
+);
 
 #[test]
 fn gradcheck_module_catches_a_wrong_gradient() -> Result<()> {

@@ -4,34 +4,21 @@
 //! The hand problem: one parameter `w = [1, -2]`, loss `Σ w²`, so the gradient is `2w`. The
 //! expected values follow PyTorch's update rules, written beside each case.
 
-use tapegrad_core::{rng, Array, Gradients, Param, Result, Tape, Tensor};
+use tapegrad_core::{rng, Array, Gradients, Param, Result, Tape};
 use tapegrad_nn::optim::{Adagrad, Adam, AdamW, Optimizer, RmsProp, Sgd};
 use tapegrad_nn::schedule::{Cosine, LrSchedule};
 use tapegrad_nn::{
-    clip_grad_norm, clip_grad_value, loss, Dense, Init, Mlp, Module, OutputAct, ParamPath,
-    Reduction,
+    clip_grad_norm, clip_grad_value, loss, Dense, Init, Mlp, Module, OutputAct, Reduction,
 };
 
-/// A bare parameter vector as a module: its forward ignores the input and returns `w`.
-struct Vector {
-    w: Param<f64>,
-}
+mod common;
+use common::regress;
 
-impl Module<f64> for Vector {
-    fn forward<'t>(&self, x: Tensor<'t, f64>) -> Result<Tensor<'t, f64>> {
-        Ok(x.tape().param(&self.w))
-    }
-    fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<f64>)) {
-        path.child("w", |p| f(p, &self.w));
-    }
-    fn visit_mut<'a>(
-        &'a mut self,
-        path: &mut ParamPath,
-        f: &mut dyn FnMut(&ParamPath, &'a mut Param<f64>),
-    ) {
-        path.child("w", |p| f(p, &mut self.w));
-    }
-}
+common::one_param_module!(
+    /// A bare parameter vector as a module: its forward ignores the input and returns `w`.
+    Vector,
+    |x, w| Ok(w)
+);
 
 /// Three steps of `opt` on `Σ w²` from `w = [1, -2]`; the value after each step.
 fn three_steps(opt: &mut dyn Optimizer<f64>) -> Result<Vec<[f64; 2]>> {
@@ -597,16 +584,7 @@ fn a_step_that_leaves_a_parameter_non_finite_is_an_error_naming_it() -> Result<(
 /// `steps` steps of `opt` on a small regression from a fixed model; the model after them.
 fn run(opt: &mut dyn Optimizer<f64>, model: &mut Mlp<f64>, steps: usize) -> Result<()> {
     let (x, y) = xy();
-    let mut tape = Tape::new();
-    for _ in 0..steps {
-        let grads = {
-            let pred = model.forward(tape.constant(x.clone()))?;
-            loss::mse(pred, tape.constant(y.clone()), Reduction::Mean)?.backward()?
-        };
-        tape.reset();
-        opt.step(model, &grads)?;
-    }
-    Ok(())
+    regress(opt, model, &x, &y, steps)
 }
 
 #[test]

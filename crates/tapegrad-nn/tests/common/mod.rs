@@ -1,0 +1,63 @@
+//! Helpers shared by the nn tests: a one-parameter test module and a training loop.
+#![allow(dead_code, unused_macros, unused_imports)] // each test binary uses a part of them
+
+use tapegrad_core::{Array, Element, Result, Tape};
+use tapegrad_nn::optim::Optimizer;
+use tapegrad_nn::{loss, Module, Reduction};
+
+/// `steps` steps of `opt` on the mean squared error of `model(x)` against `y`, one tape reused.
+pub fn regress<T: Element>(
+    opt: &mut dyn Optimizer<T>,
+    model: &mut dyn Module<T>,
+    x: &Array<T>,
+    y: &Array<T>,
+    steps: usize,
+) -> Result<()> {
+    let mut tape = Tape::new();
+    for _ in 0..steps {
+        let grads = {
+            let pred = model.forward(tape.constant(x.clone()))?;
+            loss::mse(pred, tape.constant(y.clone()), Reduction::Mean)?.backward()?
+        };
+        tape.reset();
+        opt.step(model, &grads)?;
+    }
+    Ok(())
+}
+
+/// `one_param_module!(Name, |x, w| body)`: a `struct Name { w: Param<f64> }` whose one
+/// parameter is named `w` and whose forward is `body`, with `w` the parameter on `x`'s tape.
+/// Its description is the default one, the type's name.
+macro_rules! one_param_module {
+    ($(#[$meta:meta])* $name:ident, |$x:ident, $w:ident| $body:expr) => {
+        $(#[$meta])*
+        struct $name {
+            w: ::tapegrad_core::Param<f64>,
+        }
+
+        impl ::tapegrad_nn::Module<f64> for $name {
+            fn forward<'t>(
+                &self,
+                $x: ::tapegrad_core::Tensor<'t, f64>,
+            ) -> ::tapegrad_core::Result<::tapegrad_core::Tensor<'t, f64>> {
+                let $w = $x.tape().param(&self.w);
+                $body
+            }
+            fn visit<'a>(
+                &'a self,
+                path: &mut ::tapegrad_nn::ParamPath,
+                f: &mut dyn FnMut(&::tapegrad_nn::ParamPath, &'a ::tapegrad_core::Param<f64>),
+            ) {
+                path.child("w", |p| f(p, &self.w));
+            }
+            fn visit_mut<'a>(
+                &'a mut self,
+                path: &mut ::tapegrad_nn::ParamPath,
+                f: &mut dyn FnMut(&::tapegrad_nn::ParamPath, &'a mut ::tapegrad_core::Param<f64>),
+            ) {
+                path.child("w", |p| f(p, &mut self.w));
+            }
+        }
+    };
+}
+pub(crate) use one_param_module;
