@@ -14,19 +14,8 @@
 
 #[macro_use]
 mod common;
+#[macro_use]
 #[path = "common/second_order.rs"]
 mod second_order;
 
-/// The second-order check in place of `common::check` inside the property macro.
-fn check<T: tapegrad_core::Element>(
-    f: impl for<'t> Fn(
-        &'t tapegrad_core::Tape<T>,
-        &[tapegrad_core::Tensor<'t, T>],
-    ) -> tapegrad_core::Result<tapegrad_core::Tensor<'t, T>>,
-    inputs: &[tapegrad_core::Array<f64>],
-    opts: tapegrad_core::GradcheckOptions,
-) -> std::result::Result<(), proptest::test_runner::TestCaseError> {
-    second_order::check_second_order(f, inputs, opts, (1e-10, 1e-9))
-}
-
-gradient_properties!(f64, 256, GradcheckOptions::f64());
+second_order_properties!(f64, 256, GradcheckOptions::f64(), (1e-10, 1e-9));

@@ -84,3 +84,24 @@ pub fn check_second_order<T: Element>(
     let seed = opts.seed;
     crate::common::check::<T>(|tape, ts| hvp_objective(&f, tape, ts, seed), inputs, opts)
 }
+
+/// `second_order_properties!(T, cases, opts, (atol, rtol))`: every property of
+/// [`gradient_properties!`] in `T`, `cases` per op, with `check` replaced by
+/// [`check_second_order`] at `opts` and the first-order tolerance `(atol, rtol)`.
+macro_rules! second_order_properties {
+    ($t:ty, $cases:expr, $opts:expr, $tol:expr) => {
+        /// The second-order check in place of `common::check` inside the property macro.
+        fn check<T: tapegrad_core::Element>(
+            f: impl for<'t> Fn(
+                &'t tapegrad_core::Tape<T>,
+                &[tapegrad_core::Tensor<'t, T>],
+            ) -> tapegrad_core::Result<tapegrad_core::Tensor<'t, T>>,
+            inputs: &[tapegrad_core::Array<f64>],
+            opts: tapegrad_core::GradcheckOptions,
+        ) -> std::result::Result<(), proptest::test_runner::TestCaseError> {
+            second_order::check_second_order(f, inputs, opts, $tol)
+        }
+
+        gradient_properties!($t, $cases, $opts);
+    };
+}
