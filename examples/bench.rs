@@ -367,6 +367,22 @@ struct LoopOpts {
     count_allocs: Option<std::ops::Range<usize>>,
 }
 
+impl LoopOpts {
+    /// The MNIST workloads' settings (mlp, ae): batch [`BATCH`], seed [`SEED`], the epochs,
+    /// batch limit and phase timing of the command line, allocations counted over steps
+    /// 50..150.
+    fn mnist(args: &Args) -> Self {
+        LoopOpts {
+            batch: BATCH,
+            epochs: args.epochs,
+            seed: u64::from(SEED),
+            max_batches: args.max_batches,
+            phases: args.phases,
+            count_allocs: Some(50..150),
+        }
+    }
+}
+
 /// What [`train_epochs`] measured.
 #[derive(Default)]
 struct LoopStats {
@@ -612,14 +628,7 @@ fn raw_gemm(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
 fn bench_mlp(data: &Mnist, args: &Args, rss_reset: bool) -> tapegrad::Result<()> {
     let mut net = mlp(&[784, 128, 64, 10], SEED, Act::Relu, OutputAct::None)?;
     let mut opt = adam();
-    let opts = LoopOpts {
-        batch: BATCH,
-        epochs: args.epochs,
-        seed: u64::from(SEED),
-        max_batches: args.max_batches,
-        phases: args.phases,
-        count_allocs: Some(50..150),
-    };
+    let opts = LoopOpts::mnist(args);
     let s = train_epochs(
         &mut net,
         &mut opt,
@@ -670,14 +679,7 @@ fn bench_ae(data: &Mnist, args: &Args, rss_reset: bool) -> tapegrad::Result<()> 
         test_mse(&net)?
     ));
     let mut opt = adam();
-    let opts = LoopOpts {
-        batch: BATCH,
-        epochs: args.epochs,
-        seed: u64::from(SEED),
-        max_batches: args.max_batches,
-        phases: args.phases,
-        count_allocs: Some(50..150),
-    };
+    let opts = LoopOpts::mnist(args);
     let s = train_epochs(&mut net, &mut opt, &data.train.x, Target::Input, &opts)?;
     info(format!(
         "{SYSTEM} ae epoch times {} (last batch loss {:.5})",
