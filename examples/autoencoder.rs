@@ -476,10 +476,7 @@ impl fmt::Display for Report {
             common::fmt_seconds(self.total_seconds)
         )?;
         writeln!(f, "files:")?;
-        for p in &self.files {
-            writeln!(f, "  {}", p.display())?;
-        }
-        Ok(())
+        common::write_files(f, "  ", &self.files)
     }
 }
 
@@ -572,8 +569,7 @@ pub fn run(args: &Args) -> Result<Report> {
         &mut progress,
     )?;
     let train_seconds = t.elapsed().as_secs_f64();
-    let mut files = vec![out.join("history.csv")];
-    history.to_csv(&files[0])?;
+    let mut files = vec![common::save_history(&out, "history.csv", &history)?];
     files.push(plot::history(
         &out.join("loss.png"),
         &format!("autoencoder loss ({}, {})", args.loss, images.name),
@@ -760,9 +756,7 @@ pub fn run(args: &Args) -> Result<Report> {
             &mut clip,
         )?;
         denoise_seconds = t.elapsed().as_secs_f64();
-        let csv = out.join("denoise_history.csv");
-        dh.to_csv(&csv)?;
-        files.push(csv);
+        files.push(common::save_history(&out, "denoise_history.csv", &dh)?);
         denoise_history = Some(dh);
 
         // Rows of the figure: the clean images, then noisy and denoised at each level.

@@ -129,10 +129,7 @@ impl fmt::Display for Report {
             common::fmt_seconds(self.train_seconds),
             common::fmt_seconds(self.total_seconds)
         )?;
-        for p in &self.files {
-            writeln!(f, "wrote {}", p.display())?;
-        }
-        Ok(())
+        common::write_files(f, "wrote ", &self.files)
     }
 }
 
@@ -204,10 +201,7 @@ pub fn run(args: &Args) -> Result<Report> {
         ConfusionMatrix::new(&pred, &test.y, ds.classes)?.with_names(&ds.class_names)?;
     let classification = ClassificationReport::from_confusion(&confusion);
 
-    let mut files = Vec::new();
-    let csv = out.join("history.csv");
-    history.to_csv(&csv)?;
-    files.push(csv);
+    let mut files = vec![common::save_history(&out, "history.csv", &history)?];
     files.push(plot::history(
         &out.join("curves.png"),
         "Digits MLP: training and test (validation) curves",

@@ -160,10 +160,7 @@ impl fmt::Display for Report {
             common::fmt_seconds(self.total_seconds)
         )?;
         writeln!(f, "files:")?;
-        for p in &self.files {
-            writeln!(f, "  {}", p.display())?;
-        }
-        Ok(())
+        common::write_files(f, "  ", &self.files)
     }
 }
 
@@ -250,8 +247,7 @@ pub fn train_and_report(
     let classification = ClassificationReport::from_confusion(&confusion);
     let test_accuracy = confusion.accuracy();
 
-    let mut files = vec![out.join("history.csv")];
-    history.to_csv(&files[0])?;
+    let mut files = vec![common::save_history(&out, "history.csv", &history)?];
     files.push(plot::history(
         &out.join("curves.png"),
         "MNIST MLP (validation = test set)",

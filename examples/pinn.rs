@@ -227,10 +227,7 @@ impl fmt::Display for Report {
             self.history.len(),
             common::fmt_seconds(self.train_seconds)
         )?;
-        for p in &self.files {
-            writeln!(f, "wrote {}", p.display())?;
-        }
-        Ok(())
+        common::write_files(f, "wrote ", &self.files)
     }
 }
 
@@ -403,10 +400,7 @@ pub fn run(args: &Args) -> Result<Report> {
         })
         .collect();
 
-    let mut files = Vec::new();
-    let csv = out.join("history.csv");
-    history.to_csv(&csv)?;
-    files.push(csv);
+    let mut files = vec![common::save_history(&out, "history.csv", &history)?];
     let xs_grid = grid.data();
     let curve =
         |v: &[f64]| -> Vec<(f64, f64)> { xs_grid.iter().zip(v).map(|(&x, &y)| (x, y)).collect() };
@@ -436,21 +430,10 @@ pub fn run(args: &Args) -> Result<Report> {
         },
         &[plot::Series::new("u - exact", curve(&err), plot::color(3))],
     )?);
-    let loss_curve: Vec<(f64, f64)> = history
-        .epochs
-        .iter()
-        .map(|e| (e.epoch as f64, e.train_loss))
-        .collect();
-    files.push(plot::line_chart(
+    files.push(plot::loss_curve(
         &out.join("loss.png"),
-        (720, 460),
-        &Axes {
-            title: "PINN: loss (mean squared residual)",
-            x_label: "step",
-            y_label: "loss (log scale)",
-            log_y: true,
-        },
-        &[plot::Series::new("train", loss_curve, plot::color(0))],
+        "PINN: loss (mean squared residual)",
+        &history,
     )?);
 
     Ok(Report {

@@ -126,10 +126,7 @@ impl fmt::Display for Report {
             self.history.len(),
             common::fmt_seconds(self.train_seconds)
         )?;
-        for p in &self.files {
-            writeln!(f, "wrote {}", p.display())?;
-        }
-        Ok(())
+        common::write_files(f, "wrote ", &self.files)
     }
 }
 
@@ -183,25 +180,11 @@ pub fn run(args: &Args) -> Result<Report> {
     let correct = rows.iter().filter(|r| r.correct()).count();
     let final_loss = history.last().map_or(f64::NAN, |e| e.train_loss);
 
-    let mut files = Vec::new();
-    let csv = out.join("history.csv");
-    history.to_csv(&csv)?;
-    files.push(csv);
-    let loss_curve: Vec<(f64, f64)> = history
-        .epochs
-        .iter()
-        .map(|e| (e.epoch as f64, e.train_loss))
-        .collect();
-    files.push(plot::line_chart(
+    let mut files = vec![common::save_history(&out, "history.csv", &history)?];
+    files.push(plot::loss_curve(
         &out.join("loss.png"),
-        (720, 460),
-        &Axes {
-            title: "XOR: training loss (MSE)",
-            x_label: "step",
-            y_label: "loss (log scale)",
-            log_y: true,
-        },
-        &[plot::Series::new("train", loss_curve, plot::color(0))],
+        "XOR: training loss (MSE)",
+        &history,
     )?);
     let points: Vec<(f64, f64)> = rows
         .iter()

@@ -56,8 +56,10 @@ mod progress;
 
 pub use progress::Progress;
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use tapegrad::train::History;
 use tapegrad::{Error, Result};
 
 /// The flags every example has: where to write its figures, and whether to stay quiet.
@@ -86,6 +88,24 @@ pub fn out_dir(name: &str, common: &CommonArgs) -> Result<PathBuf> {
         source,
     })?;
     Ok(dir)
+}
+
+/// Writes `history` to `out/NAME` as CSV and returns that path.
+///
+/// # Errors
+/// [`Error::Io`] naming the file when it cannot be written.
+pub fn save_history(out: &Path, name: &str, history: &History) -> Result<PathBuf> {
+    let path = out.join(name);
+    history.to_csv(&path)?;
+    Ok(path)
+}
+
+/// Writes one line `PREFIX<path>` per file, for a report's list of the files it wrote.
+pub fn write_files(f: &mut fmt::Formatter<'_>, prefix: &str, files: &[PathBuf]) -> fmt::Result {
+    for p in files {
+        writeln!(f, "{prefix}{}", p.display())?;
+    }
+    Ok(())
 }
 
 /// Runs `body`; on error prints `error: <message>` (and its chain of causes) to stderr and

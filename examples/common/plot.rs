@@ -9,8 +9,7 @@
 //! - [`scatter`]: 2-D points colored by class, with a legend (e.g. an autoencoder's latent space).
 //! - [`decision_boundary`]: a function of (x, y) shaded on a grid, with the data points on top.
 
-use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
-use plotters::coord::types::RangedCoordf64;
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -159,89 +158,60 @@ fn bounds(series: &[Series], log_y: bool) -> ((f64, f64), (f64, f64)) {
     }
 }
 
-type Chart<'a, 'b, Y> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, Y>>;
-
-/// The frame every chart shares: `title` above in 22 px, margins of 12 px (28 on the right,
-/// room for the last x tick label), 45 px for the x axis labels and `y_label_area` px for
-/// the y axis labels, over `x` and `y` (a linear range, or `(y0..y1).log_scale()`). Draw the
-/// axes with [`draw_axes`], after anything that belongs under the grid.
-fn chart<'a, 'b, Y: AsRangedCoord>(
-    area: &'a DrawingArea<BitMapBackend<'b>, Shift>,
-    title: &str,
-    x: (f64, f64),
-    y: Y,
-    y_label_area: u32,
-) -> std::result::Result<Chart<'a, 'b, Y::CoordDescType>, Box<dyn StdError>> {
-    Ok(ChartBuilder::on(area)
-        .caption(title, (FONT, 22))
-        .margin(12)
-        .margin_right(28)
-        .x_label_area_size(45)
-        .y_label_area_size(y_label_area)
-        .build_cartesian_2d(x.0..x.1, y)?)
-}
-
-/// The axes of a [`chart`], styled alike everywhere: `axes`' labels in 18 px, tick labels in
-/// 16 px through [`format_tick`], no minor grid lines, and the major grid lines in `grid`
-/// (plotters' default when `None`).
-fn draw_axes<Y>(chart: &mut Chart<'_, '_, Y>, axes: &Axes, grid: Option<RGBAColor>) -> Drawn
-where
-    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
-{
-    let mut mesh = chart.configure_mesh();
-    mesh.x_desc(axes.x_label)
-        .y_desc(axes.y_label)
-        .label_style((FONT, 16))
-        .axis_desc_style((FONT, 18))
-        .x_label_formatter(&|v| format_tick(*v))
-        .y_label_formatter(&|v| format_tick(*v))
-        .light_line_style(WHITE.mix(0.0));
-    if let Some(grid) = grid {
-        mesh.bold_line_style(grid);
-    }
-    mesh.draw()?;
-    Ok(())
-}
-
 /// Draws the curves of one panel on `area`.
 fn draw_panel(
     area: &DrawingArea<BitMapBackend<'_>, Shift>,
     axes: &Axes,
     series: &[Series],
 ) -> Drawn {
-    let (x, (y0, y1)) = bounds(series, axes.log_y);
-    let legend = quiet_corner(series, axes.log_y);
+    let ((x0, x1), (y0, y1)) = bounds(series, axes.log_y);
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .caption(axes.title, (FONT, 22))
+        .margin(12)
+        .margin_right(28)
+        .x_label_area_size(45)
+        .y_label_area_size(70);
     if axes.log_y {
-        let mut chart = chart(area, axes.title, x, (y0..y1).log_scale(), 70)?;
-        draw_axes(&mut chart, axes, None)?;
-        for s in series {
-            let pts: Vec<(f64, f64)> = s
-                .points
-                .iter()
-                .copied()
-                .filter(|p| p.1 > 0.0 && p.1.is_finite())
-                .collect();
-            add_series(&mut chart, s, pts)?;
-        }
-        if series.len() > 1 {
-            legend_box(&mut chart, legend, 0.85)?;
-        }
+        let chart = builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale())?;
+        draw_curves(chart, axes, series)
     } else {
-        let mut chart = chart(area, axes.title, x, y0..y1, 70)?;
-        draw_axes(&mut chart, axes, None)?;
-        for s in series {
-            let pts: Vec<(f64, f64)> = s
-                .points
-                .iter()
-                .copied()
-                .filter(|p| p.1.is_finite())
-                .collect();
-            add_series(&mut chart, s, pts)?;
-        }
-        if series.len() > 1 {
-            legend_box(&mut chart, legend, 0.85)?;
-        }
+        let chart = builder.build_cartesian_2d(x0..x1, y0..y1)?;
+        draw_curves(chart, axes, series)
     }
+}
+
+/// Draws the mesh, the curves (finite points only; positive ones only on a log scale) and the
+/// legend of one panel on a `chart` built for `axes`.
+fn draw_curves<'a, X, Y>(
+    mut chart: ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>,
+    axes: &Axes,
+    series: &[Series],
+) -> Drawn
+where
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    chart
+        .configure_mesh()
+        .x_desc(axes.x_label)
+        .y_desc(axes.y_label)
+        .label_style((FONT, 16))
+        .axis_desc_style((FONT, 18))
+        .x_label_formatter(&|v| format_tick(*v))
+        .y_label_formatter(&|v| format_tick(*v))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    for s in series {
+        let pts: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .copied()
+            .filter(|p| p.1.is_finite() && (p.1 > 0.0 || !axes.log_y))
+            .collect();
+        add_series(&mut chart, s, pts)?;
+    }
+    legend_box(&mut chart, series.len(), quiet_corner(series, axes.log_y))?;
     Ok(())
 }
 
@@ -305,8 +275,8 @@ fn format_tick(v: f64) -> String {
     }
 }
 
-fn add_series<'a, 'b: 'a, X, Y>(
-    chart: &mut ChartContext<'a, BitMapBackend<'b>, Cartesian2d<X, Y>>,
+fn add_series<'a, X, Y>(
+    chart: &mut ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>,
     s: &Series,
     pts: Vec<(f64, f64)>,
 ) -> Drawn
@@ -339,20 +309,20 @@ where
     Ok(())
 }
 
-/// The legend of the labelled series at `position`: 16 px text on white of opacity
-/// `background`, in a grey border.
-fn legend_box<'a, 'b: 'a, X: Ranged, Y: Ranged>(
-    chart: &mut ChartContext<'a, BitMapBackend<'b>, Cartesian2d<X, Y>>,
+fn legend_box<'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>,
+    n: usize,
     position: SeriesLabelPosition,
-    background: f64,
 ) -> Drawn {
-    chart
-        .configure_series_labels()
-        .label_font((FONT, 16))
-        .background_style(WHITE.mix(background))
-        .border_style(BLACK.mix(0.5))
-        .position(position)
-        .draw()?;
+    if n > 1 {
+        chart
+            .configure_series_labels()
+            .label_font((FONT, 16))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.5))
+            .position(position)
+            .draw()?;
+    }
     Ok(())
 }
 
@@ -367,6 +337,30 @@ pub fn line_chart(
     series: &[Series],
 ) -> Result<PathBuf> {
     figure(path, size, |root| draw_panel(root, axes, series))
+}
+
+/// The training loss of every epoch (or step) of `h` on a log scale, 720x460 pixels, x labelled
+/// `step`: the figure of the examples that train one full batch per step.
+///
+/// # Errors
+/// [`Error::Io`] naming the file when it cannot be drawn or written.
+pub fn loss_curve(path: &Path, title: &str, h: &History) -> Result<PathBuf> {
+    let points: Vec<(f64, f64)> = h
+        .epochs
+        .iter()
+        .map(|e| (e.epoch as f64, e.train_loss))
+        .collect();
+    line_chart(
+        path,
+        (720, 460),
+        &Axes {
+            title,
+            x_label: "step",
+            y_label: "loss (log scale)",
+            log_y: true,
+        },
+        &[Series::new("train", points, color(0))],
+    )
 }
 
 /// A training [`History`] as figures side by side: the loss per epoch (train dashed, validation
@@ -733,8 +727,23 @@ pub fn scatter(
     let xr = padded(points.iter().map(|p| p.0));
     let yr = padded(points.iter().map(|p| p.1));
     figure(path, (760, 640), |root| {
-        let mut chart = chart(root, axes.title, xr, yr.0..yr.1, 70)?;
-        draw_axes(&mut chart, axes, None)?;
+        let mut chart = ChartBuilder::on(root)
+            .caption(axes.title, (FONT, 22))
+            .margin(12)
+            .margin_right(28)
+            .x_label_area_size(45)
+            .y_label_area_size(70)
+            .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)?;
+        chart
+            .configure_mesh()
+            .x_desc(axes.x_label)
+            .y_desc(axes.y_label)
+            .label_style((FONT, 16))
+            .axis_desc_style((FONT, 18))
+            .x_label_formatter(&|v| format_tick(*v))
+            .y_label_formatter(&|v| format_tick(*v))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
         for c in 0..classes {
             let col = color(c);
             let name = names.get(c).cloned().unwrap_or_else(|| c.to_string());
@@ -750,7 +759,13 @@ pub fn scatter(
                 .legend(move |(x, y)| Circle::new((x + 8, y), 5, col.filled()));
         }
         if classes > 1 {
-            legend_box(&mut chart, corner_for(points, false), 0.9)?;
+            chart
+                .configure_series_labels()
+                .label_font((FONT, 16))
+                .background_style(WHITE.mix(0.9))
+                .border_style(BLACK.mix(0.5))
+                .position(corner_for(points, false))
+                .draw()?;
         }
         Ok(())
     })
@@ -825,7 +840,13 @@ pub fn decision_boundary(
         RGBColor(mix(c.0, w), mix(c.1, w), mix(c.2, w))
     };
     figure(path, (640, 600), |root| {
-        let mut chart = chart(root, axes.title, xr, yr.0..yr.1, 60)?;
+        let mut chart = ChartBuilder::on(root)
+            .caption(axes.title, (FONT, 22))
+            .margin(12)
+            .margin_right(28)
+            .x_label_area_size(45)
+            .y_label_area_size(60)
+            .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)?;
         chart.draw_series(lattice.iter().zip(&values).map(|(&(x, y), &v)| {
             Rectangle::new(
                 [
@@ -835,7 +856,17 @@ pub fn decision_boundary(
                 shade(v).filled(),
             )
         }))?;
-        draw_axes(&mut chart, axes, Some(BLACK.mix(0.08)))?;
+        chart
+            .configure_mesh()
+            .x_desc(axes.x_label)
+            .y_desc(axes.y_label)
+            .label_style((FONT, 16))
+            .axis_desc_style((FONT, 18))
+            .x_label_formatter(&|v| format_tick(*v))
+            .y_label_formatter(&|v| format_tick(*v))
+            .light_line_style(WHITE.mix(0.0))
+            .bold_line_style(BLACK.mix(0.08))
+            .draw()?;
         let classes = labels.iter().copied().max().map_or(0, |m| m + 1);
         for c in 0..classes {
             let col = color(c);
@@ -854,7 +885,13 @@ pub fn decision_boundary(
                 .label(format!("class {c}"))
                 .legend(move |(x, y)| Circle::new((x + 8, y), 5, col.filled()));
         }
-        legend_box(&mut chart, SeriesLabelPosition::UpperRight, 0.9)?;
+        chart
+            .configure_series_labels()
+            .label_font((FONT, 16))
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.5))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()?;
         Ok(())
     })
 }
