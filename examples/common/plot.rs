@@ -9,6 +9,7 @@
 //! - [`scatter`]: 2-D points colored by class, with a legend (e.g. an autoencoder's latent space).
 //! - [`decision_boundary`]: a function of (x, y) shaded on a grid, with the data points on top.
 
+use plotters::chart::MeshStyle;
 use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -158,6 +159,45 @@ fn bounds(series: &[Series], log_y: bool) -> ((f64, f64), (f64, f64)) {
     }
 }
 
+/// A chart builder on `area` with the examples' look: `title` as its caption, the margins, and
+/// `y_labels` pixels for the y axis labels.
+fn panel<'a, 'b>(
+    area: &'a DrawingArea<BitMapBackend<'b>, Shift>,
+    title: &str,
+    y_labels: u32,
+) -> ChartBuilder<'a, 'b, BitMapBackend<'b>> {
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .caption(title, (FONT, 22))
+        .margin(12)
+        .margin_right(28)
+        .x_label_area_size(45)
+        .y_label_area_size(y_labels);
+    builder
+}
+
+/// The mesh of a panel, ready to draw: the axis labels of `axes`, the examples' fonts and tick
+/// labels, no light grid lines.
+fn mesh<'a, 'b, X, Y>(
+    chart: &'b mut ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>,
+    axes: &Axes,
+) -> MeshStyle<'a, 'b, X, Y, BitMapBackend<'a>>
+where
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let mut style = chart.configure_mesh();
+    style
+        .x_desc(axes.x_label)
+        .y_desc(axes.y_label)
+        .label_style((FONT, 16))
+        .axis_desc_style((FONT, 18))
+        .x_label_formatter(&format_tick)
+        .y_label_formatter(&format_tick)
+        .light_line_style(WHITE.mix(0.0));
+    style
+}
+
 /// Draws the curves of one panel on `area`.
 fn draw_panel(
     area: &DrawingArea<BitMapBackend<'_>, Shift>,
@@ -165,13 +205,7 @@ fn draw_panel(
     series: &[Series],
 ) -> Drawn {
     let ((x0, x1), (y0, y1)) = bounds(series, axes.log_y);
-    let mut builder = ChartBuilder::on(area);
-    builder
-        .caption(axes.title, (FONT, 22))
-        .margin(12)
-        .margin_right(28)
-        .x_label_area_size(45)
-        .y_label_area_size(70);
+    let mut builder = panel(area, axes.title, 70);
     if axes.log_y {
         let chart = builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale())?;
         draw_curves(chart, axes, series)
@@ -192,16 +226,7 @@ where
     X: Ranged<ValueType = f64> + ValueFormatter<f64>,
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
-    chart
-        .configure_mesh()
-        .x_desc(axes.x_label)
-        .y_desc(axes.y_label)
-        .label_style((FONT, 16))
-        .axis_desc_style((FONT, 18))
-        .x_label_formatter(&|v| format_tick(*v))
-        .y_label_formatter(&|v| format_tick(*v))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()?;
+    mesh(&mut chart, axes).draw()?;
     for s in series {
         let pts: Vec<(f64, f64)> = s
             .points
@@ -259,7 +284,8 @@ fn corner_for(pts: &[(f64, f64)], log_y: bool) -> SeriesLabelPosition {
 }
 
 /// A tick label with a sensible number of digits.
-fn format_tick(v: f64) -> String {
+fn format_tick(v: &f64) -> String {
+    let v = *v;
     let a = v.abs();
     if a == 0.0 {
         "0".into()
@@ -727,23 +753,8 @@ pub fn scatter(
     let xr = padded(points.iter().map(|p| p.0));
     let yr = padded(points.iter().map(|p| p.1));
     figure(path, (760, 640), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(axes.title, (FONT, 22))
-            .margin(12)
-            .margin_right(28)
-            .x_label_area_size(45)
-            .y_label_area_size(70)
-            .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)?;
-        chart
-            .configure_mesh()
-            .x_desc(axes.x_label)
-            .y_desc(axes.y_label)
-            .label_style((FONT, 16))
-            .axis_desc_style((FONT, 18))
-            .x_label_formatter(&|v| format_tick(*v))
-            .y_label_formatter(&|v| format_tick(*v))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()?;
+        let mut chart = panel(root, axes.title, 70).build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)?;
+        mesh(&mut chart, axes).draw()?;
         for c in 0..classes {
             let col = color(c);
             let name = names.get(c).cloned().unwrap_or_else(|| c.to_string());
@@ -840,13 +851,7 @@ pub fn decision_boundary(
         RGBColor(mix(c.0, w), mix(c.1, w), mix(c.2, w))
     };
     figure(path, (640, 600), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(axes.title, (FONT, 22))
-            .margin(12)
-            .margin_right(28)
-            .x_label_area_size(45)
-            .y_label_area_size(60)
-            .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)?;
+        let mut chart = panel(root, axes.title, 60).build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)?;
         chart.draw_series(lattice.iter().zip(&values).map(|(&(x, y), &v)| {
             Rectangle::new(
                 [
@@ -856,15 +861,7 @@ pub fn decision_boundary(
                 shade(v).filled(),
             )
         }))?;
-        chart
-            .configure_mesh()
-            .x_desc(axes.x_label)
-            .y_desc(axes.y_label)
-            .label_style((FONT, 16))
-            .axis_desc_style((FONT, 18))
-            .x_label_formatter(&|v| format_tick(*v))
-            .y_label_formatter(&|v| format_tick(*v))
-            .light_line_style(WHITE.mix(0.0))
+        mesh(&mut chart, axes)
             .bold_line_style(BLACK.mix(0.08))
             .draw()?;
         let classes = labels.iter().copied().max().map_or(0, |m| m + 1);
