@@ -9,8 +9,9 @@ use crate::tape::{Tape, Tensor};
 use rand::{rngs::StdRng, SeedableRng};
 use std::fmt;
 
-/// How one input's tape gradient compared with the finite-difference estimate.
-#[derive(Clone, Debug)]
+/// How one input's tape gradient compared with the finite-difference estimate. The default is
+/// the report of no element (all zeros), to which [`InputReport::record`] adds them.
+#[derive(Clone, Debug, Default)]
 pub struct InputReport {
     /// The largest |tape - numeric| over the input's elements.
     pub max_abs_err: f64,
@@ -21,6 +22,21 @@ pub struct InputReport {
     pub worst: (usize, f64, f64),
     /// The largest `|tape - numeric| / (atol + rtol·|numeric|)`: at most 1 means within bounds.
     pub worst_ratio: f64,
+}
+
+impl InputReport {
+    /// Adds element `j`, whose tape gradient is `tape` and finite-difference estimate
+    /// `numeric`, measured against the bounds of `opts` (a NaN counts as the worst).
+    pub fn record(&mut self, j: usize, tape: f64, numeric: f64, opts: &GradcheckOptions) {
+        let err = (tape - numeric).abs();
+        let ratio = err / (opts.atol + opts.rtol * numeric.abs());
+        self.max_abs_err = self.max_abs_err.max(err);
+        self.max_rel_err = self.max_rel_err.max(err / numeric.abs().max(1e-12));
+        if ratio > self.worst_ratio || ratio.is_nan() {
+            self.worst_ratio = if ratio.is_nan() { f64::INFINITY } else { ratio };
+            self.worst = (j, tape, numeric);
+        }
+    }
 }
 
 /// The result of [`gradcheck`]: one [`InputReport`] per input.
@@ -145,12 +161,7 @@ where
     let mut reports = Vec::new();
     let mut xs = inputs.to_vec();
     for i in 0..xs.len() {
-        let mut rep = InputReport {
-            max_abs_err: 0.0,
-            max_rel_err: 0.0,
-            worst: (0, 0.0, 0.0),
-            worst_ratio: 0.0,
-        };
+        let mut rep = InputReport::default();
         for j in 0..xs[i].numel() {
             let x0 = xs[i].data()[j];
             let h = opts.eps * x0.as_f64().abs().max(1.0);
@@ -160,15 +171,7 @@ where
             let down = eval(&xs)?;
             xs[i].data_mut()[j] = x0;
             let numeric = (up - down) / (2.0 * h);
-            let tape = analytic[i].data()[j].as_f64();
-            let err = (tape - numeric).abs();
-            let ratio = err / (opts.atol + opts.rtol * numeric.abs());
-            rep.max_abs_err = rep.max_abs_err.max(err);
-            rep.max_rel_err = rep.max_rel_err.max(err / numeric.abs().max(1e-12));
-            if ratio > rep.worst_ratio || ratio.is_nan() {
-                rep.worst_ratio = if ratio.is_nan() { f64::INFINITY } else { ratio };
-                rep.worst = (j, tape, numeric);
-            }
+            rep.record(j, analytic[i].data()[j].as_f64(), numeric, &opts);
         }
         reports.push(rep);
     }

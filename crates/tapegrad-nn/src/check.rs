@@ -39,26 +39,6 @@ fn poke<T: Element>(model: &mut dyn Module<T>, k: usize, j: usize, v: Option<T>)
     old
 }
 
-fn new_report() -> InputReport {
-    InputReport {
-        max_abs_err: 0.0,
-        max_rel_err: 0.0,
-        worst: (0, 0.0, 0.0),
-        worst_ratio: 0.0,
-    }
-}
-
-fn record(rep: &mut InputReport, j: usize, tape: f64, numeric: f64, opts: &GradcheckOptions) {
-    let err = (tape - numeric).abs();
-    let ratio = err / (opts.atol + opts.rtol * numeric.abs());
-    rep.max_abs_err = rep.max_abs_err.max(err);
-    rep.max_rel_err = rep.max_rel_err.max(err / numeric.abs().max(1e-12));
-    if ratio > rep.worst_ratio || ratio.is_nan() {
-        rep.worst_ratio = if ratio.is_nan() { f64::INFINITY } else { ratio };
-        rep.worst = (j, tape, numeric);
-    }
-}
-
 /// Compares the tape's gradients of a module's output with central finite differences, for
 /// the input `x` (report 0) and every parameter in visiting order (reports 1, 2, ...). The
 /// output is reduced to `sum(y · r)` with fixed random weights `r` (seeded by `opts.seed`), so
@@ -110,7 +90,7 @@ pub fn gradcheck_module<T: Element>(
     let mut reports = Vec::with_capacity(1 + gparams.len());
 
     // the input
-    let mut rep = new_report();
+    let mut rep = InputReport::default();
     let mut xs = x.clone();
     for j in 0..xs.numel() {
         let x0 = xs.data()[j];
@@ -120,19 +100,13 @@ pub fn gradcheck_module<T: Element>(
         xs.data_mut()[j] = T::of(x0.as_f64() - h);
         let down = eval(&*model, &xs, opts.seed)?;
         xs.data_mut()[j] = x0;
-        record(
-            &mut rep,
-            j,
-            gx.data()[j].as_f64(),
-            (up - down) / (2.0 * h),
-            &opts,
-        );
+        rep.record(j, gx.data()[j].as_f64(), (up - down) / (2.0 * h), &opts);
     }
     reports.push(rep);
 
     // each parameter, element by element
     for (k, g) in gparams.iter().enumerate() {
-        let mut rep = new_report();
+        let mut rep = InputReport::default();
         for j in 0..g.numel() {
             let p0 = poke(model, k, j, None);
             let h = step(p0);
@@ -142,13 +116,7 @@ pub fn gradcheck_module<T: Element>(
             let down = eval(&*model, x, opts.seed);
             poke(model, k, j, Some(p0)); // restored before any error is returned
             let (up, down) = (up?, down?);
-            record(
-                &mut rep,
-                j,
-                g.data()[j].as_f64(),
-                (up - down) / (2.0 * h),
-                &opts,
-            );
+            rep.record(j, g.data()[j].as_f64(), (up - down) / (2.0 * h), &opts);
         }
         reports.push(rep);
     }
