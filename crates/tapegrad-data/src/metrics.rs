@@ -132,17 +132,21 @@ impl ConfusionMatrix {
     }
 }
 
+/// The width of a table's name column: the longest of `names` and `header`, in characters.
+fn name_width(names: &[String], header: &str) -> usize {
+    names
+        .iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(header.len())
+}
+
 impl fmt::Display for ConfusionMatrix {
     /// A table: a row per true class, a column per predicted class.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let label = "true\\pred";
-        let name_w = self
-            .names
-            .iter()
-            .map(|n| n.chars().count())
-            .max()
-            .unwrap_or(0)
-            .max(label.len());
+        let name_w = name_width(&self.names, label);
         let cell_w = self
             .counts
             .iter()
@@ -287,13 +291,7 @@ impl fmt::Display for ClassificationReport {
     /// scikit-learn's layout, with 2 decimals unless a precision is given (`{:.4}`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let digits = f.precision().unwrap_or(2);
-        let name_w = self
-            .names
-            .iter()
-            .map(|n| n.chars().count())
-            .max()
-            .unwrap_or(0)
-            .max("weighted avg".len());
+        let name_w = name_width(&self.names, "weighted avg");
         let w = (digits + 2).max(9);
         let total = self.macro_avg.support;
         let row = |f: &mut fmt::Formatter<'_>, name: &str, m: &ClassMetrics| {
