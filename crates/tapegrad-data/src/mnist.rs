@@ -21,7 +21,7 @@
 //! ```
 
 use crate::dataset::Dataset;
-use crate::idx::{parse_header, read_content, IdxType};
+use crate::idx::{parse_header, read_content, Header, IdxType};
 use crate::read::{self, View};
 use std::path::{Path, PathBuf};
 use tapegrad_core::{Array, Error, Result};
@@ -262,35 +262,43 @@ fn load_split(images: &Path, labels: &Path) -> Result<(Dataset<f32>, (usize, usi
     Ok((ds, (dims[1], dims[2]), images_gz))
 }
 
-fn check_u8(c: View<'_>, path: &Path, dtype: IdxType, what: &str) -> Result<()> {
-    if dtype != IdxType::U8 {
+/// Reads the IDX header of an MNIST `what` file (images or labels) and checks that it holds
+/// u8 values with the dimensions `dims` names (`[count, rows, cols]` or `[count]`); `other`
+/// is the file it may have been confused with, for the message.
+fn read_u8_header(c: View<'_>, path: &Path, what: &str, dims: &str, other: &str) -> Result<Header> {
+    let h = parse_header(c, path)?;
+    if h.dtype != IdxType::U8 {
         return Err(c.error(
             path,
             2,
-            format!("MNIST {what} must be u8 (type code 0x08), found {dtype}"),
+            format!(
+                "MNIST {what} must be u8 (type code 0x08), found {}",
+                h.dtype
+            ),
         ));
     }
-    Ok(())
+    let rank = dims.split(',').count();
+    if h.dims.len() != rank {
+        let plural = if rank == 1 { "" } else { "s" };
+        return Err(c.error(
+            path,
+            3,
+            format!(
+                "MNIST {what} must have {rank} dimension{plural} [{dims}], found {} {:?} \
+                 ({other}?)",
+                h.dims.len(),
+                h.dims
+            ),
+        ));
+    }
+    Ok(h)
 }
 
 /// Images: u8 `[N, rows, cols]` to f32 `[N, rows * cols]` in `[0, 1]`.
 fn read_images(path: &Path) -> Result<(Array<f32>, Vec<usize>, bool)> {
     let content = read_content(path, read::DEFAULT_LIMIT)?;
     let c = content.view();
-    let h = parse_header(c, path)?;
-    check_u8(c, path, h.dtype, "images")?;
-    if h.dims.len() != 3 {
-        return Err(c.error(
-            path,
-            3,
-            format!(
-                "MNIST images must have 3 dimensions [count, rows, cols], found {} {:?} \
-                 (a labels file?)",
-                h.dims.len(),
-                h.dims
-            ),
-        ));
-    }
+    let h = read_u8_header(c, path, "images", "count, rows, cols", "a labels file")?;
     let pixels: Vec<f32> = c.bytes[h.data_start..]
         .iter()
         .map(|&p| f32::from(p) / 255.0)
@@ -304,19 +312,7 @@ fn read_images(path: &Path) -> Result<(Array<f32>, Vec<usize>, bool)> {
 fn read_labels(path: &Path) -> Result<(Vec<usize>, bool)> {
     let content = read_content(path, read::DEFAULT_LIMIT)?;
     let c = content.view();
-    let h = parse_header(c, path)?;
-    check_u8(c, path, h.dtype, "labels")?;
-    if h.dims.len() != 1 {
-        return Err(c.error(
-            path,
-            3,
-            format!(
-                "MNIST labels must have 1 dimension [count], found {} {:?} (an images file?)",
-                h.dims.len(),
-                h.dims
-            ),
-        ));
-    }
+    let h = read_u8_header(c, path, "labels", "count", "an images file")?;
     let data = &c.bytes[h.data_start..];
     if let Some(i) = data.iter().position(|&l| usize::from(l) >= CLASSES) {
         return Err(c.error(
