@@ -74,6 +74,20 @@ pub struct FitConfig {
     pub resume: Option<PathBuf>,
 }
 
+/// Chainable setters: `field(arg: Type) = value;` writes, with its doc comment,
+/// `pub fn field(mut self, arg: Type) -> Self`, which sets `self.field = value`.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $field:ident($arg:ident: $ty:ty) = $value:expr;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $field(mut self, $arg: $ty) -> Self {
+                self.$field = $value;
+                self
+            }
+        )*
+    };
+}
+
 impl FitConfig {
     /// A configuration for `loss` with the defaults: 10 epochs, batches of 32, seed 0,
     /// shuffled, the last partial batch kept, no early stopping, no clipping, no input noise,
@@ -96,76 +110,31 @@ impl FitConfig {
         }
     }
 
-    /// Sets [`FitConfig::epochs`].
-    pub fn epochs(mut self, epochs: usize) -> Self {
-        self.epochs = epochs;
-        self
-    }
-
-    /// Sets [`FitConfig::batch_size`].
-    pub fn batch_size(mut self, batch_size: usize) -> Self {
-        self.batch_size = batch_size;
-        self
-    }
-
-    /// Sets [`FitConfig::seed`].
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// Sets [`FitConfig::shuffle`].
-    pub fn shuffle(mut self, shuffle: bool) -> Self {
-        self.shuffle = shuffle;
-        self
-    }
-
-    /// Sets [`FitConfig::drop_last`].
-    pub fn drop_last(mut self, drop_last: bool) -> Self {
-        self.drop_last = drop_last;
-        self
-    }
-
-    /// Sets [`FitConfig::early_stopping`].
-    pub fn early_stopping(mut self, es: EarlyStopping) -> Self {
-        self.early_stopping = Some(es);
-        self
-    }
-
-    /// Sets [`FitConfig::clip_grad_norm`].
-    pub fn clip_grad_norm(mut self, max_norm: f64) -> Self {
-        self.clip_grad_norm = Some(max_norm);
-        self
-    }
-
-    /// Sets [`FitConfig::input_noise`] (Gaussian, standard deviation `sigma`).
-    pub fn input_noise(mut self, sigma: f64) -> Self {
-        self.input_noise = Some(sigma);
-        self
-    }
-
-    /// Sets [`FitConfig::accuracy`].
-    pub fn accuracy(mut self, accuracy: Accuracy) -> Self {
-        self.accuracy = accuracy;
-        self
-    }
-
-    /// Sets [`FitConfig::eval_batch_size`].
-    pub fn eval_batch_size(mut self, n: usize) -> Self {
-        self.eval_batch_size = n;
-        self
-    }
-
-    /// Sets [`FitConfig::checkpoint`]: a checkpoint after every epoch, at `path`.
-    pub fn checkpoint(mut self, path: impl Into<PathBuf>) -> Self {
-        self.checkpoint = Some(path.into());
-        self
-    }
-
-    /// Sets [`FitConfig::resume`]: continue from the checkpoint at `path`.
-    pub fn resume(mut self, path: impl Into<PathBuf>) -> Self {
-        self.resume = Some(path.into());
-        self
+    setters! {
+        /// Sets [`FitConfig::epochs`].
+        epochs(epochs: usize) = epochs;
+        /// Sets [`FitConfig::batch_size`].
+        batch_size(batch_size: usize) = batch_size;
+        /// Sets [`FitConfig::seed`].
+        seed(seed: u64) = seed;
+        /// Sets [`FitConfig::shuffle`].
+        shuffle(shuffle: bool) = shuffle;
+        /// Sets [`FitConfig::drop_last`].
+        drop_last(drop_last: bool) = drop_last;
+        /// Sets [`FitConfig::early_stopping`].
+        early_stopping(es: EarlyStopping) = Some(es);
+        /// Sets [`FitConfig::clip_grad_norm`].
+        clip_grad_norm(max_norm: f64) = Some(max_norm);
+        /// Sets [`FitConfig::input_noise`] (Gaussian, standard deviation `sigma`).
+        input_noise(sigma: f64) = Some(sigma);
+        /// Sets [`FitConfig::accuracy`].
+        accuracy(accuracy: Accuracy) = accuracy;
+        /// Sets [`FitConfig::eval_batch_size`].
+        eval_batch_size(n: usize) = n;
+        /// Sets [`FitConfig::checkpoint`]: a checkpoint after every epoch, at `path`.
+        checkpoint(path: impl Into<PathBuf>) = Some(path.into());
+        /// Sets [`FitConfig::resume`]: continue from the checkpoint at `path`.
+        resume(path: impl Into<PathBuf>) = Some(path.into());
     }
 
     /// What a resumed run must share with the run that wrote the checkpoint.

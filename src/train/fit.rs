@@ -118,14 +118,9 @@ pub fn fit_with<T: Element>(
     )?;
     let steps = batches.len();
     if steps == 0 {
-        return Err(Error::invalid(
-            "fit",
-            format!(
-                "drop_last with a batch size of {} leaves no batch of the {} training rows",
-                config.batch_size,
-                train.len()
-            ),
-        ));
+        let (size, rows) = (config.batch_size, train.len());
+        let msg = format!("drop_last with a batch size of {size} leaves no batch of the {rows} ");
+        return Err(Error::invalid("fit", msg + "training rows"));
     }
     let mut tape = Tape::new();
     let caller = Location::caller();
