@@ -2,7 +2,7 @@
 
 use crate::activation::Act;
 use crate::mlp::{Mlp, OutputAct};
-use crate::module::{describe_children, fmt_with_count, in_child, Module};
+use crate::module::{describe_children, display_with_count, in_child, Module};
 use crate::path::ParamPath;
 use rand::Rng;
 use std::fmt;
@@ -168,13 +168,11 @@ impl<T: Element> Module<T> for Autoencoder<T> {
     }
 }
 
-impl<T: Element> fmt::Display for Autoencoder<T> {
+display_with_count!(
     /// The encoder's and decoder's layers, nested as torch prints them, then the total
     /// parameter count.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt_with_count(self, f)
-    }
-}
+    Autoencoder
+);
 
 #[cfg(test)]
 mod tests {
@@ -200,11 +198,10 @@ mod tests {
         );
         assert_eq!(ae.latent(), 2);
         let s = ae.to_string();
-        assert!(s.starts_with("Autoencoder(\n  (encoder): Mlp(\n    (0): Dense(in=6, out=4, bias)\n    (1): Tanh\n    (2): Dense(in=4, out=2, bias)\n  )\n  (decoder): Mlp(\n"), "{s}");
-        assert!(
-            s.ends_with("    (3): Sigmoid\n  )\n)\ntotal parameters: 80"),
-            "{s}"
-        );
+        let head = "Autoencoder(\n  (encoder): Mlp(\n    (0): Dense(in=6, out=4, bias)\n    (1): Tanh\n    (2): Dense(in=4, out=2, bias)\n  )\n  (decoder): Mlp(\n";
+        let tail = "    (3): Sigmoid\n  )\n)\ntotal parameters: 80";
+        assert!(s.starts_with(head), "{s}");
+        assert!(s.ends_with(tail), "{s}");
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 use crate::activation::Act;
 use crate::dense::Dense;
 use crate::init::Init;
-use crate::module::{describe_children, fmt_with_count, in_child, Module};
+use crate::module::{describe_children, display_with_count, in_child, Module};
 use crate::path::ParamPath;
 use rand::Rng;
 use std::fmt;
@@ -281,13 +281,11 @@ impl<T: Element> Module<T> for Mlp<T> {
     }
 }
 
-impl<T: Element> fmt::Display for Mlp<T> {
+display_with_count!(
     /// One line per layer and activation (as torch prints a `Sequential`), then the total
     /// parameter count.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt_with_count(self, f)
-    }
-}
+    Mlp
+);
 
 #[cfg(test)]
 mod tests {

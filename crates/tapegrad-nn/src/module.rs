@@ -225,6 +225,20 @@ pub(crate) fn fmt_with_count<T: Element>(
     write!(f, "{}\ntotal parameters: {}", m.describe(), m.param_count())
 }
 
+/// `impl Display for $container<T>` with [`fmt_with_count`]: the container's description,
+/// then its total parameter count. The doc comment given goes on `fmt`.
+macro_rules! display_with_count {
+    ($(#[$doc:meta])* $container:ident) => {
+        impl<T: Element> fmt::Display for $container<T> {
+            $(#[$doc])*
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                crate::module::fmt_with_count(self, f)
+            }
+        }
+    };
+}
+pub(crate) use display_with_count;
+
 impl<T: Element> fmt::Display for dyn Module<T> + '_ {
     /// The module's description and its total parameter count.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,6 +1,6 @@
 //! `Sequential`: a list of boxed modules applied in order.
 
-use crate::module::{describe_children, fmt_with_count, in_child, Module};
+use crate::module::{describe_children, display_with_count, in_child, Module};
 use crate::path::ParamPath;
 use std::fmt;
 use tapegrad_core::{Element, Param, Result, Tensor};
@@ -137,12 +137,10 @@ impl<T: Element> Module<T> for Sequential<T> {
     }
 }
 
-impl<T: Element> fmt::Display for Sequential<T> {
+display_with_count!(
     /// One line per child (as torch prints it), then the total parameter count.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt_with_count(self, f)
-    }
-}
+    Sequential
+);
 
 impl<T: Element> fmt::Debug for Sequential<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

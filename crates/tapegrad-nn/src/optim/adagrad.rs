@@ -1,6 +1,6 @@
 //! Adagrad (Duchi, Hazan & Singer 2011).
 
-use super::{as_array, buffer, check_lr, check_nonneg, step_of, Optim, ParamState, UpdateRule};
+use super::{as_array, buffer, check_settings, step_of, Imported, Optim, ParamState, UpdateRule};
 use tapegrad_core::{Element, Result};
 
 /// One parameter's state under Adagrad: its step count and the sum of its squared gradients
@@ -69,17 +69,13 @@ impl<T: Element> UpdateRule<T> for AdagradSettings {
 
     #[track_caller]
     fn check(&self) -> Result<()> {
-        let op = "adagrad";
-        check_lr(op, self.lr)?;
-        for (what, v) in [
+        let nonneg = [
             ("lr_decay", self.lr_decay),
             ("eps", self.eps),
             ("weight_decay", self.weight_decay),
             ("initial_accumulator", self.initial_accumulator),
-        ] {
-            check_nonneg(op, what, v)?;
-        }
-        Ok(())
+        ];
+        check_settings("adagrad", self.lr, &[], &nonneg)
     }
 
     fn init(&self, len: usize) -> AdagradState<T> {
@@ -112,11 +108,7 @@ impl<T: Element> UpdateRule<T> for AdagradSettings {
         Ok(Some(ps))
     }
 
-    fn import_param(
-        name: &str,
-        ps: &ParamState<T>,
-        n: usize,
-    ) -> std::result::Result<AdagradState<T>, String> {
+    fn import_param(name: &str, ps: &ParamState<T>, n: usize) -> Imported<AdagradState<T>> {
         Ok(AdagradState {
             step: step_of(name, ps)?,
             sum: buffer(name, ps, "sum", n)?,

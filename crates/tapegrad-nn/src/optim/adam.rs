@@ -1,9 +1,6 @@
 //! Adam, and AdamW with decoupled weight decay.
 
-use super::{
-    as_array, buffer, check_fraction, check_lr, check_nonneg, step_of, Optim, ParamState,
-    UpdateRule,
-};
+use super::{as_array, buffer, check_settings, step_of, Imported, Optim, ParamState, UpdateRule};
 use smallvec::SmallVec;
 use tapegrad_core::{Element, Result};
 
@@ -148,12 +145,9 @@ macro_rules! adam_rule {
 
             #[track_caller]
             fn check(&self) -> Result<()> {
-                let op = $kind;
-                check_lr(op, self.lr)?;
-                check_fraction(op, "beta1", self.beta1)?;
-                check_fraction(op, "beta2", self.beta2)?;
-                check_nonneg(op, "eps", self.eps)?;
-                check_nonneg(op, "weight_decay", self.weight_decay)
+                let fractions = [("beta1", self.beta1), ("beta2", self.beta2)];
+                let nonneg = [("eps", self.eps), ("weight_decay", self.weight_decay)];
+                check_settings($kind, self.lr, &fractions, &nonneg)
             }
 
             fn init(&self, len: usize) -> Moments<T> {
@@ -173,11 +167,7 @@ macro_rules! adam_rule {
                 export_moments(s, dims)
             }
 
-            fn import_param(
-                name: &str,
-                ps: &ParamState<T>,
-                len: usize,
-            ) -> std::result::Result<Moments<T>, String> {
+            fn import_param(name: &str, ps: &ParamState<T>, len: usize) -> Imported<Moments<T>> {
                 import_moments(name, ps, len)
             }
         }
@@ -216,11 +206,7 @@ fn export_moments<T: Element>(s: &Moments<T>, dims: &[usize]) -> Result<Option<P
 }
 
 /// A parameter's moments from the portable form.
-fn import_moments<T: Element>(
-    name: &str,
-    ps: &ParamState<T>,
-    n: usize,
-) -> std::result::Result<Moments<T>, String> {
+fn import_moments<T: Element>(name: &str, ps: &ParamState<T>, n: usize) -> Imported<Moments<T>> {
     Ok(Moments {
         step: step_of(name, ps)?,
         m: buffer(name, ps, "exp_avg", n)?,

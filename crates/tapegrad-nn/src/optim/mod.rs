@@ -553,7 +553,7 @@ pub(crate) fn import_params<T: Element, S>(
     op: &'static str,
     model: &dyn Module<T>,
     state: &OptimizerState<T>,
-    mut f: impl FnMut(&str, &ParamState<T>, usize) -> std::result::Result<S, String>,
+    mut f: impl FnMut(&str, &ParamState<T>, usize) -> Imported<S>,
 ) -> Result<HashMap<ParamId, S>> {
     if state.kind != op {
         return Err(Error::invalid(
@@ -718,6 +718,28 @@ pub(crate) fn check_fraction(op: &'static str, what: &str, v: f64) -> Result<()>
 pub(crate) fn check_nonneg(op: &'static str, what: &str, v: f64) -> Result<()> {
     check_range(op, what, v, 0.0, f64::INFINITY, false)
 }
+
+/// [`check_lr`], then [`check_fraction`] on each `(name, value)` of `fractions` and
+/// [`check_nonneg`] on each of `nonneg`: an optimizer's usual settings check.
+#[track_caller]
+pub(crate) fn check_settings(
+    op: &'static str,
+    lr: f64,
+    fractions: &[(&str, f64)],
+    nonneg: &[(&str, f64)],
+) -> Result<()> {
+    check_lr(op, lr)?;
+    for &(what, v) in fractions {
+        check_fraction(op, what, v)?;
+    }
+    for &(what, v) in nonneg {
+        check_nonneg(op, what, v)?;
+    }
+    Ok(())
+}
+
+/// What [`UpdateRule::import_param`] returns: the state, or what is wrong with it.
+pub(crate) type Imported<S> = std::result::Result<S, String>;
 
 /// An error unless the learning rate is positive and finite.
 #[track_caller]

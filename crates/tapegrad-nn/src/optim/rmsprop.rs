@@ -1,8 +1,6 @@
 //! RMSProp (Hinton's lecture 6e), optionally centered and with momentum.
 
-use super::{
-    as_array, buffer, check_fraction, check_lr, check_nonneg, Optim, ParamState, UpdateRule,
-};
+use super::{as_array, buffer, check_settings, Imported, Optim, ParamState, UpdateRule};
 use tapegrad_core::{Element, Result};
 
 /// One parameter's state under RMSProp: the running average of the squared gradient, and
@@ -82,12 +80,9 @@ impl<T: Element> UpdateRule<T> for RmsPropSettings {
 
     #[track_caller]
     fn check(&self) -> Result<()> {
-        let op = "rmsprop";
-        check_lr(op, self.lr)?;
-        check_fraction(op, "alpha", self.alpha)?;
-        check_nonneg(op, "eps", self.eps)?;
-        check_fraction(op, "momentum", self.momentum)?;
-        check_nonneg(op, "weight_decay", self.weight_decay)
+        let fractions = [("alpha", self.alpha), ("momentum", self.momentum)];
+        let nonneg = [("eps", self.eps), ("weight_decay", self.weight_decay)];
+        check_settings("rmsprop", self.lr, &fractions, &nonneg)
     }
 
     fn init(&self, n: usize) -> RmsState<T> {
@@ -151,11 +146,7 @@ impl<T: Element> UpdateRule<T> for RmsPropSettings {
         Ok(Some(ps))
     }
 
-    fn import_param(
-        name: &str,
-        ps: &ParamState<T>,
-        n: usize,
-    ) -> std::result::Result<RmsState<T>, String> {
+    fn import_param(name: &str, ps: &ParamState<T>, n: usize) -> Imported<RmsState<T>> {
         let optional = |key: &str| {
             if ps.buffers.contains_key(key) {
                 buffer(name, ps, key, n)

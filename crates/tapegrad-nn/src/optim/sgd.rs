@@ -1,8 +1,8 @@
 //! Stochastic gradient descent with momentum, Nesterov momentum and weight decay.
 
 use super::{
-    as_array, buffer, check_fraction, check_lr, check_nonneg, check_range, Optim, ParamState,
-    UpdateRule,
+    as_array, buffer, check_fraction, check_lr, check_nonneg, check_range, Imported, Optim,
+    ParamState, UpdateRule,
 };
 use tapegrad_core::{Element, Error, Result};
 
@@ -139,11 +139,7 @@ impl<T: Element> UpdateRule<T> for SgdSettings {
         Ok(Some(ps))
     }
 
-    fn import_param(
-        name: &str,
-        ps: &ParamState<T>,
-        len: usize,
-    ) -> std::result::Result<Option<Vec<T>>, String> {
+    fn import_param(name: &str, ps: &ParamState<T>, len: usize) -> Imported<Option<Vec<T>>> {
         buffer(name, ps, "momentum_buffer", len).map(Some)
     }
 }
