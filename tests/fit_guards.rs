@@ -237,15 +237,19 @@ fn the_examples_lr_flag_of_0_is_a_one_line_error() {
     assert_eq!(err.lines().count(), 1, "{err}");
 }
 
+/// A model whose second dense layer expects 15 inputs but gets 16: its forward pass fails.
+fn mismatched_model() -> Sequential<f32> {
+    let mut r = rng(0);
+    Sequential::<f32>::new()
+        .with(Dense::new(2, 16, Init::HeNormal, &mut r))
+        .with(Relu)
+        .with(Dense::new(15, 2, Init::HeNormal, &mut r))
+}
+
 #[test]
 fn errors_during_fit_name_the_callers_line_and_the_module() {
     let (train, _) = moons();
-    let mut r = rng(0);
-    // the second dense layer expects 15 inputs but gets 16
-    let mut model = Sequential::<f32>::new()
-        .with(Dense::new(2, 16, Init::HeNormal, &mut r))
-        .with(Relu)
-        .with(Dense::new(15, 2, Init::HeNormal, &mut r));
+    let mut model = mismatched_model();
     let line = line!() + 1;
     let err = adam_err(
         &mut model,
@@ -277,11 +281,7 @@ fn errors_during_evaluate_and_predict_name_the_callers_line_and_the_module() {
     // the forward pass and the loss run inside the batch loop's closure; their errors still
     // name the line that called `evaluate` or `predict`
     let (train, _) = moons();
-    let mut r = rng(0);
-    let mut model = Sequential::<f32>::new()
-        .with(Dense::new(2, 16, Init::HeNormal, &mut r))
-        .with(Relu)
-        .with(Dense::new(15, 2, Init::HeNormal, &mut r));
+    let mut model = mismatched_model();
     let config = FitConfig::new(Loss::CrossEntropy);
     let line = line!() + 1;
     let err = evaluate(&mut model, Data::classes(&train.x, &train.y), &config).unwrap_err();

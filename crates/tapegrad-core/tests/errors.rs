@@ -4,6 +4,8 @@
 
 use tapegrad_core::{Array, Error, Tape, Tensor};
 
+mod common;
+
 /// This file, as it appears in the location of an error raised by a call in it.
 const HERE: &str = "errors.rs";
 
@@ -13,12 +15,7 @@ fn ones(dims: &[usize]) -> Array<f64> {
 
 /// The message of an error, checked to name this file as the caller.
 fn message(e: Error) -> String {
-    let msg = e.to_string();
-    assert!(
-        msg.contains(HERE),
-        "the message should locate the caller: {msg}"
-    );
-    msg
+    common::located_message(e, HERE)
 }
 
 #[test]

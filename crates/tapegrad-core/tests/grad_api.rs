@@ -7,6 +7,8 @@ use tapegrad_core::{
     Tape, Tensor,
 };
 
+mod common;
+
 /// This file, as it appears in the location of an error raised by a call in it.
 const HERE: &str = "grad_api.rs";
 
@@ -262,12 +264,7 @@ fn piecewise_linear_ops_have_zero_second_derivatives() {
 
 /// The message of an error, checked to name this file as the caller.
 fn message(e: Error) -> String {
-    let msg = e.to_string();
-    assert!(
-        msg.contains(HERE),
-        "the message should locate the caller: {msg}"
-    );
-    msg
+    common::located_message(e, HERE)
 }
 
 #[test]

@@ -12,7 +12,7 @@
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use std::ops::RangeInclusive;
-use tapegrad_core::{gradcheck, Array, Element, GradcheckOptions, Result, Tape, Tensor};
+use tapegrad_core::{gradcheck, Array, Element, Error, GradcheckOptions, Result, Tape, Tensor};
 
 /// The largest size of any generated axis.
 pub const MAX_DIM: usize = 4;
@@ -626,4 +626,14 @@ macro_rules! gradient_properties {
             }
         }
     };
+}
+
+/// The message of an error, checked to name the test file `here` as the caller.
+pub fn located_message(e: Error, here: &str) -> String {
+    let msg = e.to_string();
+    assert!(
+        msg.contains(here),
+        "the message should locate the caller ({here}): {msg}"
+    );
+    msg
 }
