@@ -23,6 +23,9 @@ use tapegrad::{rng, Result, Tape};
 const CHILD: &str = "TAPEGRAD_RESUME_CHILD";
 const SEED: u64 = 11;
 
+mod common;
+use common::fit_classes;
+
 fn moons() -> (Dataset, Dataset) {
     let ds = synthetic::two_moons(120, 0.2, 4).unwrap();
     train_test_split(&ds, 0.25, 2, true).unwrap()
@@ -244,16 +247,9 @@ fn resuming_with_another_configuration_is_refused() {
     fit_run("fit", &mut m, &mut Adam::new(0.01), 1, Some(&ckpt), None).unwrap();
     let (train, _) = moons();
     let other = config("fit", 4).batch_size(8).resume(&ckpt);
-    let err = fit(
-        &mut m,
-        &mut Adam::new(0.01),
-        Data::classes(&train.x, &train.y),
-        None,
-        &other,
-        &mut (),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = fit_classes(&mut m, &mut Adam::new(0.01), &train, &other)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("the checkpoint was written by another configuration")
             && err.contains("batch_size=16")
@@ -263,13 +259,11 @@ fn resuming_with_another_configuration_is_refused() {
     // a plain model file is no checkpoint
     let plain = dir.join("plain.safetensors");
     save(&m, &plain).unwrap();
-    let err = fit(
+    let err = fit_classes(
         &mut m,
         &mut Adam::new(0.01),
-        Data::classes(&train.x, &train.y),
-        None,
+        &train,
         &config("fit", 4).resume(&plain),
-        &mut (),
     )
     .unwrap_err()
     .to_string();

@@ -11,6 +11,9 @@ use tapegrad::train::{
 };
 use tapegrad::{rng, Array, Error};
 
+mod common;
+use common::fit_classes;
+
 fn moons() -> (data::Dataset, data::Dataset) {
     let ds = synthetic::two_moons(200, 0.15, 3).unwrap();
     train_test_split(&ds, 0.25, 1, true).unwrap()
@@ -178,15 +181,7 @@ fn early_stopping_on_accuracy_without_validation_watches_the_training_figure() {
             restore_best: true,
             monitor: Monitor::ValAccuracy,
         });
-    let h = fit(
-        &mut model,
-        &mut Sgd::new(0.1),
-        Data::classes(&train.x, &train.y),
-        None,
-        &config,
-        &mut (),
-    )
-    .unwrap();
+    let h = fit_classes(&mut model, &mut Sgd::new(0.1), &train, &config).unwrap();
     let best = h.best().unwrap().train_accuracy.unwrap();
     assert!(h.epochs.iter().all(|e| e.train_accuracy.unwrap() <= best));
     assert!(h.stopped_early && h.len() < 200);
@@ -445,15 +440,7 @@ fn targets_must_suit_the_loss_and_the_rows() {
             ..EarlyStopping::new(2)
         }),
     ] {
-        let err = fit(
-            &mut model,
-            &mut Sgd::new(0.1),
-            Data::classes(&train.x, &train.y),
-            None,
-            &config,
-            &mut (),
-        )
-        .unwrap_err();
+        let err = fit_classes(&mut model, &mut Sgd::new(0.1), &train, &config).unwrap_err();
         assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
     }
     // a value target of the wrong width is the loss's shape error

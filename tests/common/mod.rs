@@ -1,7 +1,11 @@
-//! Helpers shared by the example tests.
+//! Helpers shared by the example and training tests.
 #![allow(dead_code)] // each test binary uses a part of them
 
 use std::path::{Path, PathBuf};
+use tapegrad::data::Dataset;
+use tapegrad::nn::optim::Optimizer;
+use tapegrad::nn::Module;
+use tapegrad::train::{fit, Data, FitConfig, History};
 
 /// A fresh, empty folder under the system's temp folder, removed when dropped.
 pub struct TempDir(pub PathBuf);
@@ -74,4 +78,21 @@ pub fn check_missing_mnist(msg: &str, folder: &Path) {
     ] {
         assert!(msg.contains(want), "{want} missing from: {msg}");
     }
+}
+
+/// [`fit`] on `train`'s classes, with no validation set and no callback.
+pub fn fit_classes(
+    model: &mut dyn Module<f32>,
+    opt: &mut dyn Optimizer<f32>,
+    train: &Dataset,
+    config: &FitConfig,
+) -> tapegrad::Result<History> {
+    fit(
+        model,
+        opt,
+        Data::classes(&train.x, &train.y),
+        None,
+        config,
+        &mut (),
+    )
 }

@@ -16,11 +16,16 @@ fn pass(tape: &mut Tape<f64>, w: &Param<f64>, b: &Param<f64>, k: f64) -> Result<
     Ok(g)
 }
 
-#[test]
-fn accumulate_average_scale_and_clear() -> Result<()> {
+/// The two parameters `pass` differentiates (`w = [1, -2]`, `b = [0.5]`) and a tape.
+fn setup() -> (Param<f64>, Param<f64>, Tape<f64>) {
     let w = Param::new(arr(&[1.0, -2.0], &[2]));
     let b = Param::new(arr(&[0.5], &[1]));
-    let mut tape = Tape::new();
+    (w, b, Tape::new())
+}
+
+#[test]
+fn accumulate_average_scale_and_clear() -> Result<()> {
+    let (w, b, mut tape) = setup();
     let mut acc = Gradients::new();
     assert!(acc.is_empty());
     assert_eq!(acc.batches(), 0);
@@ -53,9 +58,7 @@ fn accumulate_average_scale_and_clear() -> Result<()> {
 
 #[test]
 fn editing_a_backward_result_in_place() -> Result<()> {
-    let w = Param::new(arr(&[1.0, -2.0], &[2]));
-    let b = Param::new(arr(&[0.5], &[1]));
-    let mut tape = Tape::new();
+    let (w, b, mut tape) = setup();
     let mut g = pass(&mut tape, &w, &b, 1.0)?;
     assert_eq!(g.batches(), 1);
     for (_, a) in g.params_mut() {
@@ -75,9 +78,7 @@ fn editing_a_backward_result_in_place() -> Result<()> {
 
 #[test]
 fn accumulating_another_shape_is_an_error_and_adds_nothing() -> Result<()> {
-    let w = Param::new(arr(&[1.0, -2.0], &[2]));
-    let b = Param::new(arr(&[0.5], &[1]));
-    let mut tape = Tape::new();
+    let (w, b, mut tape) = setup();
     let mut acc = pass(&mut tape, &w, &b, 1.0)?;
     let mut other = pass(&mut tape, &w, &b, 1.0)?;
     *other.param_mut(&w).unwrap() = arr(&[1.0, 2.0, 3.0], &[3]);

@@ -91,13 +91,11 @@ fn a_nan_loss_is_an_error_and_nothing_is_updated() -> Result<()> {
         Ok(m.forward(x)?.sum().log()) // log(0.5 · -1 + 0) = log(-0.5): NaN
     })
     .expect_err("a NaN loss");
-    match &e {
-        Error::NonFinite { what, value } => {
-            assert_eq!(what, "train_step: the loss");
-            assert!(value.is_nan());
-        }
-        e => panic!("{e}"),
-    }
+    let Error::NonFinite { what, value } = &e else {
+        panic!("{e}")
+    };
+    assert_eq!(what, "train_step: the loss");
+    assert!(value.is_nan());
     assert_eq!(
         e.to_string(),
         "train_step: the loss: value is NaN (not finite)"
