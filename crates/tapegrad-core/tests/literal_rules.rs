@@ -59,6 +59,11 @@ fn map(v: &[f64], f: impl Fn(f64) -> f64) -> Vec<f64> {
     v.iter().map(|&x| f(x)).collect()
 }
 
+/// `w_i · d(x_i)`: what a weighted elementwise rule should give, from its derivative `d`.
+fn weighted_derivative(x: &[f64], w: &[f64], d: impl Fn(f64) -> f64) -> Vec<f64> {
+    x.iter().zip(w).map(|(&x, &w)| w * d(x)).collect()
+}
+
 fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
@@ -77,21 +82,30 @@ fn upstream_2x3() -> Array<f64> {
     arr(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])
 }
 
+/// Checks the gradients of `loss = Σ f(a, b) · w` for `a = column()`, `b = row()` and
+/// `w = upstream_2x3()` against `da` and `db`.
+#[track_caller]
+fn broadcast_rule(
+    f: impl for<'t> Fn(Tensor<'t, f64>, Tensor<'t, f64>) -> Result<Tensor<'t, f64>>,
+    da: &[f64],
+    db: &[f64],
+) {
+    let (got_a, got_b) = grad2_weighted(column(), row(), upstream_2x3(), f);
+    assert_close(&got_a, da);
+    assert_close(&got_b, db);
+}
+
 #[test]
 fn add() {
     // d(a+b)/da = 1, d(a+b)/db = 1, summed over the axes each side was stretched along:
     // da_i = Σ_j w_ij = [1+2+3, 4+5+6], db_j = Σ_i w_ij = [1+4, 2+5, 3+6]
-    let (da, db) = grad2_weighted(column(), row(), upstream_2x3(), |a, b| a.add(b));
-    assert_close(&da, &[6.0, 15.0]);
-    assert_close(&db, &[5.0, 7.0, 9.0]);
+    broadcast_rule(|a, b| a.add(b), &[6.0, 15.0], &[5.0, 7.0, 9.0]);
 }
 
 #[test]
 fn sub() {
     // d(a-b)/da = 1, d(a-b)/db = -1
-    let (da, db) = grad2_weighted(column(), row(), upstream_2x3(), |a, b| a.sub(b));
-    assert_close(&da, &[6.0, 15.0]);
-    assert_close(&db, &[-5.0, -7.0, -9.0]);
+    broadcast_rule(|a, b| a.sub(b), &[6.0, 15.0], &[-5.0, -7.0, -9.0]);
 }
 
 #[test]
@@ -99,9 +113,7 @@ fn mul() {
     // d(ab)/da = b, d(ab)/db = a:
     // da_i = Σ_j w_ij b_j = [1·10 + 2·20 + 3·30, 4·10 + 5·20 + 6·30] = [140, 320]
     // db_j = Σ_i w_ij a_i = [1·1 + 4·2, 2·1 + 5·2, 3·1 + 6·2] = [9, 12, 15]
-    let (da, db) = grad2_weighted(column(), row(), upstream_2x3(), |a, b| a.mul(b));
-    assert_close(&da, &[140.0, 320.0]);
-    assert_close(&db, &[9.0, 12.0, 15.0]);
+    broadcast_rule(|a, b| a.mul(b), &[140.0, 320.0], &[9.0, 12.0, 15.0]);
 }
 
 #[test]
@@ -245,11 +257,7 @@ fn sigmoid_rule() {
     let x = [0.0, 1.5, -2.0];
     let w = [4.0, -1.0, 2.0];
     let g = grad_weighted(arr(&x, &[3]), arr(&w, &[3]), |t| Ok(t.sigmoid()));
-    let want: Vec<f64> = x
-        .iter()
-        .zip(&w)
-        .map(|(&x, &w)| w * sigmoid(x) * (1.0 - sigmoid(x)))
-        .collect();
+    let want = weighted_derivative(&x, &w, |x| sigmoid(x) * (1.0 - sigmoid(x)));
     assert_eq!(want[0], 1.0);
     assert_close(&g, &want);
 }
@@ -260,11 +268,7 @@ fn tanh() {
     let x = [0.0, 0.7, -1.3];
     let w = [2.0, -1.0, 0.5];
     let g = grad_weighted(arr(&x, &[3]), arr(&w, &[3]), |t| Ok(t.tanh()));
-    let want: Vec<f64> = x
-        .iter()
-        .zip(&w)
-        .map(|(&x, &w)| w * (1.0 - x.tanh() * x.tanh()))
-        .collect();
+    let want = weighted_derivative(&x, &w, |x| 1.0 - x.tanh() * x.tanh());
     assert_close(&g, &want);
 }
 

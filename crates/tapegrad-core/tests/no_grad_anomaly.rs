@@ -6,7 +6,7 @@
 //! gradient passed on is an `Error::Anomaly` naming the node, its op, its inputs' shapes and
 //! the line of this file that asked for it; off by default, with identical results.
 
-use tapegrad_core::{grad, AnomalyPhase, Array, Error, Param, Shape, Tape, Tensor};
+use tapegrad_core::{grad, AnomalyPhase, Array, Element, Error, Param, Shape, Tape, Tensor};
 
 /// This file, as it appears in the location of an error raised by a call in it.
 const HERE: &str = "no_grad_anomaly.rs";
@@ -139,6 +139,28 @@ fn anomaly(e: Error) -> (usize, &'static str, Vec<Shape>, AnomalyPhase, f64, u32
     }
 }
 
+/// A tape with anomaly detection on.
+fn detecting<T: Element>() -> Tape<T> {
+    let tape = Tape::new();
+    tape.set_detect_anomaly(true);
+    tape
+}
+
+/// [`anomaly`], after checking that the error's message starts with `start` and that its
+/// `(node, op, phase, line)` are `want`; returns the input shapes and the value.
+#[track_caller]
+fn expect_anomaly(
+    e: Error,
+    start: &str,
+    want: (usize, &'static str, AnomalyPhase, u32),
+) -> (Vec<Shape>, f64) {
+    let msg = e.to_string();
+    assert!(msg.starts_with(start), "{msg}");
+    let (node, op, shapes, phase, value, at) = anomaly(e);
+    assert_eq!((node, op, phase, at), want, "{msg}");
+    (shapes, value)
+}
+
 #[test]
 fn anomaly_mode_is_off_by_default() {
     let tape = Tape::<f64>::new();
@@ -151,22 +173,17 @@ fn anomaly_mode_is_off_by_default() {
 
 #[test]
 fn log_of_a_negative_number_is_a_forward_anomaly_at_the_ops_line() {
-    let tape = Tape::<f64>::new();
-    tape.set_detect_anomaly(true);
+    let tape = detecting::<f64>();
     let x = tape.var(arr(&[1.0, -1.0], &[2]));
     let e = x.exp(); // finite: no anomaly
     let line = line!() + 1;
     let y = (x.log() + e).sum();
     let err = y.backward().expect_err("log(-1) is NaN");
-    let msg = err.to_string();
-    assert!(
-        msg.starts_with("anomaly in the forward pass: node #2 log(inputs [2]) gave NaN"),
-        "{msg}"
-    );
-    let (node, op, shapes, phase, value, at) = anomaly(err);
-    assert_eq!(
-        (node, op, phase, at),
-        (2, "log", AnomalyPhase::Forward, line)
+    let want = (2, "log", AnomalyPhase::Forward, line);
+    let (shapes, value) = expect_anomaly(
+        err,
+        "anomaly in the forward pass: node #2 log(inputs [2]) gave NaN",
+        want,
     );
     assert_eq!(shapes, vec![Shape::from([2])]);
     assert!(value.is_nan());
@@ -176,8 +193,7 @@ fn log_of_a_negative_number_is_a_forward_anomaly_at_the_ops_line() {
 
 #[test]
 fn zero_over_zero_is_a_forward_anomaly_naming_div() {
-    let tape = Tape::<f32>::new();
-    tape.set_detect_anomaly(true);
+    let tape = detecting::<f32>();
     let a = tape.var(Array::from_vec(vec![0.0, 1.0], [2]).expect("fits"));
     let b = tape.constant(Array::from_vec(vec![0.0], [1]).expect("fits"));
     let line = line!() + 1;
@@ -194,21 +210,16 @@ fn zero_over_zero_is_a_forward_anomaly_naming_div() {
 
 #[test]
 fn infinite_gradient_of_sqrt_at_zero_is_a_backward_anomaly() {
-    let tape = Tape::<f64>::new();
-    tape.set_detect_anomaly(true);
+    let tape = detecting::<f64>();
     let x = tape.var(arr(&[0.0, 4.0], &[2]));
     let y = x.sqrt().sum(); // forward values 0 and 2 are finite
     let line = line!() + 1;
     let err = y.backward().expect_err("d/dx sqrt(x) at 0 is inf");
-    let msg = err.to_string();
-    assert!(
-        msg.starts_with("anomaly in the backward pass: node #1 sqrt(inputs [2]) gave inf"),
-        "{msg}"
-    );
-    let (node, op, _, phase, value, at) = anomaly(err);
-    assert_eq!(
-        (node, op, phase, at),
-        (1, "sqrt", AnomalyPhase::Backward, line)
+    let want = (1, "sqrt", AnomalyPhase::Backward, line);
+    let (_, value) = expect_anomaly(
+        err,
+        "anomaly in the backward pass: node #1 sqrt(inputs [2]) gave inf",
+        want,
     );
     assert_eq!(value, f64::INFINITY);
     // backward_trace reports it too
@@ -224,8 +235,7 @@ fn infinite_gradient_of_sqrt_at_zero_is_a_backward_anomaly() {
 #[test]
 fn grad_reports_backward_anomalies_in_both_modes() {
     for create_graph in [false, true] {
-        let tape = Tape::<f64>::new();
-        tape.set_detect_anomaly(true);
+        let tape = detecting::<f64>();
         let x = tape.var(arr(&[0.0, 4.0], &[2]));
         let y = x.sqrt().sum();
         let line = line!() + 1;
@@ -241,8 +251,7 @@ fn grad_reports_backward_anomalies_in_both_modes() {
 
 #[test]
 fn grad_returns_a_kept_forward_anomaly() {
-    let tape = Tape::<f64>::new();
-    tape.set_detect_anomaly(true);
+    let tape = detecting::<f64>();
     let x = tape.var(arr(&[-1.0], &[1]));
     let line = line!() + 1;
     let y = x.log().sum();
@@ -296,8 +305,7 @@ fn off_means_no_error_and_identical_results() {
 
 #[test]
 fn anomaly_mode_also_checks_values_computed_under_no_grad() {
-    let tape = Tape::<f64>::new();
-    tape.set_detect_anomaly(true);
+    let tape = detecting::<f64>();
     let x = tape.var(arr(&[-1.0], &[1]));
     let line = line!() + 1;
     let y = tape.no_grad(|| x.log());
