@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use tapegrad_core::{rng, Array};
 use tapegrad_nn::{load, save, Act, Mlp, Module, OutputAct};
 
+mod common;
+
 const CHILD: &str = "TAPEGRAD_SAVER_CHILD";
 /// The seed of the second process's model.
 const CHILD_SEED: u64 = 100;
@@ -138,15 +140,6 @@ fn concurrent_saves_and_loads_of_one_path() {
     );
     assert_eq!(foreign, 0, "loads that read no saver's whole model");
     assert!(saves.load(Ordering::Relaxed) > 0 && loads > 0);
-    let mut left: Vec<String> = fs::read_dir(&dir)
-        .expect("dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    left.sort();
-    assert_eq!(
-        left,
-        ["shared.safetensors", "shared.stop"],
-        "no temporary file is left"
-    );
+    common::assert_entries(&dir, &["shared.safetensors", "shared.stop"]);
     fs::remove_dir_all(&dir).ok();
 }

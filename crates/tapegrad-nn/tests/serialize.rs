@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use tapegrad_core::{rng, Array, Error, Result, Tape};
 use tapegrad_nn::{load, save, Act, Autoencoder, Mlp, Module, OutputAct};
 
+mod common;
+
 /// A fresh, empty directory for one test.
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tapegrad-nn-{}-{name}", std::process::id()));
@@ -59,10 +61,7 @@ fn round_trip_f32_and_f64() -> Result<()> {
     )?);
     load(&mut *ae2, &path)?;
     assert_eq!(params(&ae), params(&*ae2));
-    let left: Vec<_> = fs::read_dir(&dir)
-        .expect("dir")
-        .map(|e| e.expect("entry").file_name())
-        .collect();
+    let left = common::sorted_names(&dir);
     assert_eq!(
         left.len(),
         2,
@@ -224,16 +223,7 @@ fn save_replaces_atomically_and_reports_unwritable_paths() -> Result<()> {
     let folder = dir.join("a-folder");
     fs::create_dir_all(folder.join("inside")).expect("mkdir");
     assert!(matches!(m.save(&folder), Err(Error::Io { .. })));
-    let mut names: Vec<String> = fs::read_dir(&dir)
-        .expect("dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    assert_eq!(
-        names,
-        ["a-folder", "m.safetensors"],
-        "no temporary file is left"
-    );
+    common::assert_entries(&dir, &["a-folder", "m.safetensors"]);
     fs::remove_dir_all(&dir).ok();
     Ok(())
 }

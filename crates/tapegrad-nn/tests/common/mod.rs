@@ -1,4 +1,5 @@
-//! Helpers shared by the nn tests: a one-parameter test module and a training loop.
+//! Helpers shared by the nn tests: a one-parameter test module, a training loop and a folder
+//! listing.
 #![allow(dead_code, unused_macros, unused_imports)] // each test binary uses a part of them
 
 use tapegrad_core::{Array, Element, Result, Tape};
@@ -61,3 +62,19 @@ macro_rules! one_param_module {
     };
 }
 pub(crate) use one_param_module;
+
+/// The names of the entries of `dir`, sorted.
+pub fn sorted_names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Asserts that `dir` holds exactly the entries `want` (sorted): no temporary file is left.
+#[track_caller]
+pub fn assert_entries(dir: &std::path::Path, want: &[&str]) {
+    assert_eq!(sorted_names(dir), want, "no temporary file is left");
+}
