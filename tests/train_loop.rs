@@ -7,12 +7,12 @@ use tapegrad::nn::optim::{Adam, Sgd};
 use tapegrad::nn::{Act, Autoencoder, Dense, Dropout, Init, Mlp, Module, OutputAct, Sequential};
 use tapegrad::train::{
     evaluate, fit, fit_with, predict, predict_classes, Accuracy, Callback, Data, EarlyStopping,
-    EpochStats, FitConfig, History, Loss, Monitor,
+    EpochStats, FitConfig, History, InputTransform, Loss, Monitor,
 };
 use tapegrad::{rng, Array, Error};
 
 mod common;
-use common::fit_classes;
+use common::{fit_classes, fit_classes_validated};
 
 fn moons() -> (data::Dataset, data::Dataset) {
     let ds = synthetic::two_moons(200, 0.15, 3).unwrap();
@@ -52,13 +52,12 @@ fn fit_reduces_the_loss_and_learns() {
     let mut model = mlp(0);
     let config = FitConfig::new(Loss::CrossEntropy).epochs(40).batch_size(16);
     let before = evaluate(&mut model, Data::classes(&val.x, &val.y), &config).unwrap();
-    let h = fit(
+    let h = fit_classes_validated(
         &mut model,
         &mut Adam::new(0.02),
-        Data::classes(&train.x, &train.y),
-        Some(Data::classes(&val.x, &val.y)),
+        &train,
+        Some(&val),
         &config,
-        &mut (),
     )
     .unwrap();
     assert_eq!(h.len(), 40);
@@ -248,15 +247,9 @@ fn a_nan_loss_names_the_epoch_and_the_step() {
 fn history_csv_is_written_whole() {
     let (train, val) = moons();
     let mut model = mlp(0);
-    let h = fit(
-        &mut model,
-        &mut Adam::new(0.01),
-        Data::classes(&train.x, &train.y),
-        Some(Data::classes(&val.x, &val.y)),
-        &FitConfig::new(Loss::CrossEntropy).epochs(3),
-        &mut (),
-    )
-    .unwrap();
+    let config = FitConfig::new(Loss::CrossEntropy).epochs(3);
+    let mut adam = Adam::new(0.01);
+    let h = fit_classes_validated(&mut model, &mut adam, &train, Some(&val), &config).unwrap();
     let dir = temp_dir("csv");
     let path = dir.join("history.csv");
     h.to_csv(&path).unwrap();
@@ -370,18 +363,12 @@ fn the_same_seed_gives_the_same_history() {
     let (train, val) = moons();
     let run = |seed: u64| {
         let mut model = mlp(9);
-        let h = fit(
-            &mut model,
-            &mut Adam::new(0.01),
-            Data::classes(&train.x, &train.y),
-            Some(Data::classes(&val.x, &val.y)),
-            &FitConfig::new(Loss::CrossEntropy)
-                .epochs(5)
-                .batch_size(8)
-                .seed(seed),
-            &mut (),
-        )
-        .unwrap();
+        let config = FitConfig::new(Loss::CrossEntropy)
+            .epochs(5)
+            .batch_size(8)
+            .seed(seed);
+        let mut adam = Adam::new(0.01);
+        let h = fit_classes_validated(&mut model, &mut adam, &train, Some(&val), &config).unwrap();
         (losses(&h), weights(&model))
     };
     let (a, wa) = run(1);
@@ -457,6 +444,27 @@ fn targets_must_suit_the_loss_and_the_rows() {
     assert!(matches!(err, Error::Shape { op: "mse", .. }), "{err}");
 }
 
+/// Trains the autoencoder `ae` to reproduce `x` with Adam at rate 0.01, passing every training
+/// batch through `transform` first, and validating on `x` when `validate` is set.
+fn fit_autoencoder(
+    ae: &mut Autoencoder<f32>,
+    x: &Array<f32>,
+    validate: bool,
+    config: &FitConfig,
+    transform: &mut InputTransform<'_, f32>,
+) -> tapegrad::Result<History> {
+    let val = validate.then(|| Data::autoencoder(x));
+    fit_with(
+        ae,
+        &mut Adam::new(0.01),
+        Data::autoencoder(x),
+        val,
+        config,
+        &mut (),
+        transform,
+    )
+}
+
 #[test]
 fn the_transform_sees_every_training_batch_and_the_target_stays_clean() {
     let x = Array::<f32>::rand_uniform([40, 6], 0.0, 1.0, &mut rng(0));
@@ -469,16 +477,7 @@ fn the_transform_sees_every_training_batch_and_the_target_stays_clean() {
         xb.data_mut().iter_mut().for_each(|v| *v = 0.0); // the model sees zeros only
         Ok(())
     };
-    let h = fit_with(
-        &mut ae,
-        &mut Adam::new(0.01),
-        Data::autoencoder(&x),
-        Some(Data::autoencoder(&x)),
-        &config,
-        &mut (),
-        &mut poison,
-    )
-    .unwrap();
+    let h = fit_autoencoder(&mut ae, &x, true, &config, &mut poison).unwrap();
     let expected: Vec<(usize, usize, usize)> = (1..=3)
         .flat_map(|e| [(e, 1, 16), (e, 2, 16), (e, 3, 8)])
         .collect();
@@ -488,21 +487,13 @@ fn the_transform_sees_every_training_batch_and_the_target_stays_clean() {
     let last = h.last().unwrap();
     assert!(last.train_loss > 0.02, "{last:?}");
     // an error from the transform stops training
-    let err = fit_with(
-        &mut ae,
-        &mut Adam::new(0.01),
-        Data::autoencoder(&x),
-        None,
-        &config,
-        &mut (),
-        &mut |_, e, s| {
-            if (e, s) == (2, 2) {
-                Err(Error::invalid("transform", "stop here"))
-            } else {
-                Ok(())
-            }
-        },
-    )
+    let err = fit_autoencoder(&mut ae, &x, false, &config, &mut |_, e, s| {
+        if (e, s) == (2, 2) {
+            Err(Error::invalid("transform", "stop here"))
+        } else {
+            Ok(())
+        }
+    })
     .unwrap_err();
     assert!(err.to_string().contains("stop here"), "{err}");
 }
@@ -515,15 +506,7 @@ fn input_noise_trains_a_denoising_autoencoder() {
             Autoencoder::<f32>::new(8, &[16], 8, Act::Relu, OutputAct::None, &mut rng(1)).unwrap();
         let mut config = FitConfig::new(Loss::Mse).epochs(30).batch_size(16);
         config.input_noise = noise;
-        let h = fit(
-            &mut ae,
-            &mut Adam::new(0.01),
-            Data::autoencoder(&x),
-            Some(Data::autoencoder(&x)),
-            &config,
-            &mut (),
-        )
-        .unwrap();
+        let h = fit_autoencoder(&mut ae, &x, true, &config, &mut |_, _, _| Ok(())).unwrap();
         h.last().unwrap().clone()
     };
     let clean = run(None);

@@ -87,11 +87,22 @@ pub fn fit_classes(
     train: &Dataset,
     config: &FitConfig,
 ) -> tapegrad::Result<History> {
+    fit_classes_validated(model, opt, train, None, config)
+}
+
+/// [`fit`] on `train`'s classes, validated on `val`'s when given, with no callback.
+pub fn fit_classes_validated(
+    model: &mut dyn Module<f32>,
+    opt: &mut dyn Optimizer<f32>,
+    train: &Dataset,
+    val: Option<&Dataset>,
+    config: &FitConfig,
+) -> tapegrad::Result<History> {
     fit(
         model,
         opt,
         Data::classes(&train.x, &train.y),
-        None,
+        val.map(|v| Data::classes(&v.x, &v.y)),
         config,
         &mut (),
     )
