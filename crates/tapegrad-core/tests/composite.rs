@@ -94,22 +94,27 @@ fn check_tanh_layer<T: Element>(
     )
 }
 
+/// [`check_mlp`] on `mlp` and `targets`, then [`check_tanh_layer`] on `dense`; a failure names
+/// the one that failed.
+fn check_mlp_and_tanh_layer<T: Element>(
+    mlp: &[Array<f64>],
+    targets: &[usize],
+    dense: &[Array<f64>],
+    opts: GradcheckOptions,
+) -> Result<(), TestCaseError> {
+    let named = |name: &str, r: Result<(), TestCaseError>| {
+        r.map_err(|e| TestCaseError::fail(format!("{name}: {e}")))
+    };
+    named("mlp cross-entropy", check_mlp::<T>(mlp, targets, opts))?;
+    named("tanh layer sum", check_tanh_layer::<T>(dense, opts))
+}
+
 fn with_seed(opts: GradcheckOptions, seed: u64) -> GradcheckOptions {
     GradcheckOptions { seed, ..opts }
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
-
-    #[test]
-    fn mlp_cross_entropy_f64((xs, t) in mlp_inputs(), seed in any::<u64>()) {
-        check_mlp::<f64>(&xs, &t, with_seed(GradcheckOptions::f64(), seed))?;
-    }
-
-    #[test]
-    fn tanh_layer_sum_f64(xs in dense_inputs(), seed in any::<u64>()) {
-        check_tanh_layer::<f64>(&xs, with_seed(GradcheckOptions::f64(), seed))?;
-    }
 
     /// The fused op and the expression it replaces agree in value and in every gradient.
     #[test]
@@ -154,19 +159,25 @@ proptest! {
             prop_assert!(a.approx_eq(e, 1e-12, 1e-10), "{a:?} vs {e:?}");
         }
     }
+
+    #[test]
+    fn mlp_and_tanh_layer_f64(
+        (xs, t) in mlp_inputs(), dense in dense_inputs(), seed in any::<u64>(),
+    ) {
+        let opts = with_seed(GradcheckOptions::f64(), seed);
+        check_mlp_and_tanh_layer::<f64>(&xs, &t, &dense, opts)?;
+    }
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn mlp_cross_entropy_f32((xs, t) in mlp_inputs_f32(), seed in any::<u64>()) {
-        check_mlp::<f32>(&xs, &t, with_seed(GradcheckOptions::f32(), seed))?;
-    }
-
-    #[test]
-    fn tanh_layer_sum_f32(xs in dense_inputs(), seed in any::<u64>()) {
-        check_tanh_layer::<f32>(&xs, with_seed(GradcheckOptions::f32(), seed))?;
+    fn mlp_and_tanh_layer_f32(
+        (xs, t) in mlp_inputs_f32(), dense in dense_inputs(), seed in any::<u64>(),
+    ) {
+        let opts = with_seed(GradcheckOptions::f32(), seed);
+        check_mlp_and_tanh_layer::<f32>(&xs, &t, &dense, opts)?;
     }
 }
 
