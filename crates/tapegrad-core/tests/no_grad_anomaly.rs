@@ -179,12 +179,8 @@ fn log_of_a_negative_number_is_a_forward_anomaly_at_the_ops_line() {
     let line = line!() + 1;
     let y = (x.log() + e).sum();
     let err = y.backward().expect_err("log(-1) is NaN");
-    let want = (2, "log", AnomalyPhase::Forward, line);
-    let (shapes, value) = expect_anomaly(
-        err,
-        "anomaly in the forward pass: node #2 log(inputs [2]) gave NaN",
-        want,
-    );
+    let start = "anomaly in the forward pass: node #2 log(inputs [2]) gave NaN";
+    let (shapes, value) = expect_anomaly(err, start, (2, "log", AnomalyPhase::Forward, line));
     assert_eq!(shapes, vec![Shape::from([2])]);
     assert!(value.is_nan());
     // returned once: the next call finds nothing kept
@@ -215,12 +211,8 @@ fn infinite_gradient_of_sqrt_at_zero_is_a_backward_anomaly() {
     let y = x.sqrt().sum(); // forward values 0 and 2 are finite
     let line = line!() + 1;
     let err = y.backward().expect_err("d/dx sqrt(x) at 0 is inf");
-    let want = (1, "sqrt", AnomalyPhase::Backward, line);
-    let (_, value) = expect_anomaly(
-        err,
-        "anomaly in the backward pass: node #1 sqrt(inputs [2]) gave inf",
-        want,
-    );
+    let start = "anomaly in the backward pass: node #1 sqrt(inputs [2]) gave inf";
+    let (_, value) = expect_anomaly(err, start, (1, "sqrt", AnomalyPhase::Backward, line));
     assert_eq!(value, f64::INFINITY);
     // backward_trace reports it too
     assert!(matches!(
