@@ -195,6 +195,12 @@ fn loss_shape_errors_name_both_shapes() -> Result<()> {
     Ok(())
 }
 
+/// Asserts that the error message `err` contains `want` and names line `line` of this file.
+fn assert_error_at(err: &str, want: &str, line: u32) {
+    assert!(err.contains(want), "{want:?} missing from: {err}");
+    assert!(err.contains(&format!("modules.rs:{line}:")), "{err}");
+}
+
 #[test]
 fn forward_errors_name_the_module_path_and_the_callers_line() -> tapegrad_core::Result<()> {
     use tapegrad_nn::{Autoencoder, Dense, Init, OutputAct, Relu, Sequential};
@@ -223,23 +229,15 @@ fn forward_errors_name_the_module_path_and_the_callers_line() -> tapegrad_core::
     );
     let err = outer.forward(x).unwrap_err().to_string();
     let line = line!() - 1;
-    assert!(
-        err.contains("(in module `1.0`: Dense(in=5, out=2, bias))"),
-        "{err}"
-    );
-    assert!(err.contains(&format!("modules.rs:{line}:")), "{err}");
+    assert_error_at(&err, "(in module `1.0`: Dense(in=5, out=2, bias))", line);
 
     // an autoencoder names encoder/decoder and the MLP's torch-style index
     let ae = Autoencoder::<f32>::new(6, &[4], 2, Act::Tanh, OutputAct::Sigmoid, &mut r)?;
     let err = ae.forward(x).unwrap_err().to_string();
     let line = line!() - 1;
-    assert!(
-        err.contains(
-            "the input's last axis must be in=6 (in module `encoder.0`: Dense(in=6, out=4, bias))"
-        ),
-        "{err}"
-    );
-    assert!(err.contains(&format!("modules.rs:{line}:")), "{err}");
+    let want =
+        "the input's last axis must be in=6 (in module `encoder.0`: Dense(in=6, out=4, bias))";
+    assert_error_at(&err, want, line);
     Ok(())
 }
 
