@@ -3,7 +3,7 @@
 //! predictions and targets (the core's `gradcheck`). Shapes vary under proptest.
 
 use proptest::prelude::*;
-use tapegrad_core::{gradcheck, rng, Array, GradcheckOptions, Result, Tape};
+use tapegrad_core::{gradcheck, rng, Array, GradcheckOptions, GradcheckReport, Result, Tape};
 use tapegrad_nn::loss::{self, Reduction};
 use tapegrad_nn::ParamPath;
 use tapegrad_nn::{
@@ -30,6 +30,17 @@ fn randomize_biases(m: &mut dyn Module<f64>, seed: u64) {
             p.set(v).expect("same shape");
         }
     });
+}
+
+/// Asserts that every named gradient check ran and passes; a failure names the check.
+fn all_pass<const N: usize>(
+    checks: [(&str, Result<GradcheckReport>); N],
+) -> std::result::Result<(), TestCaseError> {
+    for (name, report) in checks {
+        let report = report.unwrap_or_else(|e| panic!("{name}: {e}"));
+        prop_assert!(report.passes(), "{name}: {report}");
+    }
+    Ok(())
 }
 
 fn check_module(m: &mut dyn Module<f64>, x: &Array<f64>) {
@@ -165,15 +176,11 @@ proptest! {
         let p = randn(&[rows, cols], seed);
         let t = randn(&[rows, cols], seed + 1);
         let inputs = [p, t];
-        let checks = [
+        all_pass([
             ("mse", gradcheck(|_, xs| loss::mse(xs[0], xs[1], red), &inputs, opts())),
             ("mae", gradcheck(|_, xs| loss::mae(xs[0], xs[1], red), &inputs, opts())),
             ("huber", gradcheck(|_, xs| loss::huber(xs[0], xs[1], 0.7, red), &inputs, opts())),
-        ];
-        for (name, report) in checks {
-            let report = report.unwrap();
-            prop_assert!(report.passes(), "{name}: {report}");
-        }
+        ])?;
     }
 
     #[test]
@@ -185,12 +192,13 @@ proptest! {
         // targets inside [0, 1] also when the finite differences nudge them
         let t = Array::rand_uniform([rows, cols], 0.05, 0.95, &mut rng(seed + 1));
         let probs = Array::rand_uniform([rows, cols], 0.05, 0.95, &mut rng(seed + 2));
-        let r = gradcheck(|_, xs| loss::bce(xs[0], xs[1], red), &[probs, t.clone()], opts());
-        let r = r.unwrap();
-        prop_assert!(r.passes(), "bce: {r}");
-        let r = gradcheck(|_, xs| loss::bce_with_logits(xs[0], xs[1], red), &[logits, t], opts());
-        let r = r.unwrap();
-        prop_assert!(r.passes(), "bce_with_logits: {r}");
+        all_pass([
+            ("bce", gradcheck(|_, xs| loss::bce(xs[0], xs[1], red), &[probs, t.clone()], opts())),
+            (
+                "bce_with_logits",
+                gradcheck(|_, xs| loss::bce_with_logits(xs[0], xs[1], red), &[logits, t], opts()),
+            ),
+        ])?;
     }
 
     #[test]
@@ -202,19 +210,24 @@ proptest! {
         let targets: Vec<usize> = (0..n).map(|i| (i * 7 + seed as usize) % c).collect();
         let soft = Array::rand_uniform([n, c], 0.0, 1.0, &mut rng(seed + 1));
         let one = std::slice::from_ref(&logits);
-        let r = gradcheck(
-            |_, xs| loss::cross_entropy_with_logits(xs[0], &targets, red),
-            one,
-            opts(),
-        );
-        let r = r.unwrap();
-        prop_assert!(r.passes(), "cross_entropy_with_logits: {r}");
         let both = [logits.clone(), soft];
-        let r = gradcheck(|_, xs| loss::cross_entropy_with_probs(xs[0], xs[1], red), &both, opts());
-        let r = r.unwrap();
-        prop_assert!(r.passes(), "cross_entropy_with_probs: {r}");
-        let r = gradcheck(|_, xs| loss::nll(xs[0].log_softmax(1)?, &targets, red), one, opts());
-        let r = r.unwrap();
-        prop_assert!(r.passes(), "nll: {r}");
+        all_pass([
+            (
+                "cross_entropy_with_logits",
+                gradcheck(
+                    |_, xs| loss::cross_entropy_with_logits(xs[0], &targets, red),
+                    one,
+                    opts(),
+                ),
+            ),
+            (
+                "cross_entropy_with_probs",
+                gradcheck(|_, xs| loss::cross_entropy_with_probs(xs[0], xs[1], red), &both, opts()),
+            ),
+            (
+                "nll",
+                gradcheck(|_, xs| loss::nll(xs[0].log_softmax(1)?, &targets, red), one, opts()),
+            ),
+        ])?;
     }
 }
