@@ -7,7 +7,7 @@ use tapegrad_data::idx::{decode_idx, encode_idx, read_idx, write_idx, IdxArray, 
 use tapegrad_data::mnist;
 
 mod common;
-use common::{format_err, gzip, TempDir};
+use common::{expect_format_err, format_err, gzip, TempDir};
 
 fn u8_idx(dims: &[usize], f: impl Fn(usize) -> u8) -> Vec<u8> {
     let n: usize = dims.iter().product();
@@ -91,24 +91,24 @@ fn broken_headers() {
     for _ in 0..3 {
         huge.extend_from_slice(&u32::MAX.to_be_bytes());
     }
-    let (msg, o) = format_err(decode_idx(&huge, p).unwrap_err(), p);
-    assert!(msg.contains("their product overflows"), "{msg}");
-    assert_eq!(o, 12, "{msg}"); // the third dimension tips it over
-                                // Dims whose byte size overflows (f64: 8 bytes per value).
+    // the third dimension tips it over
+    let e = decode_idx(&huge, p).unwrap_err();
+    expect_format_err(e, p, 12, "their product overflows");
+    // Dims whose byte size overflows (f64: 8 bytes per value).
     let mut wide = vec![0, 0, 0x0E, 2];
     for _ in 0..2 {
         wide.extend_from_slice(&u32::MAX.to_be_bytes());
     }
-    let (msg, o) = format_err(decode_idx(&wide, p).unwrap_err(), p);
-    assert!(msg.contains("their byte size overflows"), "{msg}");
-    assert_eq!(o, 4, "{msg}");
+    let e = decode_idx(&wide, p).unwrap_err();
+    expect_format_err(e, p, 4, "their byte size overflows");
     // Wider types count bytes, not values.
     let f = encode_idx(&IdxArray::new(vec![2], IdxData::F64(vec![1.0, 2.0])).unwrap());
-    let (msg, o) = format_err(decode_idx(&f[..20], p).unwrap_err(), p);
-    assert_eq!(o, 20);
-    assert!(
-        msg.contains("need 16 data bytes after the 8-byte header, but only 12"),
-        "{msg}"
+    let e = decode_idx(&f[..20], p).unwrap_err();
+    expect_format_err(
+        e,
+        p,
+        20,
+        "need 16 data bytes after the 8-byte header, but only 12",
     );
 }
 
@@ -132,9 +132,8 @@ fn broken_gzip_and_offsets_in_decompressed_data() {
     let mut bad = u8_idx(&[2, 2], |_| 0);
     bad[2] = 0x42;
     std::fs::write(&p, gzip(&bad)).unwrap();
-    let (msg, o) = format_err(read_idx(&p).unwrap_err(), &p);
-    assert_eq!(o, 2);
-    assert!(msg.contains("unknown data type code 0x42"), "{msg}");
+    let e = read_idx(&p).unwrap_err();
+    let msg = expect_format_err(e, &p, 2, "unknown data type code 0x42");
     assert!(msg.ends_with("(offset in the decompressed data)"), "{msg}");
     // Missing file: an Io error naming it.
     let missing = dir.path("nope.idx");

@@ -68,3 +68,12 @@ pub fn format_err(e: Error, path: &Path) -> (String, u64) {
         other => panic!("expected a Format error with an offset, got {other:?}"),
     }
 }
+
+/// [`format_err`], asserting the offset is `offset` and the message contains `want`; returns
+/// the message.
+pub fn expect_format_err(e: Error, path: &Path, offset: u64, want: &str) -> String {
+    let (msg, o) = format_err(e, path);
+    assert_eq!(o, offset, "{msg}");
+    assert!(msg.contains(want), "{want:?} missing from: {msg}");
+    msg
+}
