@@ -4,18 +4,35 @@
 //! files that do not fit are errors that change nothing.
 
 use std::fs;
-use std::path::PathBuf;
 use tapegrad_core::{rng, Array, Error, Result};
 use tapegrad_nn::optim::{Adagrad, Adam, AdamW, Optimizer, RmsProp, Sgd};
 use tapegrad_nn::{load, save, Act, Checkpoint, Mlp, Module, OutputAct, Progress};
 
 mod common;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tapegrad-ckpt-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("temp dir");
-    dir
+/// A fresh folder for one test, removed when the test ends.
+fn scratch(name: &str) -> common::Scratch {
+    common::Scratch::new("ckpt", name)
+}
+
+/// A folder for one test, the path `run.safetensors` in it, and an MLP drawn from `seed` and
+/// trained `steps` steps by Adam at rate 0.01, with that Adam.
+fn trained(
+    name: &str,
+    seed: u64,
+    steps: usize,
+) -> Result<(common::Scratch, std::path::PathBuf, Mlp<f32>, Adam<f32>)> {
+    let dir = scratch(name);
+    let path = dir.join("run.safetensors");
+    let mut m = mlp(seed);
+    let mut opt = Adam::new(0.01);
+    train(&mut opt, &mut m, steps)?;
+    Ok((dir, path, m, opt))
+}
+
+/// The message of the error `Checkpoint::load` must give for `path`.
+fn load_err(path: &std::path::Path, m: &mut Mlp<f32>, opt: &mut dyn Optimizer<f32>) -> String {
+    Checkpoint::load(path, m, opt).unwrap_err().to_string()
 }
 
 fn mlp(seed: u64) -> Mlp<f32> {
@@ -76,17 +93,12 @@ fn save_and_load_continue_every_optimizer_exactly() -> Result<()> {
         train(&mut *second, &mut c, 4)?;
         assert_eq!(params(&a), params(&c), "optimizer {k}");
     }
-    fs::remove_dir_all(&dir).ok();
     Ok(())
 }
 
 #[test]
 fn the_file_is_plain_safetensors_and_the_model_part_loads_alone() -> Result<()> {
-    let dir = scratch("layout");
-    let path = dir.join("run.safetensors");
-    let mut m = mlp(2);
-    let mut opt = Adam::new(0.01);
-    train(&mut opt, &mut m, 3)?;
+    let (dir, path, m, mut opt) = trained("layout", 2, 3)?;
     Checkpoint::save(
         &path,
         &m,
@@ -125,17 +137,12 @@ fn the_file_is_plain_safetensors_and_the_model_part_loads_alone() -> Result<()> 
             && err.to_string().contains("not a tapegrad checkpoint"),
         "{err}"
     );
-    fs::remove_dir_all(&dir).ok();
     Ok(())
 }
 
 #[test]
 fn a_checkpoint_that_does_not_fit_changes_nothing() -> Result<()> {
-    let dir = scratch("misfit");
-    let path = dir.join("run.safetensors");
-    let mut m = mlp(4);
-    let mut adam = Adam::new(0.01);
-    train(&mut adam, &mut m, 2)?;
+    let (dir, path, mut m, mut adam) = trained("misfit", 4, 2)?;
     Checkpoint::save(&path, &m, &adam, &Progress::default())?;
 
     // another optimizer kind: an error naming the file; neither the model nor the optimizer
@@ -156,9 +163,7 @@ fn a_checkpoint_that_does_not_fit_changes_nothing() -> Result<()> {
     let mut wide = Mlp::<f32>::new(&[3, 7, 2], Act::Tanh, OutputAct::None, &mut rng(0))?;
     let before = params(&wide);
     let mut adam2 = Adam::new(0.3);
-    let err = Checkpoint::load(&path, &mut wide, &mut adam2)
-        .unwrap_err()
-        .to_string();
+    let err = load_err(&path, &mut wide, &mut adam2);
     assert!(
         err.contains("tensor `0.weight` has shape [3, 6] in the file but [3, 7] in the model"),
         "{err}"
@@ -174,13 +179,10 @@ fn a_checkpoint_that_does_not_fit_changes_nothing() -> Result<()> {
     bytes[at + needle.len() - 2] = b'x'; // same length: only the value is wrong
     let bad = dir.join("bad.safetensors");
     fs::write(&bad, &bytes).expect("write");
-    let err = Checkpoint::load(&bad, &mut m, &mut adam)
-        .unwrap_err()
-        .to_string();
+    let err = load_err(&bad, &mut m, &mut adam);
     assert!(
         err.ends_with("metadata `tapegrad.epoch` = `x` is not a whole number"),
         "{err}"
     );
-    fs::remove_dir_all(&dir).ok();
     Ok(())
 }

@@ -4,18 +4,15 @@
 
 use proptest::prelude::*;
 use std::fs;
-use std::path::PathBuf;
 use tapegrad_core::{rng, Array, Error, Result, Tape};
 use tapegrad_nn::{load, save, Act, Autoencoder, Mlp, Module, OutputAct};
 
 mod common;
 
 /// A fresh, empty directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tapegrad-nn-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("temp dir");
-    dir
+/// A fresh folder for one test, removed when the test ends.
+fn scratch(name: &str) -> common::Scratch {
+    common::Scratch::new("nn", name)
 }
 
 fn params<T: tapegrad_core::Element>(m: &dyn Module<T>) -> Vec<(String, Array<T>)> {
@@ -67,7 +64,6 @@ fn round_trip_f32_and_f64() -> Result<()> {
         2,
         "only the two model files, no temporary file: {left:?}"
     );
-    fs::remove_dir_all(&dir).ok();
     Ok(())
 }
 
@@ -95,7 +91,6 @@ fn the_file_is_plain_safetensors() -> Result<()> {
     assert!(bytes[8 + n..]
         .windows(w.len())
         .any(|win| win == w.as_slice()));
-    fs::remove_dir_all(&dir).ok();
     Ok(())
 }
 
@@ -162,7 +157,6 @@ fn loading_into_another_architecture_fails_clearly() -> Result<()> {
         err.ends_with("tensor `0.weight` (shape [2, 4]) is missing from the file"),
         "{err}"
     );
-    fs::remove_dir_all(&dir).ok();
     Ok(())
 }
 
@@ -194,7 +188,6 @@ fn missing_truncated_and_garbage_files_are_errors() -> Result<()> {
     huge.extend_from_slice(b"{}");
     fs::write(&bad, &huge).expect("write");
     assert!(load(&mut m, &bad).is_err());
-    fs::remove_dir_all(&dir).ok();
     Ok(())
 }
 
@@ -224,7 +217,6 @@ fn save_replaces_atomically_and_reports_unwritable_paths() -> Result<()> {
     fs::create_dir_all(folder.join("inside")).expect("mkdir");
     assert!(matches!(m.save(&folder), Err(Error::Io { .. })));
     common::assert_entries(&dir, &["a-folder", "m.safetensors"]);
-    fs::remove_dir_all(&dir).ok();
     Ok(())
 }
 
@@ -249,7 +241,6 @@ proptest! {
                 m.named_params().iter().map(|(_, p)| p.value().dims().to_vec()).collect();
             prop_assert_eq!(dims, vec![vec![2, 4], vec![4], vec![4, 1], vec![1]]);
         }
-        fs::remove_dir_all(&dir).ok();
     }
 }
 
@@ -270,6 +261,5 @@ fn a_file_larger_than_any_model_file_is_refused_before_it_is_read() -> Result<()
         "{err}"
     );
     assert_eq!(params(&m), before);
-    fs::remove_dir_all(&dir).ok();
     Ok(())
 }

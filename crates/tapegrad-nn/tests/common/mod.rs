@@ -78,3 +78,37 @@ pub fn sorted_names(dir: &std::path::Path) -> Vec<String> {
 pub fn assert_entries(dir: &std::path::Path, want: &[&str]) {
     assert_eq!(sorted_names(dir), want, "no temporary file is left");
 }
+
+/// A fresh, empty folder under the system's temp folder, removed when dropped; derefs to its
+/// path.
+pub struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    /// `<temp>/tapegrad-<prefix>-<pid>-<name>`, emptied first.
+    pub fn new(prefix: &str, name: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("tapegrad-{prefix}-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Self(dir)
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for Scratch {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
