@@ -153,10 +153,8 @@ fn loading_into_another_architecture_fails_clearly() -> Result<()> {
     let ae_path = dir.join("ae.safetensors");
     ae.save(&ae_path)?;
     let err = load_err(&mut xor_mlp(2), &ae_path);
-    assert!(
-        err.ends_with("tensor `0.weight` (shape [2, 4]) is missing from the file"),
-        "{err}"
-    );
+    let want = "tensor `0.weight` (shape [2, 4]) is missing from the file";
+    assert!(err.ends_with(want), "{err}");
     Ok(())
 }
 
