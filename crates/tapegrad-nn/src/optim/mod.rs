@@ -11,10 +11,10 @@
 //! optimizer; a rule of one's own gets [`Optimizer`] and checkpoints from [`Optim`] too.
 //!
 //! An optimizer updates a module's parameters in place from gradients keyed by parameter id
-//! ([`Gradients`](tapegrad_core::Gradients): from one backward pass, or several added up
-//! with [`Gradients::accumulate`](tapegrad_core::Gradients::accumulate), clipped or not). It keeps its state (momentum
-//! buffers, moment estimates) per parameter id, allocated at a parameter's first update and
-//! updated in place afterwards. A parameter without a gradient is skipped: its value and its
+//! ([`Gradients`]: from one backward pass, or several added up with
+//! [`Gradients::accumulate`], clipped or not). It keeps its state (momentum buffers, moment
+//! estimates) per parameter id, allocated at a parameter's first update and updated in place
+//! afterwards. A parameter without a gradient is skipped: its value and its
 //! state stay as they are.
 //!
 //! Guarantees of every optimizer here:
