@@ -597,9 +597,9 @@ fn raw_gemm(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
     } else {
         gemm::Parallelism::None
     };
+    #[allow(unsafe_code)]
     // SAFETY: the assert above proves each row-major operand holds exactly the elements gemm
     // reads or writes with these dims and strides; `c` is borrowed mutably, so nothing aliases.
-    #[allow(unsafe_code)]
     unsafe {
         gemm::gemm(
             m,

@@ -168,9 +168,9 @@ pub(crate) fn run(tasks: usize, f: &(dyn Fn(usize) + Sync)) {
             return;
         }
     };
+    #[allow(unsafe_code)]
     // SAFETY: we hold `owner` and every helper finished (or never started) the previous job,
     // which its owner waited for, so no other thread reads or writes these cells now.
-    #[allow(unsafe_code)]
     let (slots, seq) = unsafe {
         let slots = &mut *POOL.slots.get();
         while slots.len() < (tasks - 1).min(super::matmul::MAX_THREADS - 1) {
@@ -297,10 +297,10 @@ pub fn parallel_for_each<I: Send>(items: &mut [I], f: impl Fn(&mut I) + Sync) {
         let from = (t * per).min(len);
         let to = (from + per).min(len);
         for i in from..to {
+            #[allow(unsafe_code)]
             // SAFETY: task t visits indices from..to only, disjoint from every other task's,
             // all below `items.len()`; `items` stays mutably borrowed until `run` returns,
             // after every task has finished.
-            #[allow(unsafe_code)]
             let item = unsafe { &mut *base.at(i) };
             f(item);
         }
@@ -362,9 +362,9 @@ impl<T> SharedPtr<T> {
             "internal: SharedPtr offset {i} past {}",
             self.len
         );
+        #[allow(unsafe_code)]
         // SAFETY: `ptr` is the start of a slice of `len` elements (one allocation, at most
         // isize::MAX bytes) and `i <= len`, so the result is inside it or one past its end.
-        #[allow(unsafe_code)]
         unsafe {
             self.ptr.add(i)
         }
@@ -478,10 +478,10 @@ fn helper_loop(slot: &Slot, task: usize) {
         {
             continue; // the caller took this share back
         }
+        #[allow(unsafe_code)]
         // SAFETY: the owner wrote `job` before posting (SeqCst store, seen by our Acquire
         // loads above) and, since we claimed the share, waits for our `DONE` before it
         // returns or writes `job` again; so the function is alive and the cell is stable.
-        #[allow(unsafe_code)]
         let f = unsafe { &*(*POOL.job.get()).expect("internal: a job was posted").0 };
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(task)));
         if let Err(payload) = result {

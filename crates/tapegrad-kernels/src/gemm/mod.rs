@@ -563,8 +563,9 @@ unsafe fn blocked<T: Scalar>(spec: &Spec<T>, op: &Operands<T>) {
                     for ir in (0..mb).step_by(mr) {
                         let rows = mr.min(mb - ir);
                         let (a, a_rs, a_cs) = if direct_lhs {
-                            // SAFETY: row ic + ir < m of lhs.
                             (
+                                // SAFETY: row ic + ir < m of lhs, so the offset stays inside
+                                // lhs's allocation.
                                 unsafe { lhs_block.add(ir * op.lhs_rs) },
                                 op.lhs_rs,
                                 op.lhs_cs,

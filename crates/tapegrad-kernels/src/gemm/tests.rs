@@ -132,9 +132,9 @@ fn check<T: Scalar>(path: Path, c: Case) {
         })
         .collect();
     let before = dst.clone();
+    #[allow(unsafe_code)]
     // SAFETY: the operands hold every element the strides name; dst's block (m rows of n at
     // stride dst_rs from `offset`) lies inside `dst`, which overlaps neither operand.
-    #[allow(unsafe_code)]
     unsafe {
         gemm_with(
             path,
@@ -333,8 +333,8 @@ fn run<T: Scalar>(path: Path, m: usize, n: usize, k: usize, lhs_t: bool, rhs_t: 
     let mut dst = vec![T::zero(); m * n];
     let (lhs_rs, lhs_cs) = if lhs_t { (1, m) } else { (k, 1) };
     let (rhs_rs, rhs_cs) = if rhs_t { (1, k) } else { (n, 1) };
-    // SAFETY: the operands hold m*k and k*n elements as their strides name; dst m*n.
     #[allow(unsafe_code)]
+    // SAFETY: the operands hold m*k and k*n elements as their strides name; dst m*n.
     unsafe {
         gemm_with(
             path,
@@ -380,8 +380,8 @@ fn gemm_serial_runs_the_best_path() {
     let rhs: Vec<f64> = (0..k * n).map(|i| (i as f64).cos()).collect();
     let mut serial = vec![f64::NAN; m * n];
     let mut best = vec![f64::NAN; m * n];
-    // SAFETY: the operands hold m*k and k*n elements, row-major; dst m*n.
     #[allow(unsafe_code)]
+    // SAFETY: the operands hold m*k and k*n elements, row-major; dst m*n.
     unsafe {
         super::gemm_serial(
             m,
@@ -466,8 +466,8 @@ fn allocations_during<T: Scalar>(path: Path, m: usize, n: usize, k: usize, reps:
     for rep in 0..reps {
         let (lhs_rs, lhs_cs) = if rep % 2 == 0 { (k, 1) } else { (1, m) };
         let (rhs_rs, rhs_cs) = if rep % 3 == 0 { (n, 1) } else { (1, k) };
-        // SAFETY: the operands hold m*k and k*n elements as their strides name; dst m*n.
         #[allow(unsafe_code)]
+        // SAFETY: the operands hold m*k and k*n elements as their strides name; dst m*n.
         unsafe {
             gemm_with(
                 path,
@@ -643,8 +643,8 @@ fn measure<T: Scalar>(m: usize, n: usize, k: usize, lhs_t: bool, rhs_t: bool) ->
     let mut ours = vec![T::zero(); m * n];
     let flop = 2.0 * (m * n * k) as f64;
     let g_theirs = gflops(flop, || {
-        // SAFETY: operands and dst hold every element their strides name.
         #[allow(unsafe_code)]
+        // SAFETY: operands and dst hold every element their strides name.
         unsafe {
             gemm::gemm(
                 m,
@@ -671,8 +671,8 @@ fn measure<T: Scalar>(m: usize, n: usize, k: usize, lhs_t: bool, rhs_t: bool) ->
     });
     let ours_on = |path: Path, out: &mut Vec<T>| {
         gflops(flop, || {
-            // SAFETY: operands and dst hold every element their strides name.
             #[allow(unsafe_code)]
+            // SAFETY: operands and dst hold every element their strides name.
             unsafe {
                 gemm_with(
                     path,
