@@ -170,16 +170,9 @@ impl Pca {
     #[track_caller]
     pub fn transform<T: Element>(&self, x: &Array<T>) -> Result<Array<T>> {
         let d = self.n_features();
-        if x.rank() != 2 || x.dims()[1] != d {
-            return Err(Error::invalid(
-                "Pca::transform",
-                format!(
-                    "was fitted on {d} features; expects [rows, {d}], got shape {}",
-                    x.shape()
-                ),
-            ));
-        }
-        let rows = x.dims()[0];
+        let rows = rows_of(x, d, "Pca::transform", || {
+            format!("was fitted on {d} features")
+        })?;
         let data = x
             .data()
             .chunks_exact(d.max(1))
@@ -209,16 +202,9 @@ impl Pca {
     #[track_caller]
     pub fn inverse_transform<T: Element>(&self, z: &Array<T>) -> Result<Array<T>> {
         let k = self.n_components();
-        if z.rank() != 2 || z.dims()[1] != k {
-            return Err(Error::invalid(
-                "Pca::inverse_transform",
-                format!(
-                    "keeps {k} components; expects [rows, {k}], got shape {}",
-                    z.shape()
-                ),
-            ));
-        }
-        let rows = z.dims()[0];
+        let rows = rows_of(z, k, "Pca::inverse_transform", || {
+            format!("keeps {k} components")
+        })?;
         let mut data = Vec::with_capacity(rows * self.n_features());
         for zr in z.data().chunks_exact(k).take(rows) {
             for (j, m) in self.mean.iter().enumerate() {
@@ -232,6 +218,25 @@ impl Pca {
         }
         Array::from_vec(data, [rows, self.n_features()])
     }
+}
+
+/// The row count of `x` when it is `[rows, cols]`; otherwise an error naming `op`, `why`
+/// saying why `cols` columns are expected.
+#[track_caller]
+fn rows_of<T: Element>(
+    x: &Array<T>,
+    cols: usize,
+    op: &'static str,
+    why: impl FnOnce() -> String,
+) -> Result<usize> {
+    if x.rank() == 2 && x.dims()[1] == cols {
+        return Ok(x.dims()[0]);
+    }
+    let what = why();
+    Err(Error::invalid(
+        op,
+        format!("{what}; expects [rows, {cols}], got shape {}", x.shape()),
+    ))
 }
 
 /// Eigenvalues and eigenvectors (the columns of the second result) of a symmetric matrix, by
