@@ -84,6 +84,41 @@ pub struct Gradients<T: Element> {
     tape: Option<(u64, u64)>,
 }
 
+/// The iterator of [`Gradients::params_mut`]: walks the parameter slots in order, lending an
+/// owned slot's array, or a leaf slot's array from the leaf gradients (each leaf is lent at most
+/// once: it is moved to the front of the slice still to lend, then split off), without
+/// allocating.
+struct ParamsMut<'a, T: Element> {
+    params: std::slice::IterMut<'a, (ParamId, Slot<T>)>,
+    /// the leaf gradients not lent yet (their order is free: look-ups go by node id)
+    leaves: &'a mut [(NodeId, Array<T>)],
+}
+
+impl<'a, T: Element> Iterator for ParamsMut<'a, T> {
+    type Item = (ParamId, &'a mut Array<T>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let (id, slot) = self.params.next()?;
+            match slot {
+                Slot::Owned(a) => return Some((*id, a)),
+                Slot::Cleared(_) => continue,
+                Slot::Leaf(node) => {
+                    let rest = std::mem::take(&mut self.leaves);
+                    let Some(j) = rest.iter().position(|(n, _)| n == node) else {
+                        self.leaves = rest;
+                        continue;
+                    };
+                    rest.swap(0, j);
+                    let (first, tail) = rest.split_first_mut()?;
+                    self.leaves = tail;
+                    return Some((*id, &mut first.1));
+                }
+            }
+        }
+    }
+}
+
 impl<T: Element> Default for Gradients<T> {
     fn default() -> Self {
         Self::new()
@@ -231,21 +266,14 @@ impl<T: Element> Gradients<T> {
             .filter_map(|(id, slot)| self.slot(slot).map(|g| (*id, g)))
     }
 
-    /// Every parameter gradient present, mutably, with its parameter's id.
+    /// Every parameter gradient present, mutably, with its parameter's id, once per parameter,
+    /// in binding order. Each is lent in place: an edit (clipping, scaling) is seen by every
+    /// look-up afterwards, [`Gradients::get`] on the parameter's leaf tensor included.
     pub fn params_mut(&mut self) -> impl Iterator<Item = (ParamId, &mut Array<T>)> + '_ {
-        // a leaf's gradient is moved into the parameter's own slot first (no copy), so that
-        // every parameter's array can be lent out at once
-        for (_, slot) in self.params.iter_mut() {
-            if let Slot::Leaf(node) = *slot {
-                if let Some(j) = self.leaves.iter().position(|(n, _)| *n == node) {
-                    *slot = Slot::Owned(self.leaves.swap_remove(j).1);
-                }
-            }
+        ParamsMut {
+            params: self.params.iter_mut(),
+            leaves: &mut self.leaves[..],
         }
-        self.params.iter_mut().filter_map(|(id, slot)| match slot {
-            Slot::Owned(a) => Some((*id, a)),
-            _ => None,
-        })
     }
 
     /// The number of parameters with a gradient.

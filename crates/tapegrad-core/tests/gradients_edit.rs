@@ -94,3 +94,28 @@ fn accumulating_another_shape_is_an_error_and_adds_nothing() -> Result<()> {
     assert_eq!(acc.batches(), 1);
     Ok(())
 }
+
+#[test]
+fn params_mut_lends_in_place_so_leaf_lookups_see_the_edit() -> Result<()> {
+    let (w, b, tape) = setup();
+    let wt = tape.param(&w);
+    let bt = tape.param(&b);
+    let mut g = wt.square().sum().add(bt.sum())?.backward()?;
+    let w_before = g.get(wt).unwrap().data().as_ptr();
+    let mut seen = Vec::new();
+    for (id, a) in g.params_mut() {
+        seen.push(id);
+        a.data_mut().iter_mut().for_each(|v| *v *= 10.0);
+    }
+    assert_eq!(seen, vec![w.id(), b.id()], "binding order, once each");
+    // the leaf tensor's look-up and the parameter's look-up see the same edited array
+    assert_eq!(g.get(wt).unwrap().data(), &[20.0, -40.0]);
+    assert_eq!(g.get(bt).unwrap().data(), &[10.0]);
+    assert_eq!(g.param(&w).unwrap().data(), &[20.0, -40.0]);
+    assert_eq!(
+        g.get(wt).unwrap().data().as_ptr(),
+        w_before,
+        "lent, not moved"
+    );
+    Ok(())
+}
