@@ -1,13 +1,14 @@
 //! Adagrad (Duchi, Hazan & Singer 2011).
 
-use super::{as_array, buffer, check_settings, step_of, Imported, Optim, ParamState, UpdateRule};
+use super::{
+    as_array, buffer, check_settings, Imported, Optim, ParamState, UpdateRule, WeightDecay,
+};
 use tapegrad_core::{Element, Result};
 
-/// One parameter's state under Adagrad: its step count and the sum of its squared gradients
-/// (exported as `step` and `sum`).
+/// One parameter's state under Adagrad: the sum of its squared gradients (exported as `sum`,
+/// with the step count [`Optim`] keeps as `step`).
 #[derive(Clone, Debug)]
 pub struct AdagradState<T> {
-    step: u64,
     sum: Vec<T>,
 }
 
@@ -80,18 +81,21 @@ impl<T: Element> UpdateRule<T> for AdagradSettings {
 
     fn init(&self, len: usize) -> AdagradState<T> {
         AdagradState {
-            step: 0,
             sum: vec![T::of(self.initial_accumulator); len],
         }
     }
 
-    fn update(&self, s: &mut AdagradState<T>, p: &mut [T], g: &[T]) -> bool {
-        let (eps, wd) = (T::of(self.eps), T::of(self.weight_decay));
-        s.step += 1;
-        let clr = T::of(self.lr / (1.0 + (s.step - 1) as f64 * self.lr_decay));
+    const COUNTS_STEPS: bool = true;
+
+    fn weight_decay(&self) -> WeightDecay {
+        WeightDecay::L2(self.weight_decay)
+    }
+
+    fn update(&self, step: u64, s: &mut AdagradState<T>, p: &mut [T], g: &[T]) -> bool {
+        let eps = T::of(self.eps);
+        let clr = T::of(self.lr / (1.0 + (step - 1) as f64 * self.lr_decay));
         let mut finite = true;
         for ((p, &g), s) in p.iter_mut().zip(g).zip(s.sum.iter_mut()) {
-            let g = g + wd * *p;
             *s += g * g;
             *p -= clr * g / (s.sqrt() + eps);
             finite &= p.is_finite();
@@ -100,17 +104,13 @@ impl<T: Element> UpdateRule<T> for AdagradSettings {
     }
 
     fn export_param(s: &AdagradState<T>, dims: &[usize]) -> Result<Option<ParamState<T>>> {
-        let mut ps = ParamState {
-            step: Some(s.step),
-            ..ParamState::default()
-        };
+        let mut ps = ParamState::default();
         ps.buffers.insert("sum".into(), as_array(&s.sum, dims)?);
         Ok(Some(ps))
     }
 
     fn import_param(name: &str, ps: &ParamState<T>, n: usize) -> Imported<AdagradState<T>> {
         Ok(AdagradState {
-            step: step_of(name, ps)?,
             sum: buffer(name, ps, "sum", n)?,
         })
     }

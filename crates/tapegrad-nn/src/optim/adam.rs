@@ -1,6 +1,8 @@
 //! Adam, and AdamW with decoupled weight decay.
 
-use super::{as_array, buffer, check_settings, step_of, Imported, Optim, ParamState, UpdateRule};
+use super::{
+    as_array, buffer, check_settings, Imported, Optim, ParamState, UpdateRule, WeightDecay,
+};
 use smallvec::SmallVec;
 use tapegrad_core::{Element, Result};
 
@@ -8,11 +10,10 @@ use tapegrad_core::{Element, Result};
 /// of 16 K elements takes a few microseconds; handing it over costs about one).
 const PARALLEL_GRAIN: usize = 16_384;
 
-/// One parameter's state under Adam and AdamW: its step count and the two moments
-/// (exported as `step`, `exp_avg` and `exp_avg_sq`, PyTorch's names).
+/// One parameter's state under Adam and AdamW: the two moments (exported as `exp_avg` and
+/// `exp_avg_sq`, PyTorch's names, with the step count [`Optim`] keeps as `step`).
 #[derive(Clone, Debug)]
 pub struct Moments<T> {
-    step: u64,
     m: Vec<T>,
     v: Vec<T>,
 }
@@ -35,27 +36,22 @@ pub type Adam<T> = Optim<T, AdamSettings>;
 /// `betas = (0.9, 0.999)`, `eps = 1e-8`, `weight_decay = 0.01` (torch's).
 pub type AdamW<T> = Optim<T, AdamWSettings>;
 
-/// The update of one parameter by Adam (`decoupled` false) or AdamW (true).
+/// The update of one parameter by Adam or AdamW at its update number `step` (weight decay
+/// already applied by the driver).
 fn adam_update<T: Element>(
-    (lr, b1, b2, eps, wd): (f64, f64, f64, f64, f64),
-    decoupled: bool,
+    (lr, b1, b2, eps): (f64, f64, f64, f64),
+    step: u64,
     s: &mut Moments<T>,
     p: &mut [T],
     g: &[T],
 ) -> bool {
-    s.step += 1;
-    let t = s.step as f64;
+    let t = step as f64;
     let bc1 = 1.0 - b1.powf(t);
     let bc2_sqrt = (1.0 - b2.powf(t)).sqrt();
     let step_size = T::of(lr / bc1);
     let (tb1, tb2, teps) = (T::of(b1), T::of(b2), T::of(eps));
     let (one_b1, one_b2) = (T::of(1.0 - b1), T::of(1.0 - b2));
     let inv_bc2 = T::of(1.0 / bc2_sqrt);
-    let (l2, shrink) = if decoupled {
-        (T::zero(), T::of(1.0 - lr * wd))
-    } else {
-        (T::of(wd), T::one())
-    };
     // Big parameters are cut into pieces, one per thread (the update is memory-bound,
     // and each core brings its own cache and bandwidth); each piece's loop is compiled
     // for the CPU's vector width (AVX-512/AVX2), chosen at run time.
@@ -74,8 +70,6 @@ fn adam_update<T: Element>(
             let mut ok = true;
             let moments = m.iter_mut().zip(v.iter_mut());
             for ((p, &g), (m, v)) in p.iter_mut().zip(g.iter()).zip(moments) {
-                *p *= shrink;
-                let g = g + l2 * *p;
                 *m = tb1 * *m + one_b1 * g;
                 *v = tb2 * *v + one_b2 * g * g;
                 let denom = v.sqrt() * inv_bc2 + teps;
@@ -150,17 +144,25 @@ macro_rules! adam_rule {
                 check_settings($kind, self.lr, &fractions, &nonneg)
             }
 
+            const COUNTS_STEPS: bool = true;
+
+            fn weight_decay(&self) -> WeightDecay {
+                if $decoupled {
+                    WeightDecay::Decoupled(self.weight_decay)
+                } else {
+                    WeightDecay::L2(self.weight_decay)
+                }
+            }
+
             fn init(&self, len: usize) -> Moments<T> {
                 Moments {
-                    step: 0,
                     m: vec![T::zero(); len],
                     v: vec![T::zero(); len],
                 }
             }
 
-            fn update(&self, s: &mut Moments<T>, p: &mut [T], g: &[T]) -> bool {
-                let settings = (self.lr, self.beta1, self.beta2, self.eps, self.weight_decay);
-                adam_update(settings, $decoupled, s, p, g)
+            fn update(&self, step: u64, s: &mut Moments<T>, p: &mut [T], g: &[T]) -> bool {
+                adam_update((self.lr, self.beta1, self.beta2, self.eps), step, s, p, g)
             }
 
             fn export_param(s: &Moments<T>, dims: &[usize]) -> Result<Option<ParamState<T>>> {
@@ -195,10 +197,7 @@ adam_rule!(
 
 /// A parameter's moments in the portable form.
 fn export_moments<T: Element>(s: &Moments<T>, dims: &[usize]) -> Result<Option<ParamState<T>>> {
-    let mut ps = ParamState {
-        step: Some(s.step),
-        ..ParamState::default()
-    };
+    let mut ps = ParamState::default();
     ps.buffers.insert("exp_avg".into(), as_array(&s.m, dims)?);
     ps.buffers
         .insert("exp_avg_sq".into(), as_array(&s.v, dims)?);
@@ -208,7 +207,6 @@ fn export_moments<T: Element>(s: &Moments<T>, dims: &[usize]) -> Result<Option<P
 /// A parameter's moments from the portable form.
 fn import_moments<T: Element>(name: &str, ps: &ParamState<T>, n: usize) -> Imported<Moments<T>> {
     Ok(Moments {
-        step: step_of(name, ps)?,
         m: buffer(name, ps, "exp_avg", n)?,
         v: buffer(name, ps, "exp_avg_sq", n)?,
     })

@@ -4,9 +4,10 @@
 //! Each is one driver, [`Optim`], with one [`UpdateRule`]: a settings struct with PyTorch's
 //! defaults ([`SgdSettings`], [`AdamSettings`], [`AdamWSettings`], [`RmsPropSettings`],
 //! [`AdagradSettings`]) that validates itself and updates one parameter from its gradient and
-//! its per-parameter state (a momentum buffer, moments, a step count). The driver walks the
-//! parameters, keeps that state by parameter id and exports and imports it for a checkpoint,
-//! the same for every rule. `Sgd::new(0.1).momentum(0.9)` and
+//! its per-parameter state (a momentum buffer, moments). The driver walks the parameters,
+//! keeps that state and each parameter's step count by parameter id, applies the weight decay
+//! the rule names ([`WeightDecay`]: an L2 term in the gradient, or AdamW's decoupled shrink)
+//! and exports and imports the state for a checkpoint, the same for every rule. `Sgd::new(0.1).momentum(0.9)` and
 //! `Sgd::with(SgdSettings { lr: 0.1, momentum: 0.9, ..Default::default() })` are the same
 //! optimizer; a rule of one's own gets [`Optimizer`] and checkpoints from [`Optim`] too.
 //!
@@ -215,10 +216,23 @@ impl<T: Element, O: Optimizer<T> + ?Sized> Optimizer<T> for Box<O> {
     }
 }
 
+/// How weight decay enters an update, applied by [`Optim`] before the rule's own update.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum WeightDecay {
+    /// No weight decay.
+    None,
+    /// An L2 penalty: the rule sees the gradient `g + λ·p` (SGD, Adam, RMSProp, Adagrad).
+    L2(f64),
+    /// Decoupled weight decay: the parameter shrinks to `p·(1 - lr·λ)` before the rule's
+    /// update, which sees the plain gradient (AdamW).
+    Decoupled(f64),
+}
+
 /// One optimizer's update rule: its settings (the implementing struct, e.g. [`SgdSettings`]),
 /// its per-parameter state and the update of one parameter. [`Optim`] drives it: it walks the
-/// parameters, keeps the state by parameter id, checks the settings before each step and
-/// exports and imports the state for a checkpoint.
+/// parameters, keeps the state and the step count by parameter id, applies the weight decay
+/// the rule asks for, checks the settings before each step and exports and imports the state
+/// for a checkpoint.
 ///
 /// A rule of one's own:
 ///
@@ -248,7 +262,7 @@ impl<T: Element, O: Optimizer<T> + ?Sized> Optimizer<T> for Box<O> {
 ///         Ok(())
 ///     }
 ///     fn init(&self, _len: usize) {}
-///     fn update(&self, _state: &mut (), p: &mut [T], g: &[T]) -> bool {
+///     fn update(&self, _step: u64, _state: &mut (), p: &mut [T], g: &[T]) -> bool {
 ///         let lr = T::of(self.lr);
 ///         let mut finite = true;
 ///         for (p, &g) in p.iter_mut().zip(g) {
@@ -306,12 +320,24 @@ pub trait UpdateRule<T: Element>: Clone + Debug {
     #[track_caller]
     fn check(&self) -> Result<()>;
 
+    /// Whether the rule's per-parameter state includes its step count: then [`Optim`]
+    /// exports and imports the count it keeps ([`ParamState::step`], PyTorch's `step`) with
+    /// the state. The count is kept, and passed to [`UpdateRule::update`], either way.
+    const COUNTS_STEPS: bool = false;
+
+    /// The weight decay [`Optim`] applies before [`UpdateRule::update`] (the default: none).
+    fn weight_decay(&self) -> WeightDecay {
+        WeightDecay::None
+    }
+
     /// The state of a parameter of `len` values before its first update.
     fn init(&self, len: usize) -> Self::State;
 
-    /// Updates the parameter values `p` in place from their gradient `g` (of the same length)
-    /// and the parameter's `state`; returns whether every updated value is finite.
-    fn update(&self, state: &mut Self::State, p: &mut [T], g: &[T]) -> bool;
+    /// Updates the parameter values `p` in place from their gradient `g` (of the same length,
+    /// weight decay already applied by the driver) and the parameter's `state`, at the
+    /// parameter's update number `step` (1 at its first update); returns whether every updated
+    /// value is finite.
+    fn update(&self, step: u64, state: &mut Self::State, p: &mut [T], g: &[T]) -> bool;
 
     /// The settings as named numbers (flags as 0 or 1), for [`OptimizerState::settings`].
     fn export_settings(&self) -> Vec<(&'static str, f64)>;
@@ -324,7 +350,8 @@ pub trait UpdateRule<T: Element>: Clone + Debug {
     #[track_caller]
     fn import_settings(state: &OptimizerState<T>) -> Result<Self>;
 
-    /// One parameter's state in the portable form, `dims` being the parameter's shape; `None`
+    /// One parameter's state in the portable form (its buffers: [`Optim`] adds the step count
+    /// when [`UpdateRule::COUNTS_STEPS`]), `dims` being the parameter's shape; `None`
     /// for a state with nothing to save (then the parameter is left out of the export).
     ///
     /// # Errors
@@ -335,7 +362,7 @@ pub trait UpdateRule<T: Element>: Clone + Debug {
     /// [`UpdateRule::export_param`]), for the parameter `name` of `len` values.
     ///
     /// # Errors
-    /// A message when a buffer or the step count is missing or a buffer's length is not `len`.
+    /// A message when a buffer is missing or its length is not `len`.
     fn import_param(
         name: &str,
         ps: &ParamState<T>,
@@ -357,7 +384,10 @@ pub trait UpdateRule<T: Element>: Clone + Debug {
 #[derive(Clone, Debug)]
 pub struct Optim<T: Element, R: UpdateRule<T>> {
     rule: R,
-    state: HashMap<ParamId, R::State>,
+    /// per parameter: its number of updates so far and the rule's state
+    state: HashMap<ParamId, (u64, R::State)>,
+    /// the gradient plus its L2 term, reused from step to step
+    scratch: Vec<T>,
 }
 
 impl<T: Element, R: UpdateRule<T>> Optim<T, R> {
@@ -366,6 +396,7 @@ impl<T: Element, R: UpdateRule<T>> Optim<T, R> {
         Optim {
             rule,
             state: HashMap::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -395,10 +426,26 @@ impl<T: Element, R: UpdateRule<T>> Optimizer<T> for Optim<T, R> {
     #[track_caller]
     fn step(&mut self, model: &mut dyn Module<T>, grads: &Gradients<T>) -> Result<()> {
         self.rule.check()?;
-        let (rule, state) = (&self.rule, &mut self.state);
+        let (rule, state, scratch) = (&self.rule, &mut self.state, &mut self.scratch);
+        let decay = rule.weight_decay();
         update_params(rule.kind(), model, grads, |id, p, g| {
-            let s = state.entry(id).or_insert_with(|| rule.init(p.len()));
-            rule.update(s, p, g)
+            let (step, s) = state.entry(id).or_insert_with(|| (0, rule.init(p.len())));
+            *step += 1;
+            let g = match decay {
+                WeightDecay::L2(wd) if wd != 0.0 => {
+                    let wd = T::of(wd);
+                    scratch.clear();
+                    scratch.extend(g.iter().zip(p.iter()).map(|(&g, &p)| g + wd * p));
+                    &scratch[..]
+                }
+                WeightDecay::Decoupled(wd) if wd != 0.0 => {
+                    let shrink = T::of(1.0 - rule.lr() * wd);
+                    p.iter_mut().for_each(|p| *p *= shrink);
+                    g
+                }
+                _ => g,
+            };
+            rule.update(*step, s, p, g)
         })
     }
 
@@ -421,16 +468,30 @@ impl<T: Element, R: UpdateRule<T>> Optimizer<T> for Optim<T, R> {
         for (k, v) in self.rule.export_settings() {
             s.settings.insert(k.to_string(), v);
         }
-        export_params(model, &self.state, &mut s, R::export_param)?;
+        export_params(model, &self.state, &mut s, |(step, state), dims| {
+            let ps = R::export_param(state, dims)?;
+            Ok(ps.map(|ps| ParamState {
+                step: R::COUNTS_STEPS.then_some(*step),
+                ..ps
+            }))
+        })?;
         Ok(s)
     }
 
     #[track_caller]
     fn import_state(&mut self, model: &dyn Module<T>, state: &OptimizerState<T>) -> Result<()> {
-        let map = import_params(self.rule.kind(), model, state, R::import_param)?;
+        let map = import_params(self.rule.kind(), model, state, |name, ps, n| {
+            let step = if R::COUNTS_STEPS {
+                step_of(name, ps)?
+            } else {
+                0
+            };
+            Ok((step, R::import_param(name, ps, n)?))
+        })?;
         *self = Optim {
             rule: R::import_settings(state)?,
             state: map,
+            scratch: Vec::new(),
         };
         Ok(())
     }
@@ -604,10 +665,7 @@ pub(crate) fn buffer<T: Element>(
 }
 
 /// The step counter of parameter `name`'s state.
-pub(crate) fn step_of<T: Element>(
-    name: &str,
-    ps: &ParamState<T>,
-) -> std::result::Result<u64, String> {
+fn step_of<T: Element>(name: &str, ps: &ParamState<T>) -> std::result::Result<u64, String> {
     ps.step
         .ok_or_else(|| format!("the state of parameter `{name}` lacks its step count"))
 }

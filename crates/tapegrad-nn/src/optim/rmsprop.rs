@@ -1,6 +1,8 @@
 //! RMSProp (Hinton's lecture 6e), optionally centered and with momentum.
 
-use super::{as_array, buffer, check_settings, Imported, Optim, ParamState, UpdateRule};
+use super::{
+    as_array, buffer, check_settings, Imported, Optim, ParamState, UpdateRule, WeightDecay,
+};
 use tapegrad_core::{Element, Result};
 
 /// One parameter's state under RMSProp: the running average of the squared gradient, and
@@ -94,13 +96,13 @@ impl<T: Element> UpdateRule<T> for RmsPropSettings {
         }
     }
 
-    fn update(&self, s: &mut RmsState<T>, p: &mut [T], g: &[T]) -> bool {
+    fn weight_decay(&self) -> WeightDecay {
+        WeightDecay::L2(self.weight_decay)
+    }
+
+    fn update(&self, _step: u64, s: &mut RmsState<T>, p: &mut [T], g: &[T]) -> bool {
         let (lr, alpha, one_alpha) = (T::of(self.lr), T::of(self.alpha), T::of(1.0 - self.alpha));
-        let (eps, mom, wd) = (
-            T::of(self.eps),
-            T::of(self.momentum),
-            T::of(self.weight_decay),
-        );
+        let (eps, mom) = (T::of(self.eps), T::of(self.momentum));
         let (centered, use_mom) = (self.centered, self.momentum != 0.0);
         let n = p.len();
         if centered && s.grad_avg.len() != n {
@@ -111,7 +113,7 @@ impl<T: Element> UpdateRule<T> for RmsPropSettings {
         }
         let mut finite = true;
         for i in 0..n {
-            let g = g[i] + wd * p[i];
+            let g = g[i];
             let v = alpha * s.square_avg[i] + one_alpha * g * g;
             s.square_avg[i] = v;
             let avg = if centered {

@@ -2,7 +2,7 @@
 
 use super::{
     as_array, buffer, check_fraction, check_lr, check_nonneg, check_range, Imported, Optim,
-    ParamState, UpdateRule,
+    ParamState, UpdateRule, WeightDecay,
 };
 use tapegrad_core::{Element, Error, Result};
 
@@ -107,13 +107,16 @@ impl<T: Element> UpdateRule<T> for SgdSettings {
         None
     }
 
-    fn update(&self, buf: &mut Option<Vec<T>>, p: &mut [T], g: &[T]) -> bool {
+    fn weight_decay(&self) -> WeightDecay {
+        WeightDecay::L2(self.weight_decay)
+    }
+
+    fn update(&self, _step: u64, buf: &mut Option<Vec<T>>, p: &mut [T], g: &[T]) -> bool {
         let lr = T::of(self.lr);
-        let wd = T::of(self.weight_decay);
         let mut finite = true;
         if self.momentum == 0.0 {
             for (p, &g) in p.iter_mut().zip(g) {
-                *p -= lr * (g + wd * *p);
+                *p -= lr * g;
                 finite &= p.is_finite();
             }
             return finite;
@@ -122,9 +125,8 @@ impl<T: Element> UpdateRule<T> for SgdSettings {
         let (first, nesterov) = (buf.is_none(), self.nesterov);
         let buf = buf.get_or_insert_with(|| vec![T::zero(); p.len()]);
         for ((p, &g), b) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
-            let d = g + wd * *p;
-            *b = if first { d } else { mom * *b + keep * d };
-            let d = if nesterov { d + mom * *b } else { *b };
+            *b = if first { g } else { mom * *b + keep * g };
+            let d = if nesterov { g + mom * *b } else { *b };
             *p -= lr * d;
             finite &= p.is_finite();
         }
