@@ -6,8 +6,8 @@ use crate::dataset::Dataset;
 use std::path::Path;
 use std::sync::OnceLock;
 
-static DIGITS_GZ: &[u8] = include_bytes!("../../../data/digits.csv.gz");
-static IRIS_CSV: &[u8] = include_bytes!("../../../data/iris.csv");
+static DIGITS_GZ: &[u8] = include_bytes!("../data/digits.csv.gz");
+static IRIS_CSV: &[u8] = include_bytes!("../data/iris.csv");
 
 /// The digits set: 1,797 handwritten digits as 8x8 images, 10 classes.
 ///
