@@ -35,7 +35,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Instant;
 use tapegrad::data::{self, mnist, train_test_split, Dataset};
-use tapegrad::nn::{Act, Autoencoder, OutputAct};
+use tapegrad::nn::{Activation, Autoencoder};
 use tapegrad::train::{fit, fit_with, Data, FitConfig, History, Loss};
 use tapegrad::{rng, Array, Error, Result, Tape, Tensor};
 
@@ -238,11 +238,18 @@ impl Model {
     pub fn new(input: usize, latent: usize, args: &Args, seed: u64) -> Result<Self> {
         let logits = args.loss == LossKind::Bce;
         let out = if logits {
-            OutputAct::None
+            Activation::Identity
         } else {
-            OutputAct::Sigmoid
+            Activation::Sigmoid
         };
-        let ae = Autoencoder::new(input, &args.hidden, latent, Act::Relu, out, &mut rng(seed))?;
+        let ae = Autoencoder::new(
+            input,
+            &args.hidden,
+            latent,
+            Activation::Relu,
+            out,
+            &mut rng(seed),
+        )?;
         Ok(Model { ae, logits })
     }
 

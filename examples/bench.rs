@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tapegrad::data::mnist::{self, Mnist};
 use tapegrad::nn::optim::{Adam, Optimizer, Sgd};
-use tapegrad::nn::{Act, Dense, Mlp, Module, OutputAct};
+use tapegrad::nn::{Activation, Dense, Mlp, Module};
 use tapegrad::{hvp, Array, Param, Tape};
 
 // ---------------------------------------------------------------------------------------------
@@ -280,7 +280,12 @@ impl NumpyRandomState {
 /// As the peers' `common.init_layers(sizes, seed)`: for each layer, W `[in, out]` then b, each
 /// uniform in ±1/sqrt(fan_in) from one `RandomState(seed)`, as an [`Mlp`] whose dense layers
 /// are fused with their activations (one `linear` node per layer).
-fn mlp(sizes: &[usize], seed: u32, hidden: Act, output: OutputAct) -> tapegrad::Result<Mlp<f32>> {
+fn mlp(
+    sizes: &[usize],
+    seed: u32,
+    hidden: Activation,
+    output: Activation,
+) -> tapegrad::Result<Mlp<f32>> {
     let mut rs = NumpyRandomState::new(seed);
     let layers = sizes
         .windows(2)
@@ -626,7 +631,12 @@ fn raw_gemm(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
 }
 
 fn bench_mlp(data: &Mnist, args: &Args, rss_reset: bool) -> tapegrad::Result<()> {
-    let mut net = mlp(&[784, 128, 64, 10], SEED, Act::Relu, OutputAct::None)?;
+    let mut net = mlp(
+        &[784, 128, 64, 10],
+        SEED,
+        Activation::Relu,
+        Activation::Identity,
+    )?;
     let mut opt = adam();
     let opts = LoopOpts::mnist(args);
     let s = train_epochs(
@@ -661,8 +671,8 @@ fn bench_ae(data: &Mnist, args: &Args, rss_reset: bool) -> tapegrad::Result<()> 
     let mut net = mlp(
         &[784, 256, 64, 256, 784],
         SEED,
-        Act::Relu,
-        OutputAct::Sigmoid,
+        Activation::Relu,
+        Activation::Sigmoid,
     )?;
     let test_mse = |net: &Mlp<f32>| -> tapegrad::Result<f64> {
         let pred = predict(net, &data.test.x)?;
@@ -699,7 +709,7 @@ fn bench_xor() -> tapegrad::Result<()> {
     const STEPS: usize = 5000;
     let x = Array::from_vec(vec![0., 0., 0., 1., 1., 0., 1., 1.], [4, 2])?;
     let y = Array::from_vec(vec![0., 1., 1., 0.], [4, 1])?;
-    let mut net = mlp(&[2, 4, 1], XOR_SEED, Act::Tanh, OutputAct::Sigmoid)?;
+    let mut net = mlp(&[2, 4, 1], XOR_SEED, Activation::Tanh, Activation::Sigmoid)?;
     let mut opt = Sgd::new(0.5);
     let mut tape = Tape::<f32>::new();
     let mut last = 0.0;
@@ -741,7 +751,12 @@ fn bench_tiny() -> tapegrad::Result<()> {
     let x: Vec<f32> = (0..1437 * 64).map(|_| rs.next_f64() as f32).collect();
     let x = Array::from_vec(x, [1437, 64])?;
     let y: Vec<usize> = (0..1437).map(|_| rs.randint(10) as usize).collect();
-    let mut net = mlp(&[64, 64, 32, 10], SEED, Act::Relu, OutputAct::None)?;
+    let mut net = mlp(
+        &[64, 64, 32, 10],
+        SEED,
+        Activation::Relu,
+        Activation::Identity,
+    )?;
     let mut opt = Sgd::new(0.01);
     let opts = LoopOpts {
         batch: 32,
@@ -776,7 +791,7 @@ fn bench_hvp(data: &Mnist, args: &Args) -> tapegrad::Result<()> {
     const SIZES: [usize; 4] = [784, 128, 64, 10];
     const BATCH: usize = 128;
     let (products, repeats, warmup) = (args.hvp_products, 5, 10);
-    let net = mlp(&SIZES, SEED, Act::Tanh, OutputAct::None)?;
+    let net = mlp(&SIZES, SEED, Activation::Tanh, Activation::Identity)?;
     let mut rs = NumpyRandomState::new(2);
     let mut v = Vec::new();
     for io in SIZES.windows(2) {

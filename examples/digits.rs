@@ -26,7 +26,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 use tapegrad::data::{self, ClassificationReport, ConfusionMatrix, StandardScaler};
 use tapegrad::nn::optim::{Adam, AdamW, Optimizer, Sgd};
-use tapegrad::nn::{Act, Mlp, Module, OutputAct};
+use tapegrad::nn::{Activation, Mlp, Module};
 use tapegrad::train::{fit, predict_classes, Data, FitConfig, History, Loss};
 use tapegrad::{rng, Error, Result};
 
@@ -155,7 +155,12 @@ pub fn run(args: &Args) -> Result<Report> {
     let mut sizes = vec![ds.features()];
     sizes.extend(&args.hidden);
     sizes.push(ds.classes);
-    let mut model = Mlp::<f32>::new(&sizes, Act::Relu, OutputAct::None, &mut rng(args.seed))?;
+    let mut model = Mlp::<f32>::new(
+        &sizes,
+        Activation::Relu,
+        Activation::Identity,
+        &mut rng(args.seed),
+    )?;
     let mut opt: Box<dyn Optimizer<f32>> = match args.optimizer {
         Opt::Adam => Box::new(Adam::new(args.lr).weight_decay(args.weight_decay)),
         Opt::Adamw => Box::new(AdamW::new(args.lr).weight_decay(args.weight_decay)),

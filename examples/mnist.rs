@@ -27,7 +27,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Instant;
 use tapegrad::data::{ClassificationReport, ConfusionMatrix, Dataset};
-use tapegrad::nn::{Act, Mlp, OutputAct};
+use tapegrad::nn::{Activation, Mlp};
 use tapegrad::train::{fit, predict, Data, FitConfig, History, Loss};
 use tapegrad::{rng, Array, Error, Result};
 
@@ -189,7 +189,12 @@ pub fn model(inputs: usize, hidden: &[usize], classes: usize, seed: u64) -> Resu
             format!("layer sizes must be positive, got {sizes:?}"),
         ));
     }
-    Mlp::new(&sizes, Act::Relu, OutputAct::None, &mut rng(seed))
+    Mlp::new(
+        &sizes,
+        Activation::Relu,
+        Activation::Identity,
+        &mut rng(seed),
+    )
 }
 
 /// Trains a classifier on `train`, measuring `test` after each epoch, and judges it on `test`:

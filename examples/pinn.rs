@@ -93,7 +93,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 use tapegrad::nn::optim::{Adam, Optimizer};
 use tapegrad::nn::schedule::{Cosine, LrSchedule};
-use tapegrad::nn::{Act, Mlp, Module, OutputAct};
+use tapegrad::nn::{Activation, Mlp, Module};
 use tapegrad::train::{Callback, EpochStats, History};
 use tapegrad::{grad, rng, Array, Error, Result, Tape, Tensor};
 
@@ -312,8 +312,8 @@ pub fn run(args: &Args) -> Result<Report> {
 
     let mut model = Mlp::<f64>::new(
         &[1, args.hidden, args.hidden, 1],
-        Act::Tanh,
-        OutputAct::None,
+        Activation::Tanh,
+        Activation::Identity,
         &mut rng(args.seed),
     )?;
     let weights = model.param_count();

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 use tapegrad::nn::optim::{Adam, Optimizer, Sgd};
-use tapegrad::nn::{Act, Mlp, OutputAct};
+use tapegrad::nn::{Activation, Mlp};
 use tapegrad::train::{fit, predict, Accuracy, Data, FitConfig, History, Loss};
 use tapegrad::{data, rng, Array, Result};
 
@@ -143,8 +143,8 @@ pub fn run(args: &Args) -> Result<Report> {
 
     let mut model = Mlp::<f32>::new(
         &[2, args.hidden, 1],
-        Act::Tanh,
-        OutputAct::Sigmoid,
+        Activation::Tanh,
+        Activation::Sigmoid,
         &mut rng(args.seed),
     )?;
     let mut opt: Box<dyn Optimizer<f32>> = match args.optimizer {

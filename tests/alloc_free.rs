@@ -6,7 +6,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tapegrad::nn::optim::{Adam, Optimizer};
-use tapegrad::nn::{Act, Mlp, Module, OutputAct};
+use tapegrad::nn::{Activation, Mlp, Module};
 use tapegrad::{Array, Tape};
 
 /// The system allocator, counting allocations while `COUNTING` is set.
@@ -64,7 +64,13 @@ fn a_training_step_in_its_steady_state_allocates_nothing() {
     .unwrap();
     let y: Vec<usize> = (0..n).map(|i| i % 3).collect();
     let mut rng = tapegrad::rng(0);
-    let mut net = Mlp::<f32>::new(&[20, 16, 3], Act::Relu, OutputAct::None, &mut rng).unwrap();
+    let mut net = Mlp::<f32>::new(
+        &[20, 16, 3],
+        Activation::Relu,
+        Activation::Identity,
+        &mut rng,
+    )
+    .unwrap();
     let mut opt = Adam::new(1e-3);
     let mut tape = Tape::<f32>::new();
     let mut labels = Vec::with_capacity(batch);

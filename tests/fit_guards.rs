@@ -14,7 +14,7 @@ use common::{example_argv, TempDir};
 use tapegrad::data::{synthetic, train_test_split, Dataset};
 use tapegrad::nn::optim::{Adam, Optimizer, RmsProp, Sgd};
 use tapegrad::nn::ParamPath;
-use tapegrad::nn::{Act, Dense, Init, Mlp, Module, OutputAct, Relu, Sequential};
+use tapegrad::nn::{Activation, Dense, Init, Mlp, Module, Sequential};
 use tapegrad::train::{evaluate, fit, predict, Data, FitConfig, Loss};
 use tapegrad::{rng, Array, Error, Result};
 
@@ -24,7 +24,13 @@ fn moons() -> (Dataset, Dataset) {
 }
 
 fn relu_mlp() -> Mlp<f32> {
-    Mlp::new(&[2, 16, 16, 2], Act::Relu, OutputAct::None, &mut rng(0)).unwrap()
+    Mlp::new(
+        &[2, 16, 16, 2],
+        Activation::Relu,
+        Activation::Identity,
+        &mut rng(0),
+    )
+    .unwrap()
 }
 
 /// `fit` with no callback, which must fail: its error (located at the caller's line).
@@ -130,7 +136,13 @@ impl Optimizer<f32> for Overflowing {
 #[test]
 fn fit_checks_the_parameters_after_an_optimizer_that_does_not() {
     let (train, _) = moons();
-    let mut model = Mlp::<f32>::new(&[2, 4, 2], Act::Relu, OutputAct::None, &mut rng(0)).unwrap();
+    let mut model = Mlp::<f32>::new(
+        &[2, 4, 2],
+        Activation::Relu,
+        Activation::Identity,
+        &mut rng(0),
+    )
+    .unwrap();
     let err = fit_err(
         &mut model,
         &mut Overflowing(0),
@@ -242,7 +254,7 @@ fn mismatched_model() -> Sequential<f32> {
     let mut r = rng(0);
     Sequential::<f32>::new()
         .with(Dense::new(2, 16, Init::HeNormal, &mut r))
-        .with(Relu)
+        .with(Activation::Relu)
         .with(Dense::new(15, 2, Init::HeNormal, &mut r))
 }
 

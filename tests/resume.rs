@@ -14,8 +14,8 @@ use std::process::Command;
 use tapegrad::data::{synthetic, train_test_split, Batches, Dataset};
 use tapegrad::nn::optim::{Adam, Optimizer, Sgd};
 use tapegrad::nn::{
-    load, loss, save, Checkpoint, Dense, Dropout, Init, Module, Progress, Reduction, Sequential,
-    Tanh,
+    load, loss, save, Activation, Checkpoint, Dense, Dropout, Init, Module, Progress, Reduction,
+    Sequential,
 };
 use tapegrad::train::{fit, Data, EarlyStopping, FitConfig, History, Loss};
 use tapegrad::{rng, Result, Tape};
@@ -37,7 +37,7 @@ fn model(init: u64) -> Sequential<f32> {
     let mut r = rng(init);
     Sequential::new()
         .with(Dense::new(2, 16, Init::XavierUniform, &mut r))
-        .with(Tanh)
+        .with(Activation::Tanh)
         .with(Dropout::new(0.2, 5).unwrap())
         .with(Dense::new(16, 2, Init::XavierUniform, &mut r))
 }

@@ -64,12 +64,12 @@ pub type InputTransform<'a, T> = dyn FnMut(&mut Array<T>, usize, usize) -> Resul
 ///
 /// ```
 /// use tapegrad::nn::optim::Adam;
-/// use tapegrad::nn::{Act, Autoencoder, OutputAct};
+/// use tapegrad::nn::{Activation, Autoencoder};
 /// use tapegrad::train::{fit_with, Data, FitConfig, Loss};
 /// use tapegrad::{rng, Array};
 /// # fn main() -> tapegrad::Result<()> {
 /// let x = Array::<f32>::rand_uniform([64, 8], 0.0, 1.0, &mut rng(0));
-/// let mut ae = Autoencoder::new(8, &[4], 2, Act::Relu, OutputAct::Sigmoid, &mut rng(1))?;
+/// let mut ae = Autoencoder::new(8, &[4], 2, Activation::Relu, Activation::Sigmoid, &mut rng(1))?;
 /// let config = FitConfig::new(Loss::Mse).epochs(3).batch_size(16);
 /// // masking: zero the first feature of every input, keep the clean target
 /// let mut mask = |xb: &mut Array<f32>, _epoch: usize, _step: usize| {

@@ -36,13 +36,13 @@
 //!
 //! ```
 //! use tapegrad::nn::optim::Adam;
-//! use tapegrad::nn::{Act, Mlp, OutputAct};
+//! use tapegrad::nn::{Activation, Mlp};
 //! use tapegrad::train::{fit, predict, Data, FitConfig, Loss};
 //! use tapegrad::{data, rng};
 //! # fn main() -> tapegrad::Result<()> {
 //! let ds = data::synthetic::two_moons(400, 0.1, 0)?;
 //! let (train, val) = data::train_test_split(&ds, 0.25, 0, true)?;
-//! let mut model = Mlp::<f32>::new(&[2, 16, 16, 2], Act::Relu, OutputAct::None, &mut rng(0))?;
+//! let mut model = Mlp::<f32>::new(&[2, 16, 16, 2], Activation::Relu, Activation::Identity, &mut rng(0))?;
 //! let mut opt = Adam::new(0.01);
 //! let config = FitConfig::new(Loss::CrossEntropy).epochs(60).batch_size(32).seed(1);
 //! let history = fit(

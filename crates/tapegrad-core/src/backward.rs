@@ -438,6 +438,9 @@ fn rule<T: Element>(
                 Activation::Relu => map2(&g, y, |g, y| if y <= T::zero() { T::zero() } else { g }),
                 Activation::Sigmoid => map2(&g, y, d::sigmoid),
                 Activation::Tanh => map2(&g, y, d::tanh),
+                a @ (Activation::LeakyRelu(_) | Activation::Softmax(_)) => {
+                    unreachable!("internal: linear records only the activations that fuse, not {a}")
+                }
             };
             let (xv, wv) = (val(*x), val(*w));
             let (n, i, o) = (xv.dims()[0], xv.dims()[1], wv.dims()[1]);

@@ -745,6 +745,9 @@ fn rule<'t, T: Element>(
                 Activation::Relu => g.mul(mask(y, |v| if v <= zero { zero } else { T::one() }))?,
                 Activation::Sigmoid => d::sigmoid(g, y),
                 Activation::Tanh => d::tanh(g, y),
+                a @ (Activation::LeakyRelu(_) | Activation::Softmax(_)) => {
+                    unreachable!("internal: linear records only the activations that fuse, not {a}")
+                }
             };
             if let Some(b) = b {
                 if need(*b) {

@@ -145,22 +145,60 @@ pub enum Op {
         w: NodeId,
         /// `[out]` bias, if any.
         b: Option<NodeId>,
-        /// The activation applied to the sum.
+        /// The activation applied to the sum (one that
+        /// [`Activation::fuses_into_linear`]).
         act: Activation,
     },
 }
 
-/// An activation fused into [`Op::Linear`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// An activation function, the one vocabulary for them: what [`Tensor::activate`] applies,
+/// what the dense layer's [`Tensor::linear`] takes (fusing identity, ReLU, sigmoid and tanh
+/// into its own node, [`Activation::fuses_into_linear`]), and in tapegrad-nn a module itself
+/// (PyTorch's `nn.ReLU`, `nn.Tanh`, ...). `Display` gives PyTorch's module names.
+///
+/// [`Tensor::activate`]: crate::Tensor::activate
+/// [`Tensor::linear`]: crate::Tensor::linear
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Activation {
-    /// No activation.
+    /// No activation: `x` (`nn.Identity`).
     Identity,
-    /// `max(x, 0)`.
+    /// `max(x, 0)` (`nn.ReLU`; the gradient at 0 is 0).
     Relu,
-    /// `1 / (1 + e^-x)`.
+    /// `x` for `x > 0`, else `slope · x` (`nn.LeakyReLU(slope)`; PyTorch's default slope is
+    /// 0.01).
+    LeakyRelu(f64),
+    /// `1 / (1 + e^-x)` (`nn.Sigmoid`).
     Sigmoid,
-    /// Hyperbolic tangent.
+    /// Hyperbolic tangent (`nn.Tanh`).
     Tanh,
+    /// Softmax along an axis, negative counting from the end (`nn.Softmax(dim)`).
+    Softmax(isize),
+}
+
+impl Activation {
+    /// Whether [`Tensor::linear`](crate::Tensor::linear) computes this activation inside its
+    /// own node (identity, ReLU, sigmoid, tanh); the others are recorded as a node of their
+    /// own after it.
+    pub fn fuses_into_linear(&self) -> bool {
+        matches!(
+            self,
+            Activation::Identity | Activation::Relu | Activation::Sigmoid | Activation::Tanh
+        )
+    }
+}
+
+impl fmt::Display for Activation {
+    /// PyTorch's module name: `ReLU`, `LeakyReLU(negative_slope=0.01)`, `Softmax(dim=-1)`, ...
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Activation::Identity => write!(f, "Identity"),
+            Activation::Relu => write!(f, "ReLU"),
+            Activation::LeakyRelu(s) => write!(f, "LeakyReLU(negative_slope={s})"),
+            Activation::Sigmoid => write!(f, "Sigmoid"),
+            Activation::Tanh => write!(f, "Tanh"),
+            Activation::Softmax(axis) => write!(f, "Softmax(dim={axis})"),
+        }
+    }
 }
 
 impl Op {

@@ -125,6 +125,8 @@ proptest! {
             Activation::Relu,
             Activation::Sigmoid,
             Activation::Tanh,
+            Activation::LeakyRelu(0.1),
+            Activation::Softmax(-1),
         ]),
         r_seed in any::<u64>(),
     ) {
@@ -141,6 +143,8 @@ proptest! {
             Activation::Relu => z.relu(),
             Activation::Sigmoid => z.sigmoid(),
             Activation::Tanh => z.tanh(),
+            Activation::LeakyRelu(s) => z.leaky_relu(s),
+            Activation::Softmax(axis) => z.softmax(axis)?,
         };
         prop_assert!(
             fused.to_array().approx_eq(&plain.to_array(), 1e-12, 1e-12),

@@ -582,6 +582,14 @@ fn linear_expected(
                 Activation::Relu => f64::from(u8::from(z > 0.0)),       // 1 if z > 0
                 Activation::Sigmoid => sigmoid(z) * (1.0 - sigmoid(z)), // y(1 - y)
                 Activation::Tanh => 1.0 - z.tanh() * z.tanh(),          // 1 - y²
+                Activation::LeakyRelu(s) => {
+                    if z > 0.0 {
+                        1.0
+                    } else {
+                        s
+                    }
+                } // 1 or the slope
+                Activation::Softmax(_) => unreachable!("not elementwise: tested in composite.rs"),
             };
             dz[r * o + c] = u[r * o + c] * d;
         }
@@ -613,6 +621,7 @@ fn linear_each_activation_with_and_without_bias() {
         Activation::Relu,
         Activation::Sigmoid,
         Activation::Tanh,
+        Activation::LeakyRelu(0.1), // not fused: linear, then its own node
     ] {
         for bias in [true, false] {
             let tape = Tape::new();

@@ -1,12 +1,11 @@
 //! `Autoencoder`: an encoder and a decoder (two [`Mlp`]s); `forward = decode(encode(x))`.
 
-use crate::activation::Act;
-use crate::mlp::{Mlp, OutputAct};
+use crate::mlp::Mlp;
 use crate::module::{describe_children, display_with_count, in_child, Module};
 use crate::path::ParamPath;
 use rand::Rng;
 use std::fmt;
-use tapegrad_core::{Element, Error, Param, Result, Tensor};
+use tapegrad_core::{Activation, Element, Error, Param, Result, Tensor};
 
 /// An autoencoder: `encoder` maps an input to a latent code, `decoder` maps the code back.
 /// Parameters are named `encoder.*` and `decoder.*` (`encoder.0.weight`, ...).
@@ -20,9 +19,9 @@ use tapegrad_core::{Element, Error, Param, Result, Tensor};
 ///
 /// ```
 /// use tapegrad_core::{rng, Array, Tape};
-/// use tapegrad_nn::{Act, Autoencoder, Module, OutputAct};
+/// use tapegrad_nn::{Activation, Autoencoder, Module};
 /// # fn main() -> tapegrad_core::Result<()> {
-/// let ae = Autoencoder::<f32>::new(784, &[128, 64], 16, Act::Relu, OutputAct::Sigmoid, &mut rng(0))?;
+/// let ae = Autoencoder::<f32>::new(784, &[128, 64], 16, Activation::Relu, Activation::Sigmoid, &mut rng(0))?;
 /// assert_eq!(ae.encoder().sizes(), [784, 128, 64, 16]);
 /// assert_eq!(ae.decoder().sizes(), [16, 64, 128, 784]);
 /// let tape = Tape::new();
@@ -50,8 +49,8 @@ impl<T: Element> Autoencoder<T> {
         input: usize,
         hidden: &[usize],
         latent: usize,
-        act: Act,
-        output: OutputAct,
+        act: Activation,
+        output: Activation,
         rng: &mut R,
     ) -> Result<Self> {
         if input == 0 || latent == 0 {
@@ -66,7 +65,7 @@ impl<T: Element> Autoencoder<T> {
             .collect();
         let dec: Vec<usize> = enc.iter().rev().copied().collect();
         Ok(Autoencoder {
-            encoder: Mlp::new(&enc, act, OutputAct::None, rng)?,
+            encoder: Mlp::new(&enc, act, Activation::Identity, rng)?,
             decoder: Mlp::new(&dec, act, output, rng)?,
         })
     }
@@ -181,7 +180,14 @@ mod tests {
 
     #[test]
     fn names_and_display() -> Result<()> {
-        let ae = Autoencoder::<f32>::new(6, &[4], 2, Act::Tanh, OutputAct::Sigmoid, &mut rng(1))?;
+        let ae = Autoencoder::<f32>::new(
+            6,
+            &[4],
+            2,
+            Activation::Tanh,
+            Activation::Sigmoid,
+            &mut rng(1),
+        )?;
         let names: Vec<String> = ae.named_params().into_iter().map(|(n, _)| n).collect();
         assert_eq!(
             names,
@@ -208,14 +214,17 @@ mod tests {
     #[test]
     fn parts_must_fit() -> Result<()> {
         let mut r = rng(2);
-        let enc = Mlp::<f64>::new(&[5, 3], Act::Relu, OutputAct::None, &mut r)?;
-        let dec = Mlp::<f64>::new(&[3, 4], Act::Relu, OutputAct::None, &mut r)?;
+        let enc = Mlp::<f64>::new(&[5, 3], Activation::Relu, Activation::Identity, &mut r)?;
+        let dec = Mlp::<f64>::new(&[3, 4], Activation::Relu, Activation::Identity, &mut r)?;
         let err = Autoencoder::from_parts(enc.clone(), dec).unwrap_err();
         assert!(err.to_string().contains("must map 3 back to 5"), "{err}");
-        let dec = Mlp::<f64>::new(&[3, 8, 8, 5], Act::Relu, OutputAct::Sigmoid, &mut r)?;
+        let dec = Mlp::<f64>::new(&[3, 8, 8, 5], Activation::Relu, Activation::Sigmoid, &mut r)?;
         let ae = Autoencoder::from_parts(enc, dec)?; // asymmetric depth is fine
         assert_eq!(ae.latent(), 3);
-        assert!(Autoencoder::<f64>::new(0, &[], 2, Act::Relu, OutputAct::None, &mut r).is_err());
+        assert!(
+            Autoencoder::<f64>::new(0, &[], 2, Activation::Relu, Activation::Identity, &mut r)
+                .is_err()
+        );
         Ok(())
     }
 }

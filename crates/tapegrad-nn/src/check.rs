@@ -49,9 +49,9 @@ fn poke<T: Element>(model: &mut dyn Module<T>, k: usize, j: usize, v: Option<T>)
 ///
 /// ```
 /// use tapegrad_core::{rng, Array, GradcheckOptions};
-/// use tapegrad_nn::{gradcheck_module, Act, Mlp, OutputAct};
+/// use tapegrad_nn::{gradcheck_module, Activation, Mlp};
 /// # fn main() -> tapegrad_core::Result<()> {
-/// let mut mlp = Mlp::<f64>::new(&[3, 4, 2], Act::Tanh, OutputAct::Softmax, &mut rng(0))?;
+/// let mut mlp = Mlp::<f64>::new(&[3, 4, 2], Activation::Tanh, Activation::Softmax(-1), &mut rng(0))?;
 /// let x = Array::randn([5, 3], 0.0, 1.0, &mut rng(1));
 /// let report = gradcheck_module(&mut mlp, &x, GradcheckOptions::f64())?;
 /// assert_eq!(report.inputs.len(), 1 + 4); // x, then 0.weight, 0.bias, 2.weight, 2.bias

@@ -73,12 +73,12 @@ pub struct Progress {
 /// ```
 /// use tapegrad_core::{rng, Array, Tape};
 /// use tapegrad_nn::optim::{Adam, Optimizer};
-/// use tapegrad_nn::{loss, Act, Checkpoint, Mlp, Module, OutputAct, Progress};
+/// use tapegrad_nn::{loss, Activation, Checkpoint, Mlp, Module, Progress};
 /// # fn main() -> tapegrad_core::Result<()> {
 /// let dir = std::env::temp_dir().join(format!("tapegrad-doc-ckpt-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir).unwrap();
 /// let path = dir.join("run.safetensors");
-/// let mut model = Mlp::<f32>::new(&[2, 8, 1], Act::Tanh, OutputAct::None, &mut rng(0))?;
+/// let mut model = Mlp::<f32>::new(&[2, 8, 1], Activation::Tanh, Activation::Identity, &mut rng(0))?;
 /// let mut opt = Adam::new(0.01);
 /// let (x, y) = (Array::<f32>::ones([4, 2]), Array::<f32>::zeros([4, 1]));
 /// let mut tape = Tape::new();
@@ -93,7 +93,7 @@ pub struct Progress {
 /// Checkpoint::save(&path, &model, &opt, &Progress { epoch: 1, global_step: 3, ..Progress::default() })?;
 ///
 /// // later, maybe in another process: the same architecture, any weights
-/// let mut model2 = Mlp::<f32>::new(&[2, 8, 1], Act::Tanh, OutputAct::None, &mut rng(9))?;
+/// let mut model2 = Mlp::<f32>::new(&[2, 8, 1], Activation::Tanh, Activation::Identity, &mut rng(9))?;
 /// let mut opt2 = Adam::new(0.5);
 /// let progress = Checkpoint::load(&path, &mut model2, &mut opt2)?;
 /// assert_eq!((progress.epoch, progress.global_step), (1, 3));

@@ -1,7 +1,6 @@
 //! `Dense` (a fully connected, "linear" layer): `y = x · weight + bias`, with
 //! `weight: [in, out]` and `bias: [out]`, recorded as the core's fused `linear` op.
 
-use crate::activation::Act;
 use crate::init::Init;
 use crate::module::Module;
 use crate::path::ParamPath;
@@ -47,14 +46,14 @@ impl<T: Element> Dense<T> {
     }
 
     /// A layer whose weight init suits the activation that follows it (the sensible default):
-    /// He normal for ReLU and leaky ReLU, Xavier uniform otherwise ([`Act::default_init`]).
+    /// He normal for ReLU and leaky ReLU, Xavier uniform otherwise ([`Init::for_activation`]).
     pub fn for_activation<R: Rng + ?Sized>(
         inputs: usize,
         outputs: usize,
-        act: Act,
+        act: Activation,
         rng: &mut R,
     ) -> Self {
-        Self::new(inputs, outputs, act.default_init(), rng)
+        Self::new(inputs, outputs, Init::for_activation(act), rng)
     }
 
     /// A layer without a bias (`y = x · weight`).
@@ -125,6 +124,10 @@ impl<T: Element> Dense<T> {
     /// [`Error::Shape`] when `x` is rank 0 or its last axis is not `in`.
     #[track_caller]
     pub fn forward_with<'t>(&self, x: Tensor<'t, T>, act: Activation) -> Result<Tensor<'t, T>> {
+        if !act.fuses_into_linear() {
+            // applied to the output in its own shape (a softmax axis counts in it)
+            return self.forward_with(x, Activation::Identity)?.activate(act);
+        }
         let xs = x.shape();
         let (i, o) = (self.inputs(), self.outputs());
         if xs.rank() == 0 || xs.dim(xs.rank() - 1) != i {
@@ -239,9 +242,9 @@ mod tests {
         assert_eq!(with.weight().value(), layer.weight().value()); // same seed, same weight
         assert!(Dense::<f32>::from_arrays(Array::zeros([2, 3]), Some(Array::zeros([2]))).is_err());
         assert!(Dense::<f32>::from_arrays(Array::zeros([6]), None).is_err());
-        let relu = Dense::<f32>::for_activation(4, 3, Act::Relu, &mut rng(1));
+        let relu = Dense::<f32>::for_activation(4, 3, Activation::Relu, &mut rng(1));
         assert_eq!(relu.weight().value(), with.weight().value()); // He normal
-        let tanh = Dense::<f32>::for_activation(4, 3, Act::Tanh, &mut rng(1));
+        let tanh = Dense::<f32>::for_activation(4, 3, Activation::Tanh, &mut rng(1));
         let xavier = Init::XavierUniform.array::<f32, _>(&[4, 3], &mut rng(1));
         assert_eq!(tanh.weight().value(), &xavier);
     }

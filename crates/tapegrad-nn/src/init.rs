@@ -2,7 +2,7 @@
 //! Every random one draws from the generator it is given, so a seed fixes the weights.
 
 use rand::Rng;
-use tapegrad_core::{Array, Element, Shape};
+use tapegrad_core::{Activation, Array, Element, Shape};
 
 /// How to fill a weight of shape `[fan_in, fan_out]` (a [`Dense`](crate::Dense) weight is
 /// `[in, out]`).
@@ -16,8 +16,8 @@ use tapegrad_core::{Array, Element, Shape};
 /// | `HeNormal` | `N(0, σ²)`, `σ = √(2 / fan_in)` |
 /// | `HeUniform` | `U(-a, a)`, `a = √(6 / fan_in)` |
 ///
-/// [`Init::default_for_relu`] and [`Init::default_for_other`] name the defaults that
-/// [`Mlp`](crate::Mlp) picks: He for ReLU stacks (it keeps the activations' variance through
+/// [`Init::for_activation`] names the defaults that [`Mlp`](crate::Mlp) and
+/// [`Dense::for_activation`](crate::Dense::for_activation) pick: He for ReLU stacks (it keeps the activations' variance through
 /// layers that zero half their inputs), Xavier otherwise (tanh, sigmoid, linear).
 ///
 /// ```
@@ -44,15 +44,19 @@ pub enum Init {
 }
 
 impl Init {
-    /// The default for layers followed by ReLU (or leaky ReLU): [`Init::HeNormal`].
-    pub fn default_for_relu() -> Self {
-        Init::HeNormal
-    }
-
-    /// The default for layers followed by tanh, sigmoid, softmax or nothing:
-    /// [`Init::XavierUniform`].
-    pub fn default_for_other() -> Self {
-        Init::XavierUniform
+    /// The initializer that suits a layer followed by `act`: [`Init::HeNormal`] for ReLU and
+    /// leaky ReLU, [`Init::XavierUniform`] otherwise (tanh, sigmoid, softmax, identity).
+    ///
+    /// ```
+    /// use tapegrad_nn::{Activation, Init};
+    /// assert_eq!(Init::for_activation(Activation::Relu), Init::HeNormal);
+    /// assert_eq!(Init::for_activation(Activation::Tanh), Init::XavierUniform);
+    /// ```
+    pub fn for_activation(act: Activation) -> Self {
+        match act {
+            Activation::Relu | Activation::LeakyRelu(_) => Init::HeNormal,
+            _ => Init::XavierUniform,
+        }
     }
 
     /// An array of `shape` filled by this initializer. The fans are the first and last

@@ -3,8 +3,8 @@
 //! and [`gradcheck_module`] proves them against finite differences.
 //!
 //! - [`Module`]: forward on a tape, parameters visited by dotted name (`encoder.0.weight`),
-//!   training/evaluation mode, a torch-like printout. Layers: [`Dense`], the activations
-//!   ([`Relu`], [`LeakyRelu`], [`Sigmoid`], [`Tanh`], [`Softmax`], [`Identity`]), [`Dropout`];
+//!   training/evaluation mode, a torch-like printout. Layers: [`Dense`], [`Activation`] (the one activation
+//!   type: ReLU, leaky ReLU, sigmoid, tanh, softmax, identity; itself a module), [`Dropout`];
 //!   containers: [`Sequential`], [`Mlp`], [`Autoencoder`].
 //! - [`loss`]: mse, mae, huber, bce, bce_with_logits, cross-entropy (class indices or
 //!   probabilities), nll; [`Reduction`] mean (default) or sum.
@@ -26,12 +26,12 @@
 //! ```
 //! use tapegrad_core::{rng, Array, Tape};
 //! use tapegrad_nn::optim::Sgd;
-//! use tapegrad_nn::{loss, train_step, Act, Mlp, Module, OutputAct, Reduction};
+//! use tapegrad_nn::{loss, train_step, Activation, Mlp, Module, Reduction};
 //! # fn main() -> tapegrad_core::Result<()> {
 //! // XOR with a 2-4-1 tanh/sigmoid network
 //! let x = Array::<f32>::from_vec(vec![0., 0., 0., 1., 1., 0., 1., 1.], [4, 2])?;
 //! let y = Array::<f32>::from_vec(vec![0., 1., 1., 0.], [4, 1])?;
-//! let mut model = Mlp::new(&[2, 4, 1], Act::Tanh, OutputAct::Sigmoid, &mut rng(0))?;
+//! let mut model = Mlp::new(&[2, 4, 1], Activation::Tanh, Activation::Sigmoid, &mut rng(0))?;
 //! let mut opt = Sgd::new(0.5);
 //! let mut tape = Tape::new();
 //! let mut last = f32::INFINITY;
@@ -70,7 +70,6 @@ mod sequential;
 mod serialize;
 mod step;
 
-pub use activation::{Act, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
 pub use autoencoder::Autoencoder;
 pub use check::gradcheck_module;
 pub use checkpoint::{Checkpoint, Progress};
@@ -79,9 +78,10 @@ pub use dense::Dense;
 pub use dropout::Dropout;
 pub use init::Init;
 pub use loss::{Loss, Reduction};
-pub use mlp::{Mlp, OutputAct};
+pub use mlp::Mlp;
 pub use module::{mix_seed, Module};
 pub use path::{ParamPath, Segment};
 pub use sequential::Sequential;
 pub use serialize::{load, save, write_file_atomic};
 pub use step::train_step;
+pub use tapegrad_core::Activation;

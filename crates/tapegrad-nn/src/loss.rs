@@ -44,7 +44,7 @@ pub enum Reduction {
 pub enum Loss {
     /// Softmax cross-entropy of the model's logits `[N, C]` with class labels
     /// (`tapegrad::train::Targets::Classes`); [`cross_entropy_with_logits`]. The model outputs
-    /// raw scores ([`OutputAct::None`](crate::OutputAct::None)).
+    /// raw scores ([`Activation::Identity`](crate::Activation::Identity)).
     CrossEntropy,
     /// Mean squared error with value targets of the output's shape; [`mse`].
     Mse,

@@ -1,7 +1,6 @@
 //! `Mlp`: a multi-layer perceptron built from a list of layer sizes, a hidden activation and an
 //! output activation; each layer and its activation are recorded as one fused node.
 
-use crate::activation::Act;
 use crate::dense::Dense;
 use crate::init::Init;
 use crate::module::{describe_children, display_with_count, in_child, Module};
@@ -10,49 +9,16 @@ use rand::Rng;
 use std::fmt;
 use tapegrad_core::{Activation, Element, Error, Param, Result, Tensor};
 
-/// The activation after an [`Mlp`]'s last layer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OutputAct {
-    /// None: the outputs are raw scores (logits), e.g. for
-    /// [`cross_entropy_with_logits`](crate::loss::cross_entropy_with_logits) or a regression.
-    None,
-    /// The logistic sigmoid: outputs in (0, 1), e.g. binary targets with MSE or BCE.
-    Sigmoid,
-    /// Softmax over the last axis: each row a probability distribution.
-    Softmax,
-}
-
-impl OutputAct {
-    fn fused(self) -> Option<Activation> {
-        match self {
-            OutputAct::None => Some(Activation::Identity),
-            OutputAct::Sigmoid => Some(Activation::Sigmoid),
-            OutputAct::Softmax => None,
-        }
-    }
-
-    fn apply<'t, T: Element>(self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
-        match self {
-            OutputAct::None => Ok(x),
-            OutputAct::Sigmoid => Ok(x.sigmoid()),
-            OutputAct::Softmax => x.softmax(-1),
-        }
-    }
-
-    fn describe(self) -> Option<&'static str> {
-        match self {
-            OutputAct::None => None,
-            OutputAct::Sigmoid => Some("Sigmoid"),
-            OutputAct::Softmax => Some("Softmax(dim=-1)"),
-        }
-    }
-}
-
 /// A multi-layer perceptron: [`Dense`] layers of the given sizes, the hidden activation after
 /// every layer but the last, and the output activation after the last.
 ///
 /// Parameter names count the activations as torch's `nn.Sequential` does: dense layer `k` is
 /// child `2k` (`0.weight`, `2.weight`, `4.weight`, ...), its activation child `2k + 1`.
+///
+/// The hidden and output activations are [`Activation`]s: the output one is typically
+/// `Identity` (raw scores, logits, e.g. for
+/// [`cross_entropy_with_logits`](crate::loss::cross_entropy_with_logits) or a regression),
+/// `Sigmoid` (outputs in (0, 1)) or `Softmax(-1)` (each row a distribution).
 ///
 /// Each dense layer and a ReLU, sigmoid, tanh or identity after it are recorded as one fused
 /// `linear` node (faster; the same values and gradients as the unfused ops, which
@@ -60,9 +26,9 @@ impl OutputAct {
 ///
 /// ```
 /// use tapegrad_core::{rng, Array, Tape};
-/// use tapegrad_nn::{Act, Mlp, Module, OutputAct};
+/// use tapegrad_nn::{Activation, Mlp, Module};
 /// # fn main() -> tapegrad_core::Result<()> {
-/// let mlp = Mlp::<f32>::new(&[64, 64, 32, 10], Act::Relu, OutputAct::None, &mut rng(0))?;
+/// let mlp = Mlp::<f32>::new(&[64, 64, 32, 10], Activation::Relu, Activation::Identity, &mut rng(0))?;
 /// assert_eq!(mlp.param_count(), 64 * 64 + 64 + 64 * 32 + 32 + 32 * 10 + 10);
 /// println!("{mlp}");
 /// let tape = Tape::new();
@@ -73,14 +39,14 @@ impl OutputAct {
 #[derive(Clone, Debug)]
 pub struct Mlp<T: Element> {
     layers: Vec<Dense<T>>,
-    act: Act,
-    output: OutputAct,
+    act: Activation,
+    output: Activation,
     fused: bool,
 }
 
 impl<T: Element> Mlp<T> {
     /// An MLP with layer sizes `sizes` (`[2, 4, 1]`: 2 inputs, a hidden layer of 4, 1 output).
-    /// Hidden layers use the initializer that suits `act` ([`Act::default_init`]: He for ReLU,
+    /// Hidden layers use the initializer that suits `act` ([`Init::for_activation`]: He for ReLU,
     /// Xavier otherwise); the last layer uses Xavier uniform. Biases start at zero.
     ///
     /// # Errors
@@ -88,8 +54,8 @@ impl<T: Element> Mlp<T> {
     #[track_caller]
     pub fn new<R: Rng + ?Sized>(
         sizes: &[usize],
-        act: Act,
-        output: OutputAct,
+        act: Activation,
+        output: Activation,
         rng: &mut R,
     ) -> Result<Self> {
         Self::build(sizes, act, output, None, rng)
@@ -102,8 +68,8 @@ impl<T: Element> Mlp<T> {
     #[track_caller]
     pub fn with_init<R: Rng + ?Sized>(
         sizes: &[usize],
-        act: Act,
-        output: OutputAct,
+        act: Activation,
+        output: Activation,
         init: Init,
         rng: &mut R,
     ) -> Result<Self> {
@@ -113,8 +79,8 @@ impl<T: Element> Mlp<T> {
     #[track_caller]
     fn build<R: Rng + ?Sized>(
         sizes: &[usize],
-        act: Act,
-        output: OutputAct,
+        act: Activation,
+        output: Activation,
         init: Option<Init>,
         rng: &mut R,
     ) -> Result<Self> {
@@ -130,9 +96,9 @@ impl<T: Element> Mlp<T> {
             .enumerate()
             .map(|(k, w)| {
                 let init = init.unwrap_or(if k + 1 == n {
-                    Init::default_for_other()
+                    Init::XavierUniform
                 } else {
-                    act.default_init()
+                    Init::for_activation(act)
                 });
                 Dense::new(w[0], w[1], init, rng)
             })
@@ -151,7 +117,7 @@ impl<T: Element> Mlp<T> {
     /// [`Error::InvalidArgument`] when there is no layer or a layer's inputs differ from the
     /// previous layer's outputs.
     #[track_caller]
-    pub fn from_layers(layers: Vec<Dense<T>>, act: Act, output: OutputAct) -> Result<Self> {
+    pub fn from_layers(layers: Vec<Dense<T>>, act: Activation, output: Activation) -> Result<Self> {
         if layers.is_empty() {
             return Err(Error::invalid(
                 "Mlp::from_layers",
@@ -192,12 +158,12 @@ impl<T: Element> Mlp<T> {
     }
 
     /// The hidden activation.
-    pub fn act(&self) -> Act {
+    pub fn act(&self) -> Activation {
         self.act
     }
 
     /// The output activation.
-    pub fn output(&self) -> OutputAct {
+    pub fn output(&self) -> Activation {
         self.output
     }
 
@@ -216,18 +182,13 @@ impl<T: Element> Mlp<T> {
     fn layer_forward<'t>(&self, k: usize, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
         let layer = &self.layers[k];
         let last = k + 1 == self.layers.len();
-        let fused = if last {
-            self.output.fused()
+        let act = if last { self.output } else { self.act };
+        let y = if self.fused {
+            // fused into the layer's node where it can be (x·w + b and the activation as
+            // one node), else recorded after it
+            layer.forward_with(x, act)
         } else {
-            self.act.fused()
-        };
-        let y = match fused {
-            Some(a) if self.fused => layer.forward_with(x, a),
-            _ => match layer.forward(x) {
-                Ok(z) if last => self.output.apply(z),
-                Ok(z) => Ok(self.act.apply(z)),
-                Err(e) => Err(e),
-            },
+            layer.forward(x).and_then(|z| z.activate(act))
         };
         y.map_err(|e| in_child(e, &(2 * k).to_string(), || layer.describe()))
     }
@@ -269,9 +230,10 @@ impl<T: Element> Module<T> for Mlp<T> {
         for (k, layer) in self.layers.iter().enumerate() {
             children.push(((2 * k).to_string(), layer.describe()));
             let act = if k + 1 < n {
-                Some(self.act.describe())
+                Some(self.act.to_string())
             } else {
-                self.output.describe().map(str::to_string)
+                // an identity output is no layer (torch's Sequential would have none there)
+                (self.output != Activation::Identity).then(|| self.output.to_string())
             };
             if let Some(a) = act {
                 children.push(((2 * k + 1).to_string(), a));
@@ -294,13 +256,23 @@ mod tests {
 
     #[test]
     fn display_names_and_sizes() -> Result<()> {
-        let m = Mlp::<f32>::new(&[2, 4, 1], Act::Tanh, OutputAct::Sigmoid, &mut rng(0))?;
+        let m = Mlp::<f32>::new(
+            &[2, 4, 1],
+            Activation::Tanh,
+            Activation::Sigmoid,
+            &mut rng(0),
+        )?;
         assert_eq!(
             m.to_string(),
             "Mlp(\n  (0): Dense(in=2, out=4, bias)\n  (1): Tanh\n  (2): Dense(in=4, out=1, bias)\n  (3): Sigmoid\n)\ntotal parameters: 17"
         );
         assert_eq!(m.sizes(), [2, 4, 1]);
-        let m = Mlp::<f32>::new(&[784, 64, 32, 10], Act::Relu, OutputAct::None, &mut rng(0))?;
+        let m = Mlp::<f32>::new(
+            &[784, 64, 32, 10],
+            Activation::Relu,
+            Activation::Identity,
+            &mut rng(0),
+        )?;
         let names: Vec<String> = m.named_params().into_iter().map(|(n, _)| n).collect();
         assert_eq!(
             names,
@@ -308,7 +280,9 @@ mod tests {
         );
         assert_eq!(m.param_count(), 784 * 64 + 64 + 64 * 32 + 32 + 32 * 10 + 10);
         assert!(!m.to_string().contains("(5)")); // no output activation listed
-        assert!(Mlp::<f32>::new(&[3], Act::Relu, OutputAct::None, &mut rng(0)).is_err());
+        assert!(
+            Mlp::<f32>::new(&[3], Activation::Relu, Activation::Identity, &mut rng(0)).is_err()
+        );
         Ok(())
     }
 
@@ -317,10 +291,10 @@ mod tests {
         let mut r = rng(1);
         let a = Dense::<f64>::new(3, 4, Init::HeNormal, &mut r);
         let b = Dense::<f64>::new(5, 1, Init::HeNormal, &mut r);
-        let err = Mlp::from_layers(vec![a, b], Act::Relu, OutputAct::None).unwrap_err();
+        let err = Mlp::from_layers(vec![a, b], Activation::Relu, Activation::Identity).unwrap_err();
         assert!(err
             .to_string()
             .contains("layer 0 has 4 outputs but layer 1 has 5 inputs"));
-        assert!(Mlp::<f64>::from_layers(vec![], Act::Relu, OutputAct::None).is_err());
+        assert!(Mlp::<f64>::from_layers(vec![], Activation::Relu, Activation::Identity).is_err());
     }
 }

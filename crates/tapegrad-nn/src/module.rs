@@ -26,9 +26,9 @@ use tapegrad_core::{Element, Error, Param, Result, Tensor};
 ///
 /// ```
 /// use tapegrad_core::{rng, Array, Tape};
-/// use tapegrad_nn::{Act, Mlp, Module, OutputAct};
+/// use tapegrad_nn::{Activation, Mlp, Module};
 /// # fn main() -> tapegrad_core::Result<()> {
-/// let model = Mlp::<f32>::new(&[2, 4, 1], Act::Tanh, OutputAct::Sigmoid, &mut rng(0))?;
+/// let model = Mlp::<f32>::new(&[2, 4, 1], Activation::Tanh, Activation::Sigmoid, &mut rng(0))?;
 /// let names: Vec<String> = model.named_params().into_iter().map(|(n, _)| n).collect();
 /// assert_eq!(names, ["0.weight", "0.bias", "2.weight", "2.bias"]);
 /// assert_eq!(model.param_count(), 2 * 4 + 4 + 4 * 1 + 1);

@@ -11,12 +11,12 @@ use tapegrad_core::{Element, Param, Result, Tensor};
 ///
 /// ```
 /// use tapegrad_core::{rng, Array, Tape};
-/// use tapegrad_nn::{Dense, Init, Module, Relu, Sequential};
+/// use tapegrad_nn::{Activation, Dense, Init, Module, Sequential};
 /// # fn main() -> tapegrad_core::Result<()> {
 /// let mut r = rng(0);
 /// let model = Sequential::<f32>::new()
 ///     .with(Dense::new(4, 8, Init::HeNormal, &mut r))
-///     .with(Relu)
+///     .with(Activation::Relu)
 ///     .with(Dense::new(8, 2, Init::XavierUniform, &mut r));
 /// assert_eq!(
 ///     model.to_string(),

@@ -440,17 +440,17 @@ pub(crate) fn is_checkpoint_extra(name: &str) -> bool {
 ///
 /// ```
 /// use tapegrad_core::rng;
-/// use tapegrad_nn::{Act, Mlp, Module, OutputAct};
+/// use tapegrad_nn::{Activation, Mlp, Module};
 /// # fn main() -> tapegrad_core::Result<()> {
 /// let dir = std::env::temp_dir().join(format!("tapegrad-doc-save-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir).unwrap();
 /// let path = dir.join("xor.safetensors");
-/// let model = Mlp::<f32>::new(&[2, 4, 1], Act::Tanh, OutputAct::Sigmoid, &mut rng(0))?;
+/// let model = Mlp::<f32>::new(&[2, 4, 1], Activation::Tanh, Activation::Sigmoid, &mut rng(0))?;
 /// model.save(&path)?;
-/// let mut copy = Mlp::<f32>::new(&[2, 4, 1], Act::Tanh, OutputAct::Sigmoid, &mut rng(1))?;
+/// let mut copy = Mlp::<f32>::new(&[2, 4, 1], Activation::Tanh, Activation::Sigmoid, &mut rng(1))?;
 /// copy.load(&path)?;
 /// assert_eq!(copy.layers()[0].weight().value(), model.layers()[0].weight().value());
-/// let mut other = Mlp::<f32>::new(&[2, 8, 1], Act::Tanh, OutputAct::Sigmoid, &mut rng(1))?;
+/// let mut other = Mlp::<f32>::new(&[2, 8, 1], Activation::Tanh, Activation::Sigmoid, &mut rng(1))?;
 /// let err = other.load(&path).unwrap_err().to_string();
 /// assert!(err.contains("tensor `0.weight` has shape [2, 4] in the file but [2, 8] in the model"), "{err}");
 /// # std::fs::remove_dir_all(&dir).unwrap();

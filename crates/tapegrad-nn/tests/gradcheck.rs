@@ -7,8 +7,7 @@ use tapegrad_core::{gradcheck, rng, Array, GradcheckOptions, GradcheckReport, Re
 use tapegrad_nn::loss::{self, Reduction};
 use tapegrad_nn::ParamPath;
 use tapegrad_nn::{
-    gradcheck_module, Act, Autoencoder, Dense, Dropout, Identity, Init, LeakyRelu, Mlp, Module,
-    OutputAct, Relu, Sequential, Sigmoid, Softmax, Tanh,
+    gradcheck_module, Activation, Autoencoder, Dense, Dropout, Init, Mlp, Module, Sequential,
 };
 
 fn opts() -> GradcheckOptions {
@@ -65,13 +64,13 @@ fn dense_all_ranks_with_and_without_bias() {
 #[test]
 fn activations() {
     let x = randn(&[4, 5], 7);
-    check_module(&mut Relu, &x);
-    check_module(&mut LeakyRelu { slope: 0.2 }, &x);
-    check_module(&mut Sigmoid, &x);
-    check_module(&mut Tanh, &x);
-    check_module(&mut Identity, &x);
-    check_module(&mut Softmax::default(), &x);
-    check_module(&mut Softmax { axis: 0 }, &x);
+    check_module(&mut Activation::Relu, &x);
+    check_module(&mut Activation::LeakyRelu(0.2), &x);
+    check_module(&mut Activation::Sigmoid, &x);
+    check_module(&mut Activation::Tanh, &x);
+    check_module(&mut Activation::Identity, &x);
+    check_module(&mut Activation::Softmax(-1), &x);
+    check_module(&mut Activation::Softmax(0), &x);
 }
 
 #[test]
@@ -111,11 +110,11 @@ fn sequential_with_every_kind_of_child() -> Result<()> {
     let mut r = rng(3);
     let mut seq = Sequential::<f64>::new()
         .with(Dense::new(3, 5, Init::HeNormal, &mut r))
-        .with(LeakyRelu { slope: 0.1 })
+        .with(Activation::LeakyRelu(0.1))
         .with(Dense::new(5, 4, Init::XavierUniform, &mut r))
-        .with(Tanh)
+        .with(Activation::Tanh)
         .with(Dense::new(4, 3, Init::XavierNormal, &mut r))
-        .with(Softmax::default());
+        .with(Activation::Softmax(-1));
     seq.push(Dropout::new(0.5, 1)?);
     seq.eval();
     check_module(&mut seq, &randn(&[4, 3], 9));
@@ -124,19 +123,30 @@ fn sequential_with_every_kind_of_child() -> Result<()> {
 
 #[test]
 fn autoencoder() -> Result<()> {
-    let mut ae = Autoencoder::<f64>::new(6, &[4], 2, Act::Tanh, OutputAct::Sigmoid, &mut rng(4))?;
+    let mut ae = Autoencoder::<f64>::new(
+        6,
+        &[4],
+        2,
+        Activation::Tanh,
+        Activation::Sigmoid,
+        &mut rng(4),
+    )?;
     check_module(&mut ae, &randn(&[3, 6], 10));
     Ok(())
 }
 
-const ACTS: [Act; 5] = [
-    Act::Relu,
-    Act::LeakyRelu(0.05),
-    Act::Sigmoid,
-    Act::Tanh,
-    Act::Identity,
+const ACTS: [Activation; 5] = [
+    Activation::Relu,
+    Activation::LeakyRelu(0.05),
+    Activation::Sigmoid,
+    Activation::Tanh,
+    Activation::Identity,
 ];
-const OUTS: [OutputAct; 3] = [OutputAct::None, OutputAct::Sigmoid, OutputAct::Softmax];
+const OUTS: [Activation; 3] = [
+    Activation::Identity,
+    Activation::Sigmoid,
+    Activation::Softmax(-1),
+];
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]

@@ -17,7 +17,7 @@ use tapegrad_core::{
 };
 use tapegrad_nn::optim::{Adam, Optimizer};
 use tapegrad_nn::ParamPath;
-use tapegrad_nn::{Act, Dense, Mlp, Module, OutputAct};
+use tapegrad_nn::{Dense, Mlp, Module};
 
 /// `(penalty, norms)`: `mean((‖∇ₓ f‖ − 1)²)` over the rows of `x` (a `tape.var`) and the
 /// per-row norms `‖∇ₓ f(xᵢ)‖` (shape `[n]`), both recorded on the tape. `f` maps `[n, d]` to
@@ -37,7 +37,13 @@ fn penalty<'t>(
 }
 
 fn critic(sizes: &[usize], seed: u64) -> Mlp<f64> {
-    Mlp::new(sizes, Act::Tanh, OutputAct::None, &mut rng(seed)).unwrap()
+    Mlp::new(
+        sizes,
+        Activation::Tanh,
+        Activation::Identity,
+        &mut rng(seed),
+    )
+    .unwrap()
 }
 
 /// `n` rows of 2-D Gaussian samples around `(cx, 0)` with standard deviation `std`.
@@ -206,7 +212,7 @@ fn the_penalty_gradient_matches_central_differences() {
         .chunks(2)
         .map(|wb| Dense::from_arrays(wb[0].clone(), Some(wb[1].clone())).unwrap())
         .collect();
-    let mlp = Mlp::from_layers(layers, Act::Tanh, OutputAct::None).unwrap();
+    let mlp = Mlp::from_layers(layers, Activation::Tanh, Activation::Identity).unwrap();
     let tape = Tape::new();
     let (p_mlp, _) = penalty(&tape, tape.var(x.clone()), |x| mlp.forward(x)).unwrap();
     let g_mlp = p_mlp.backward().unwrap();

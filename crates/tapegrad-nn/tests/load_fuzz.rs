@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use tapegrad_core::{rng, Array, Tape};
 use tapegrad_nn::optim::{Adam, Optimizer};
-use tapegrad_nn::{load, loss, save, Act, Checkpoint, Mlp, Module, OutputAct, Progress};
+use tapegrad_nn::{load, loss, save, Activation, Checkpoint, Mlp, Module, Progress};
 
 /// The system allocator, keeping the bytes in use and their peak.
 struct Counting;
@@ -74,7 +74,13 @@ const HEADER_FACTOR: usize = 64;
 const ALLOC_SLACK: usize = 64 * 1024;
 
 fn model() -> Mlp<f32> {
-    Mlp::new(&[4, 8, 3], Act::Tanh, OutputAct::None, &mut rng(0)).expect("sizes")
+    Mlp::new(
+        &[4, 8, 3],
+        Activation::Tanh,
+        Activation::Identity,
+        &mut rng(0),
+    )
+    .expect("sizes")
 }
 
 /// The two files the mutations start from: a checkpoint (model, Adam state, progress) and a

@@ -8,7 +8,7 @@ use tapegrad_core::{rng, Array, Gradients, Param, Result, Tape};
 use tapegrad_nn::optim::{Adagrad, Adam, AdamW, Optimizer, RmsProp, Sgd};
 use tapegrad_nn::schedule::{Cosine, LrSchedule};
 use tapegrad_nn::{
-    clip_grad_norm, clip_grad_value, loss, Dense, Init, Mlp, Module, OutputAct, Reduction,
+    clip_grad_norm, clip_grad_value, loss, Activation, Dense, Init, Mlp, Module, Reduction,
 };
 
 mod common;
@@ -303,8 +303,8 @@ fn grads_of(
 fn accumulating_two_half_batches_equals_one_full_batch() -> Result<()> {
     let model = Mlp::<f64>::new(
         &[3, 5, 2],
-        tapegrad_nn::Act::Tanh,
-        OutputAct::None,
+        tapegrad_nn::Activation::Tanh,
+        Activation::Identity,
         &mut rng(1),
     )?;
     let (x, y) = xy();
@@ -351,8 +351,8 @@ fn accumulating_two_half_batches_equals_one_full_batch() -> Result<()> {
 fn parameters_without_gradient_are_skipped() -> Result<()> {
     let mut model = Mlp::<f64>::new(
         &[3, 4, 2],
-        tapegrad_nn::Act::Relu,
-        OutputAct::None,
+        tapegrad_nn::Activation::Relu,
+        Activation::Identity,
         &mut rng(2),
     )?;
     let (x, _) = xy();
@@ -385,8 +385,8 @@ fn parameters_without_gradient_are_skipped() -> Result<()> {
 fn clipping_by_norm_and_value() -> Result<()> {
     let model = Mlp::<f64>::new(
         &[3, 4, 2],
-        tapegrad_nn::Act::Tanh,
-        OutputAct::None,
+        tapegrad_nn::Activation::Tanh,
+        Activation::Identity,
         &mut rng(3),
     )?;
     let (x, y) = xy();
@@ -592,8 +592,8 @@ fn exported_state_continues_exactly_in_a_new_optimizer_and_model() -> Result<()>
     let fresh = || {
         Mlp::<f64>::new(
             &[3, 5, 2],
-            tapegrad_nn::Act::Tanh,
-            OutputAct::None,
+            tapegrad_nn::Activation::Tanh,
+            Activation::Identity,
             &mut rng(21),
         )
     };
@@ -628,8 +628,8 @@ fn exported_state_continues_exactly_in_a_new_optimizer_and_model() -> Result<()>
 fn importing_a_state_that_does_not_fit_is_an_error_and_changes_nothing() -> Result<()> {
     let mut model = Mlp::<f64>::new(
         &[3, 5, 2],
-        tapegrad_nn::Act::Tanh,
-        OutputAct::None,
+        tapegrad_nn::Activation::Tanh,
+        Activation::Identity,
         &mut rng(1),
     )?;
     let mut adam = Adam::new(0.01);
@@ -650,8 +650,8 @@ fn importing_a_state_that_does_not_fit_is_an_error_and_changes_nothing() -> Resu
     // a parameter the model does not have
     let small = Mlp::<f64>::new(
         &[3, 2],
-        tapegrad_nn::Act::Tanh,
-        OutputAct::None,
+        tapegrad_nn::Activation::Tanh,
+        Activation::Identity,
         &mut rng(1),
     )?;
     let mut other = Adam::new(0.7);

@@ -7,7 +7,7 @@
 use std::fs;
 use tapegrad_core::{rng, Array, Error, Result, Tape};
 use tapegrad_nn::optim::{Adam, Optimizer, Sgd};
-use tapegrad_nn::{loss, train_step, Act, Dense, Init, Mlp, Module, OutputAct, Reduction};
+use tapegrad_nn::{loss, train_step, Activation, Dense, Init, Mlp, Module, Reduction};
 
 /// y = 2x - 1 on eight points, noise-free.
 fn line() -> (Array<f64>, Array<f64>) {
@@ -54,7 +54,14 @@ fn trains_a_line_to_the_known_answer_and_leaves_the_tape_empty() -> Result<()> {
 fn equals_the_hand_written_loop() -> Result<()> {
     let x = Array::<f32>::randn([16, 3], 0.0, 1.0, &mut rng(1));
     let y = Array::<f32>::randn([16, 2], 0.0, 1.0, &mut rng(2));
-    let make = || Mlp::<f32>::new(&[3, 5, 2], Act::Tanh, OutputAct::None, &mut rng(3));
+    let make = || {
+        Mlp::<f32>::new(
+            &[3, 5, 2],
+            Activation::Tanh,
+            Activation::Identity,
+            &mut rng(3),
+        )
+    };
     let (mut a, mut b) = (make()?, make()?);
     let (mut opt_a, mut opt_b) = (Adam::new(0.01), Adam::new(0.01));
     let (mut tape_a, mut tape_b) = (Tape::new(), Tape::new());

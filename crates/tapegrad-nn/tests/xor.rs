@@ -4,7 +4,7 @@
 use std::time::Instant;
 use tapegrad_core::{rng, Array, Result, Tape};
 use tapegrad_nn::optim::{Optimizer, Sgd};
-use tapegrad_nn::{loss, Act, Mlp, Module, OutputAct, Reduction};
+use tapegrad_nn::{loss, Activation, Mlp, Module, Reduction};
 
 struct Outcome {
     seed: u64,
@@ -16,7 +16,12 @@ fn train(seed: u64) -> Result<Outcome> {
     let x = Array::<f32>::from_vec(vec![0., 0., 0., 1., 1., 0., 1., 1.], [4, 2])?;
     let y = Array::<f32>::from_vec(vec![0., 1., 1., 0.], [4, 1])?;
     // the default init for a tanh stack is Xavier uniform (see `Init`)
-    let mut model = Mlp::new(&[2, 4, 1], Act::Tanh, OutputAct::Sigmoid, &mut rng(seed))?;
+    let mut model = Mlp::new(
+        &[2, 4, 1],
+        Activation::Tanh,
+        Activation::Sigmoid,
+        &mut rng(seed),
+    )?;
     let mut opt = Sgd::new(0.5);
     let mut tape = Tape::new();
     for _ in 0..5000 {

@@ -191,6 +191,9 @@ pub(crate) fn activate<T: Element>(act: Activation, z: &mut [T]) {
         }),
         Activation::Sigmoid => simd::map_in_place(z, simd::COSTLY_GRAIN, T::sigmoid),
         Activation::Tanh => simd::map_in_place(z, simd::COSTLY_GRAIN, T::tanh_fast),
+        a @ (Activation::LeakyRelu(_) | Activation::Softmax(_)) => {
+            unreachable!("internal: linear records only the activations that fuse, not {a}")
+        }
     }
 }
 
@@ -304,11 +307,13 @@ impl<'t, T: Element> Tensor<'t, T> {
     }
 
     /// The fused dense layer `act(x · w + b)` for `x: [N, in]`, `w: [in, out]`, `b: [out]`:
-    /// one node instead of three, with its own backward rule.
+    /// one node instead of three, with its own backward rule. An activation that does not
+    /// [fuse](Activation::fuses_into_linear) (leaky ReLU, softmax) is applied as a node of its
+    /// own after it.
     ///
     /// # Errors
     /// [`Error::Shape`] when `x` or `w` is not 2-D, the inner dims differ, or `b` is not
-    /// `[out]`; [`Error::TapeMismatch`].
+    /// `[out]`; [`Error::TapeMismatch`]; the activation's errors (softmax's axis).
     #[track_caller]
     pub fn linear(
         self,
@@ -316,6 +321,9 @@ impl<'t, T: Element> Tensor<'t, T> {
         b: Option<Tensor<'t, T>>,
         act: Activation,
     ) -> Result<Tensor<'t, T>> {
+        if !act.fuses_into_linear() {
+            return self.linear(w, b, Activation::Identity)?.activate(act);
+        }
         self.check_tape(&w, "linear")?;
         if let Some(b) = &b {
             self.check_tape(b, "linear")?;

@@ -4,8 +4,9 @@
 
 use crate::array::Array;
 use crate::element::Element;
+use crate::error::Result;
 use crate::kernels::simd;
-use crate::op::Op;
+use crate::op::{Activation, Op};
 use crate::tape::Tensor;
 
 impl<'t, T: Element> Tensor<'t, T> {
@@ -102,5 +103,32 @@ impl<'t, T: Element> Tensor<'t, T> {
     #[track_caller]
     pub fn tanh(self) -> Tensor<'t, T> {
         self.unary_costly(Op::Tanh(self.id), T::tanh_fast)
+    }
+
+    /// Applies an activation: one op (`Identity` records nothing).
+    ///
+    /// ```
+    /// use tapegrad_core::{Activation, Array, Tape};
+    /// # fn main() -> tapegrad_core::Result<()> {
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(Array::from_vec(vec![-2.0, 3.0], [2])?);
+    /// assert_eq!(x.activate(Activation::Relu)?.to_array().data(), &[0.0, 3.0]);
+    /// assert_eq!(x.activate(Activation::LeakyRelu(0.5))?.to_array().data(), &[-1.0, 3.0]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::AxisOutOfRange`](crate::Error::AxisOutOfRange) for a softmax axis the tensor
+    /// does not have; the others cannot fail.
+    #[track_caller]
+    pub fn activate(self, act: Activation) -> Result<Tensor<'t, T>> {
+        Ok(match act {
+            Activation::Identity => self,
+            Activation::Relu => self.relu(),
+            Activation::LeakyRelu(slope) => self.leaky_relu(slope),
+            Activation::Sigmoid => self.sigmoid(),
+            Activation::Tanh => self.tanh(),
+            Activation::Softmax(axis) => return self.softmax(axis),
+        })
     }
 }

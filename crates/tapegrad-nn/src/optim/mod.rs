@@ -39,9 +39,9 @@
 //! ```
 //! use tapegrad_core::{rng, Array, Tape};
 //! use tapegrad_nn::optim::{Adam, Optimizer};
-//! use tapegrad_nn::{clip_grad_norm, loss, Act, Mlp, Module, OutputAct};
+//! use tapegrad_nn::{clip_grad_norm, loss, Activation, Mlp, Module};
 //! # fn main() -> tapegrad_core::Result<()> {
-//! let mut model = Mlp::<f32>::new(&[1, 8, 1], Act::Tanh, OutputAct::None, &mut rng(0))?;
+//! let mut model = Mlp::<f32>::new(&[1, 8, 1], Activation::Tanh, Activation::Identity, &mut rng(0))?;
 //! let mut opt = Adam::new(0.01);
 //! let x = Array::from_fn([16, 1], |i| i as f32 / 16.0);
 //! let y = x.map(|v| 2.0 * v - 1.0);
