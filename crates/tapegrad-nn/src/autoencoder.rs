@@ -99,6 +99,18 @@ impl<T: Element> Autoencoder<T> {
         &self.decoder
     }
 
+    /// The encoder, mutably: to train it or run it alone where a `&mut dyn Module` is needed
+    /// (switching it to evaluation mode, say, to compute the codes in batches).
+    pub fn encoder_mut(&mut self) -> &mut Mlp<T> {
+        &mut self.encoder
+    }
+
+    /// The decoder, mutably: to train it or run it alone where a `&mut dyn Module` is needed
+    /// (to decode chosen codes in batches, say).
+    pub fn decoder_mut(&mut self) -> &mut Mlp<T> {
+        &mut self.decoder
+    }
+
     /// The latent size.
     pub fn latent(&self) -> usize {
         self.decoder.sizes()[0]
@@ -208,6 +220,33 @@ mod tests {
         let tail = "    (3): Sigmoid\n  )\n)\ntotal parameters: 80";
         assert!(s.starts_with(head), "{s}");
         assert!(s.ends_with(tail), "{s}");
+        Ok(())
+    }
+
+    #[test]
+    fn mutable_parts_are_the_autoencoders() -> Result<()> {
+        let mut ae = Autoencoder::<f64>::new(
+            3,
+            &[],
+            2,
+            Activation::Relu,
+            Activation::Identity,
+            &mut rng(3),
+        )?;
+        for (_, p) in ae.encoder_mut().named_params_mut() {
+            p.value_mut().data_mut().fill(0.0);
+        }
+        for (_, p) in ae.decoder_mut().named_params_mut() {
+            p.value_mut().data_mut().fill(1.0);
+        }
+        for (name, p) in ae.named_params() {
+            let want = if name.starts_with("encoder.") {
+                0.0
+            } else {
+                1.0
+            };
+            assert!(p.value().data().iter().all(|&v| v == want), "{name}");
+        }
         Ok(())
     }
 
