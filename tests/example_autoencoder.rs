@@ -5,7 +5,7 @@
 //! there).
 
 #[allow(dead_code)]
-#[path = "../examples/autoencoder.rs"]
+#[path = "../examples/autoencoder/main.rs"]
 mod autoencoder;
 
 use autoencoder::{class_centroids, run, Args};
