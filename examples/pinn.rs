@@ -93,7 +93,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 use tapegrad::nn::optim::{Adam, Optimizer};
 use tapegrad::nn::schedule::{Cosine, LrSchedule};
-use tapegrad::nn::{Activation, Mlp, Module};
+use tapegrad::nn::{train_step, Activation, Mlp, Module};
 use tapegrad::train::{Callback, EpochStats, History};
 use tapegrad::{grad, rng, Array, Error, Result, Tape, Tensor};
 
@@ -259,6 +259,10 @@ fn u_and_u_xx<'t>(
     Ok((u, u_xx))
 }
 
+/// What [`train_step`]'s [`Error::NonFinite`] says when the loss (not an update) is NaN or
+/// infinite: that error becomes the advice to lower the learning rate.
+const NON_FINITE_LOSS: &str = "train_step: the loss";
+
 /// The source term `f(x) = -π² sin(πx)` at the points of `x`.
 fn source(x: &Array<f64>) -> Array<f64> {
     x.map(|v| -PI * PI * (PI * v).sin())
@@ -331,9 +335,11 @@ pub fn run(args: &Args) -> Result<Report> {
         progress.on_epoch_begin(epoch);
         let lr = schedule.lr_at(epoch - 1);
         opt.set_lr(lr);
-        let (loss, grads) = {
+        // one reverse pass through the forward, both recorded reverse passes, and the loss;
+        // then Adam's update
+        let loss = train_step(&mut tape, &mut model, &mut opt, |tape, model| {
             let x = tape.var(xs.clone());
-            let (_, u_xx) = u_and_u_xx(&model, &tape, x, args.boundary)?;
+            let (_, u_xx) = u_and_u_xx(model, tape, x, args.boundary)?;
             // the residual of u'' = f, squared and averaged
             let r = u_xx.sub(tape.constant(f.clone()))?;
             let mut loss = r.square().mean();
@@ -341,17 +347,15 @@ pub fn run(args: &Args) -> Result<Report> {
                 let u_ends = model.forward(tape.constant(ends.clone()))?;
                 loss = loss.add(u_ends.square().sum().mul_scalar(args.bc_weight))?;
             }
-            // one reverse pass through the forward, both recorded reverse passes, and the loss
-            (loss.item()?, loss.backward()?)
-        };
-        tape.reset();
-        if !loss.is_finite() {
-            return Err(Error::invalid(
+            Ok(loss)
+        })
+        .map_err(|e| match e {
+            Error::NonFinite { what, value } if what == NON_FINITE_LOSS => Error::invalid(
                 "pinn",
-                format!("the loss is {loss} at step {epoch}: try a smaller --lr"),
-            ));
-        }
-        opt.step(&mut model, &grads)?;
+                format!("the loss is {value} at step {epoch}: try a smaller --lr"),
+            ),
+            e => e,
+        })?;
         progress.on_batch_end(epoch, 0, 1, loss);
         let stats = EpochStats {
             epoch,
