@@ -13,8 +13,9 @@ mod common;
 use common::{example_argv, TempDir};
 use tapegrad::data::{synthetic, train_test_split, Dataset};
 use tapegrad::nn::optim::{Adam, Optimizer, RmsProp, Sgd};
+use tapegrad::nn::Activation::{Identity, Relu};
 use tapegrad::nn::ParamPath;
-use tapegrad::nn::{Activation, Dense, Init, Mlp, Module, Sequential};
+use tapegrad::nn::{Dense, Init, Mlp, Module, Sequential};
 use tapegrad::train::{evaluate, fit, predict, Data, FitConfig, Loss};
 use tapegrad::{rng, Array, Error, Result};
 
@@ -24,13 +25,7 @@ fn moons() -> (Dataset, Dataset) {
 }
 
 fn relu_mlp() -> Mlp<f32> {
-    Mlp::new(
-        &[2, 16, 16, 2],
-        Activation::Relu,
-        Activation::Identity,
-        &mut rng(0),
-    )
-    .unwrap()
+    Mlp::new(&[2, 16, 16, 2], Relu, Identity, &mut rng(0)).unwrap()
 }
 
 /// `fit` with no callback, which must fail: its error (located at the caller's line).
@@ -136,13 +131,7 @@ impl Optimizer<f32> for Overflowing {
 #[test]
 fn fit_checks_the_parameters_after_an_optimizer_that_does_not() {
     let (train, _) = moons();
-    let mut model = Mlp::<f32>::new(
-        &[2, 4, 2],
-        Activation::Relu,
-        Activation::Identity,
-        &mut rng(0),
-    )
-    .unwrap();
+    let mut model = Mlp::<f32>::new(&[2, 4, 2], Relu, Identity, &mut rng(0)).unwrap();
     let err = fit_err(
         &mut model,
         &mut Overflowing(0),
@@ -254,7 +243,7 @@ fn mismatched_model() -> Sequential<f32> {
     let mut r = rng(0);
     Sequential::<f32>::new()
         .with(Dense::new(2, 16, Init::HeNormal, &mut r))
-        .with(Activation::Relu)
+        .with(Relu)
         .with(Dense::new(15, 2, Init::HeNormal, &mut r))
 }
 

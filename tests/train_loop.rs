@@ -4,7 +4,8 @@
 
 use tapegrad::data::{self, synthetic, train_test_split};
 use tapegrad::nn::optim::{Adam, Sgd};
-use tapegrad::nn::{Activation, Autoencoder, Dense, Dropout, Init, Mlp, Module, Sequential};
+use tapegrad::nn::Activation::{Identity, Relu, Sigmoid, Tanh};
+use tapegrad::nn::{Autoencoder, Dense, Dropout, Init, Mlp, Module, Sequential};
 use tapegrad::train::{
     evaluate, fit, fit_with, predict, predict_classes, Accuracy, Callback, Data, EarlyStopping,
     EpochStats, FitConfig, History, InputTransform, Loss, Monitor,
@@ -20,13 +21,7 @@ fn moons() -> (data::Dataset, data::Dataset) {
 }
 
 fn mlp(seed: u64) -> Mlp<f32> {
-    Mlp::new(
-        &[2, 16, 2],
-        Activation::Tanh,
-        Activation::Identity,
-        &mut rng(seed),
-    )
-    .unwrap()
+    Mlp::new(&[2, 16, 2], Tanh, Identity, &mut rng(seed)).unwrap()
 }
 
 fn weights(m: &dyn Module<f32>) -> Vec<Array<f32>> {
@@ -230,13 +225,7 @@ fn a_nan_loss_names_the_epoch_and_the_step() {
 
     // A learning rate of 1e30 blows the weights of a regression up: the squared error
     // overflows f32 on the next step.
-    let mut model = Mlp::<f32>::new(
-        &[2, 16, 1],
-        Activation::Relu,
-        Activation::Identity,
-        &mut rng(0),
-    )
-    .unwrap();
+    let mut model = Mlp::<f32>::new(&[2, 16, 1], Relu, Identity, &mut rng(0)).unwrap();
     let y = train.label_column();
     let err = fit(
         &mut model,
@@ -344,13 +333,7 @@ fn the_callback_hears_every_step_and_epoch() {
     let y = Array::<f32>::from_fn([10, 1], |i| i as f32 / 10.0);
     for (drop_last, steps) in [(false, 3), (true, 2)] {
         let mut rec = Recorder::default();
-        let mut model = Mlp::<f32>::new(
-            &[3, 4, 1],
-            Activation::Tanh,
-            Activation::Identity,
-            &mut rng(0),
-        )
-        .unwrap();
+        let mut model = Mlp::<f32>::new(&[3, 4, 1], Tanh, Identity, &mut rng(0)).unwrap();
         let h = fit(
             &mut model,
             &mut Sgd::new(0.1),
@@ -485,15 +468,7 @@ fn fit_autoencoder(
 #[test]
 fn the_transform_sees_every_training_batch_and_the_target_stays_clean() {
     let x = Array::<f32>::rand_uniform([40, 6], 0.0, 1.0, &mut rng(0));
-    let mut ae = Autoencoder::<f32>::new(
-        6,
-        &[4],
-        3,
-        Activation::Relu,
-        Activation::Identity,
-        &mut rng(1),
-    )
-    .unwrap();
+    let mut ae = Autoencoder::<f32>::new(6, &[4], 3, Relu, Identity, &mut rng(1)).unwrap();
     let config = FitConfig::new(Loss::Mse).epochs(3).batch_size(16);
     let mut calls = Vec::new();
     let mut poison = |xb: &mut Array<f32>, epoch: usize, step: usize| {
@@ -526,15 +501,7 @@ fn the_transform_sees_every_training_batch_and_the_target_stays_clean() {
 fn input_noise_trains_a_denoising_autoencoder() {
     let x = Array::<f32>::rand_uniform([64, 8], 0.0, 1.0, &mut rng(3));
     let run = |noise: Option<f64>| {
-        let mut ae = Autoencoder::<f32>::new(
-            8,
-            &[16],
-            8,
-            Activation::Relu,
-            Activation::Identity,
-            &mut rng(1),
-        )
-        .unwrap();
+        let mut ae = Autoencoder::<f32>::new(8, &[16], 8, Relu, Identity, &mut rng(1)).unwrap();
         let mut config = FitConfig::new(Loss::Mse).epochs(30).batch_size(16);
         config.input_noise = noise;
         let h = fit_autoencoder(&mut ae, &x, true, &config, &mut |_, _, _| Ok(())).unwrap();
@@ -557,13 +524,7 @@ fn input_noise_trains_a_denoising_autoencoder() {
 fn threshold_accuracy_and_clipping() {
     let ds = synthetic::xor();
     let y = ds.label_column();
-    let mut model = Mlp::<f32>::new(
-        &[2, 4, 1],
-        Activation::Tanh,
-        Activation::Sigmoid,
-        &mut rng(0),
-    )
-    .unwrap();
+    let mut model = Mlp::<f32>::new(&[2, 4, 1], Tanh, Sigmoid, &mut rng(0)).unwrap();
     let h = fit(
         &mut model,
         &mut Sgd::new(0.5),

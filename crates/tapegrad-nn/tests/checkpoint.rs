@@ -6,7 +6,8 @@
 use std::fs;
 use tapegrad_core::{rng, Array, Error, Result};
 use tapegrad_nn::optim::{Adagrad, Adam, AdamW, Optimizer, RmsProp, Sgd};
-use tapegrad_nn::{load, save, Activation, Checkpoint, Mlp, Module, Progress};
+use tapegrad_nn::Activation::{Identity, Tanh};
+use tapegrad_nn::{load, save, Checkpoint, Mlp, Module, Progress};
 
 mod common;
 
@@ -36,13 +37,7 @@ fn load_err(path: &std::path::Path, m: &mut Mlp<f32>, opt: &mut dyn Optimizer<f3
 }
 
 fn mlp(seed: u64) -> Mlp<f32> {
-    Mlp::new(
-        &[3, 6, 2],
-        Activation::Tanh,
-        Activation::Identity,
-        &mut rng(seed),
-    )
-    .expect("sizes")
+    Mlp::new(&[3, 6, 2], Tanh, Identity, &mut rng(seed)).expect("sizes")
 }
 
 fn params(m: &dyn Module<f32>) -> Vec<(String, Array<f32>)> {
@@ -166,12 +161,7 @@ fn a_checkpoint_that_does_not_fit_changes_nothing() -> Result<()> {
     assert_eq!(params(&other), before);
     assert_eq!(sgd.lr(), 0.5);
     // another architecture: the model's error, naming the tensor
-    let mut wide = Mlp::<f32>::new(
-        &[3, 7, 2],
-        Activation::Tanh,
-        Activation::Identity,
-        &mut rng(0),
-    )?;
+    let mut wide = Mlp::<f32>::new(&[3, 7, 2], Tanh, Identity, &mut rng(0))?;
     let before = params(&wide);
     let mut adam2 = Adam::new(0.3);
     let err = load_err(&path, &mut wide, &mut adam2);

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 use tapegrad_core::{rng, Array};
-use tapegrad_nn::{load, save, Activation, Mlp, Module};
+use tapegrad_nn::Activation::{Identity, Tanh};
+use tapegrad_nn::{load, save, Mlp, Module};
 
 mod common;
 
@@ -25,13 +26,7 @@ const RUN: Duration = Duration::from_secs(3);
 
 /// A model big enough that a save takes a while (about 400 KB), so that writes overlap.
 fn model(seed: u64) -> Mlp<f32> {
-    Mlp::new(
-        &[256, 384, 8],
-        Activation::Tanh,
-        Activation::Identity,
-        &mut rng(seed),
-    )
-    .expect("sizes")
+    Mlp::new(&[256, 384, 8], Tanh, Identity, &mut rng(seed)).expect("sizes")
 }
 
 fn values(m: &Mlp<f32>) -> Vec<Array<f32>> {

@@ -2,6 +2,7 @@
 //! through `dyn Module` and through containers.
 
 use tapegrad_core::{rng, Array, Tape};
+use tapegrad_nn::Activation::{Identity, Relu, Sigmoid};
 use tapegrad_nn::{Dense, Init, Module, Sequential};
 
 fn names_this_file(e: &tapegrad_core::Error) -> bool {
@@ -34,27 +35,13 @@ fn sequential_forward_names_the_callers_line() {
 
 #[test]
 fn mlp_and_autoencoder_forward_name_the_callers_line() {
-    use tapegrad_nn::{Activation, Autoencoder, Mlp};
+    use tapegrad_nn::{Autoencoder, Mlp};
     let tape = Tape::<f32>::new();
     let x = tape.constant(Array::zeros([2, 7]));
-    let m = Mlp::<f32>::new(
-        &[5, 3, 2],
-        Activation::Relu,
-        Activation::Identity,
-        &mut rng(0),
-    )
-    .unwrap();
+    let m = Mlp::<f32>::new(&[5, 3, 2], Relu, Identity, &mut rng(0)).unwrap();
     let e = m.forward(x).unwrap_err();
     assert!(names_this_file(&e), "{e}");
-    let ae = Autoencoder::<f32>::new(
-        5,
-        &[3],
-        2,
-        Activation::Relu,
-        Activation::Sigmoid,
-        &mut rng(0),
-    )
-    .unwrap();
+    let ae = Autoencoder::<f32>::new(5, &[3], 2, Relu, Sigmoid, &mut rng(0)).unwrap();
     let e = ae.forward(x).unwrap_err();
     assert!(names_this_file(&e), "{e}");
     let e = ae.decode(x).unwrap_err();

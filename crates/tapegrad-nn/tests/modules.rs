@@ -3,6 +3,7 @@
 
 use tapegrad_core::{rng, Array, GradcheckOptions, Param, Result, Tape};
 use tapegrad_nn::loss::{self, Reduction};
+use tapegrad_nn::Activation::{Identity, Relu, Sigmoid, Tanh};
 use tapegrad_nn::{gradcheck_module, Activation, Dense, Dropout, Init, Mlp, Module, Sequential};
 
 mod common;
@@ -34,18 +35,8 @@ fn run<T: tapegrad_core::Element>(m: &dyn Module<T>, x: &Array<T>) -> Result<(Ar
 
 #[test]
 fn fused_mlp_equals_unfused() -> Result<()> {
-    for act in [
-        Activation::Relu,
-        Activation::Sigmoid,
-        Activation::Tanh,
-        Activation::Identity,
-        Activation::LeakyRelu(0.1),
-    ] {
-        for out in [
-            Activation::Identity,
-            Activation::Sigmoid,
-            Activation::Softmax(-1),
-        ] {
+    for act in [Relu, Sigmoid, Tanh, Identity, Activation::LeakyRelu(0.1)] {
+        for out in [Identity, Sigmoid, Activation::Softmax(-1)] {
             let mut m = Mlp::<f64>::new(&[5, 7, 6, 3], act, out, &mut rng(2))?;
             let x = Array::randn([9, 5], 0.0, 1.0, &mut rng(3));
             let (y_fused, g_fused) = run(&m, &x)?;
@@ -70,12 +61,7 @@ fn fused_mlp_equals_unfused() -> Result<()> {
 
 #[test]
 fn fused_mlp_records_fewer_nodes() -> Result<()> {
-    let mut m = Mlp::<f32>::new(
-        &[4, 8, 8, 2],
-        Activation::Relu,
-        Activation::Sigmoid,
-        &mut rng(0),
-    )?;
+    let mut m = Mlp::<f32>::new(&[4, 8, 8, 2], Relu, Sigmoid, &mut rng(0))?;
     let count = |m: &Mlp<f32>| -> Result<usize> {
         let tape = Tape::new();
         m.forward(tape.constant(Array::ones([3, 4])))?;
@@ -94,7 +80,7 @@ fn training_mode_reaches_nested_dropout() -> Result<()> {
     let mut r = rng(1);
     let inner = Sequential::<f32>::new()
         .with(Dense::new(4, 4, Init::HeNormal, &mut r))
-        .with(Activation::Relu)
+        .with(Relu)
         .with(Dropout::new(0.5, 3)?);
     let mut outer = Sequential::new().with(inner).with(Dropout::new(0.9, 4)?);
     let x = Array::<f32>::ones([64, 4]);
@@ -120,12 +106,7 @@ fn training_mode_reaches_nested_dropout() -> Result<()> {
 #[test]
 fn printout_and_counts() -> Result<()> {
     let mut r = rng(0);
-    let digits = Mlp::<f32>::new(
-        &[64, 64, 32, 10],
-        Activation::Relu,
-        Activation::Softmax(-1),
-        &mut r,
-    )?;
+    let digits = Mlp::<f32>::new(&[64, 64, 32, 10], Relu, Activation::Softmax(-1), &mut r)?;
     assert_eq!(
         digits.to_string(),
         "Mlp(\n  (0): Dense(in=64, out=64, bias)\n  (1): ReLU\n  (2): Dense(in=64, out=32, bias)\n  (3): ReLU\n  (4): Dense(in=32, out=10, bias)\n  (5): Softmax(dim=-1)\n)\ntotal parameters: 6570"
@@ -215,14 +196,14 @@ fn assert_error_at(err: &str, want: &str, line: u32) {
 
 #[test]
 fn forward_errors_name_the_module_path_and_the_callers_line() -> tapegrad_core::Result<()> {
-    use tapegrad_nn::{Activation, Autoencoder, Dense, Init, Sequential};
+    use tapegrad_nn::{Autoencoder, Dense, Init, Sequential};
     let mut r = tapegrad_core::rng(0);
     let tape = Tape::<f32>::new();
     let x = tape.constant(Array::ones([3, 4]));
 
     let seq = Sequential::<f32>::new()
         .with(Dense::new(4, 8, Init::HeNormal, &mut r))
-        .with(Activation::Relu)
+        .with(Relu)
         .with(Dense::new(9, 2, Init::HeNormal, &mut r));
     let err = seq.forward(x).unwrap_err().to_string();
     let line = line!() - 1;
@@ -244,7 +225,7 @@ fn forward_errors_name_the_module_path_and_the_callers_line() -> tapegrad_core::
     assert_error_at(&err, "(in module `1.0`: Dense(in=5, out=2, bias))", line);
 
     // an autoencoder names encoder/decoder and the MLP's torch-style index
-    let ae = Autoencoder::<f32>::new(6, &[4], 2, Activation::Tanh, Activation::Sigmoid, &mut r)?;
+    let ae = Autoencoder::<f32>::new(6, &[4], 2, Tanh, Sigmoid, &mut r)?;
     let err = ae.forward(x).unwrap_err().to_string();
     let line = line!() - 1;
     let want =

@@ -7,9 +7,8 @@
 use tapegrad_core::{rng, Array, Gradients, Param, Result, Tape};
 use tapegrad_nn::optim::{Adagrad, Adam, AdamW, Optimizer, RmsProp, Sgd};
 use tapegrad_nn::schedule::{Cosine, LrSchedule};
-use tapegrad_nn::{
-    clip_grad_norm, clip_grad_value, loss, Activation, Dense, Init, Mlp, Module, Reduction,
-};
+use tapegrad_nn::Activation::{Identity, Relu, Tanh};
+use tapegrad_nn::{clip_grad_norm, clip_grad_value, loss, Dense, Init, Mlp, Module, Reduction};
 
 mod common;
 use common::regress;
@@ -301,12 +300,7 @@ fn grads_of(
 
 #[test]
 fn accumulating_two_half_batches_equals_one_full_batch() -> Result<()> {
-    let model = Mlp::<f64>::new(
-        &[3, 5, 2],
-        tapegrad_nn::Activation::Tanh,
-        Activation::Identity,
-        &mut rng(1),
-    )?;
+    let model = Mlp::<f64>::new(&[3, 5, 2], Tanh, Identity, &mut rng(1))?;
     let (x, y) = xy();
     let full = grads_of(&model, &x, &y)?;
     let mut acc = Gradients::new();
@@ -349,12 +343,7 @@ fn accumulating_two_half_batches_equals_one_full_batch() -> Result<()> {
 
 #[test]
 fn parameters_without_gradient_are_skipped() -> Result<()> {
-    let mut model = Mlp::<f64>::new(
-        &[3, 4, 2],
-        tapegrad_nn::Activation::Relu,
-        Activation::Identity,
-        &mut rng(2),
-    )?;
+    let mut model = Mlp::<f64>::new(&[3, 4, 2], Relu, Identity, &mut rng(2))?;
     let (x, _) = xy();
     let values = |m: &Mlp<f64>, layer: usize| -> Vec<Array<f64>> {
         m.layers()[layer]
@@ -383,12 +372,7 @@ fn parameters_without_gradient_are_skipped() -> Result<()> {
 
 #[test]
 fn clipping_by_norm_and_value() -> Result<()> {
-    let model = Mlp::<f64>::new(
-        &[3, 4, 2],
-        tapegrad_nn::Activation::Tanh,
-        Activation::Identity,
-        &mut rng(3),
-    )?;
+    let model = Mlp::<f64>::new(&[3, 4, 2], Tanh, Identity, &mut rng(3))?;
     let (x, y) = xy();
     let mut g = grads_of(&model, &x, &y)?;
     let norm = g.global_norm();
@@ -589,14 +573,7 @@ fn run(opt: &mut dyn Optimizer<f64>, model: &mut Mlp<f64>, steps: usize) -> Resu
 
 #[test]
 fn exported_state_continues_exactly_in_a_new_optimizer_and_model() -> Result<()> {
-    let fresh = || {
-        Mlp::<f64>::new(
-            &[3, 5, 2],
-            tapegrad_nn::Activation::Tanh,
-            Activation::Identity,
-            &mut rng(21),
-        )
-    };
+    let fresh = || Mlp::<f64>::new(&[3, 5, 2], Tanh, Identity, &mut rng(21));
     for (mut straight, mut first, mut second) in every_optimizer(0.01)
         .into_iter()
         .zip(every_optimizer(0.01))
@@ -626,12 +603,7 @@ fn exported_state_continues_exactly_in_a_new_optimizer_and_model() -> Result<()>
 
 #[test]
 fn importing_a_state_that_does_not_fit_is_an_error_and_changes_nothing() -> Result<()> {
-    let mut model = Mlp::<f64>::new(
-        &[3, 5, 2],
-        tapegrad_nn::Activation::Tanh,
-        Activation::Identity,
-        &mut rng(1),
-    )?;
+    let mut model = Mlp::<f64>::new(&[3, 5, 2], Tanh, Identity, &mut rng(1))?;
     let mut adam = Adam::new(0.01);
     run(&mut adam, &mut model, 2)?;
     let state = adam.export_state(&model)?;
@@ -648,12 +620,7 @@ fn importing_a_state_that_does_not_fit_is_an_error_and_changes_nothing() -> Resu
     );
     assert_eq!(sgd.lr(), 0.3);
     // a parameter the model does not have
-    let small = Mlp::<f64>::new(
-        &[3, 2],
-        tapegrad_nn::Activation::Tanh,
-        Activation::Identity,
-        &mut rng(1),
-    )?;
+    let small = Mlp::<f64>::new(&[3, 2], Tanh, Identity, &mut rng(1))?;
     let mut other = Adam::new(0.7);
     let err = other.import_state(&small, &state).unwrap_err().to_string();
     assert!(

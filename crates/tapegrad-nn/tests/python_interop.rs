@@ -8,7 +8,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use tapegrad_core::{rng, Element, Result};
-use tapegrad_nn::{Activation, Autoencoder, Mlp, Module};
+use tapegrad_nn::Activation::{Identity, Relu, Sigmoid, Tanh};
+use tapegrad_nn::{Autoencoder, Mlp, Module};
 
 const SCRIPT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -75,20 +76,8 @@ fn python_reads_our_files_and_we_read_theirs() -> Result<()> {
         return Ok(());
     }
     let dir = scratch("interop");
-    let mlp = Mlp::<f32>::new(
-        &[784, 64, 32, 10],
-        Activation::Relu,
-        Activation::Identity,
-        &mut rng(1),
-    )?;
-    let ae = Autoencoder::<f64>::new(
-        12,
-        &[8],
-        3,
-        Activation::Tanh,
-        Activation::Sigmoid,
-        &mut rng(2),
-    )?;
+    let mlp = Mlp::<f32>::new(&[784, 64, 32, 10], Relu, Identity, &mut rng(1))?;
+    let ae = Autoencoder::<f64>::new(12, &[8], 3, Tanh, Sigmoid, &mut rng(2))?;
     for (name, file, expect) in [
         ("mlp", dir.join("mlp.safetensors"), expected(&mlp)),
         ("ae", dir.join("ae.safetensors"), expected(&ae)),
@@ -106,12 +95,7 @@ fn python_reads_our_files_and_we_read_theirs() -> Result<()> {
     // the reference writer's file loads into the matching model
     let theirs = dir.join("theirs.safetensors");
     run_python(&[Path::new("write"), &theirs]);
-    let mut m = Mlp::<f32>::new(
-        &[2, 4, 1],
-        Activation::Tanh,
-        Activation::Sigmoid,
-        &mut rng(0),
-    )?;
+    let mut m = Mlp::<f32>::new(&[2, 4, 1], Tanh, Sigmoid, &mut rng(0))?;
     m.load(&theirs)?;
     let w0: Vec<f32> = (0..8).map(|i| i as f32 / 8.0 - 0.5).collect();
     assert_eq!(m.layers()[0].weight().value().data(), w0.as_slice());

@@ -5,7 +5,8 @@
 use proptest::prelude::*;
 use std::fs;
 use tapegrad_core::{rng, Array, Error, Result, Tape};
-use tapegrad_nn::{load, save, Activation, Autoencoder, Mlp, Module};
+use tapegrad_nn::Activation::{Identity, Relu, Sigmoid, Tanh};
+use tapegrad_nn::{load, save, Autoencoder, Mlp, Module};
 
 mod common;
 
@@ -23,32 +24,16 @@ fn params<T: tapegrad_core::Element>(m: &dyn Module<T>) -> Vec<(String, Array<T>
 }
 
 fn xor_mlp(seed: u64) -> Mlp<f32> {
-    Mlp::new(
-        &[2, 4, 1],
-        Activation::Tanh,
-        Activation::Sigmoid,
-        &mut rng(seed),
-    )
-    .expect("sizes")
+    Mlp::new(&[2, 4, 1], Tanh, Sigmoid, &mut rng(seed)).expect("sizes")
 }
 
 #[test]
 fn round_trip_f32_and_f64() -> Result<()> {
     let dir = scratch("round-trip");
-    let a = Mlp::<f32>::new(
-        &[64, 64, 32, 10],
-        Activation::Relu,
-        Activation::Identity,
-        &mut rng(1),
-    )?;
+    let a = Mlp::<f32>::new(&[64, 64, 32, 10], Relu, Identity, &mut rng(1))?;
     let path = dir.join("digits.safetensors");
     a.save(&path)?;
-    let mut b = Mlp::<f32>::new(
-        &[64, 64, 32, 10],
-        Activation::Relu,
-        Activation::Identity,
-        &mut rng(2),
-    )?;
+    let mut b = Mlp::<f32>::new(&[64, 64, 32, 10], Relu, Identity, &mut rng(2))?;
     assert_ne!(params(&a), params(&b));
     b.load(&path)?;
     assert_eq!(params(&a), params(&b));
@@ -61,22 +46,15 @@ fn round_trip_f32_and_f64() -> Result<()> {
     );
     assert_eq!(ya, yb);
 
-    let ae = Autoencoder::<f64>::new(
-        8,
-        &[6],
-        3,
-        Activation::Tanh,
-        Activation::Sigmoid,
-        &mut rng(4),
-    )?;
+    let ae = Autoencoder::<f64>::new(8, &[6], 3, Tanh, Sigmoid, &mut rng(4))?;
     let path = dir.join("ae.safetensors");
     save(&ae, &path)?; // the free function works on any module, `dyn` included
     let mut ae2: Box<dyn Module<f64>> = Box::new(Autoencoder::<f64>::new(
         8,
         &[6],
         3,
-        Activation::Tanh,
-        Activation::Sigmoid,
+        Tanh,
+        Sigmoid,
         &mut rng(5),
     )?);
     load(&mut *ae2, &path)?;
@@ -136,42 +114,27 @@ fn loading_into_another_architecture_fails_clearly() -> Result<()> {
     let shown = path.display().to_string();
 
     // a wider hidden layer: a shape mismatch, naming the tensor and both shapes
-    let mut wide = Mlp::<f32>::new(
-        &[2, 8, 1],
-        Activation::Tanh,
-        Activation::Sigmoid,
-        &mut rng(1),
-    )?;
+    let mut wide = Mlp::<f32>::new(&[2, 8, 1], Tanh, Sigmoid, &mut rng(1))?;
     let err = load_err(&mut wide, &path);
     assert_eq!(
         err,
         format!("{shown}: tensor `0.weight` has shape [2, 4] in the file but [2, 8] in the model")
     );
     // a deeper model: a tensor missing from the file
-    let mut deep = Mlp::<f32>::new(
-        &[2, 4, 4, 1],
-        Activation::Tanh,
-        Activation::Sigmoid,
-        &mut rng(1),
-    )?;
+    let mut deep = Mlp::<f32>::new(&[2, 4, 4, 1], Tanh, Sigmoid, &mut rng(1))?;
     let err = load_err(&mut deep, &path);
     assert!(
         err.contains("tensor `2.weight` has shape [4, 1] in the file but [4, 4]"),
         "{err}"
     );
-    let mut deeper = Mlp::<f32>::new(
-        &[2, 4, 1, 1],
-        Activation::Tanh,
-        Activation::Sigmoid,
-        &mut rng(1),
-    )?;
+    let mut deeper = Mlp::<f32>::new(&[2, 4, 1, 1], Tanh, Sigmoid, &mut rng(1))?;
     let err = load_err(&mut deeper, &path);
     assert!(
         err.ends_with("tensor `4.weight` (shape [1, 1]) is missing from the file"),
         "{err}"
     );
     // a smaller model: the file has a tensor the model does not have
-    let mut small = Mlp::<f32>::new(&[2, 4], Activation::Tanh, Activation::Sigmoid, &mut rng(1))?;
+    let mut small = Mlp::<f32>::new(&[2, 4], Tanh, Sigmoid, &mut rng(1))?;
     let err = load_err(&mut small, &path);
     assert!(
         err.ends_with("the file has tensor `2.bias` that the model does not have"),
@@ -179,13 +142,7 @@ fn loading_into_another_architecture_fails_clearly() -> Result<()> {
     );
     // another element type: f64 parameters into an f32 model
     let f64_path = dir.join("xor64.safetensors");
-    Mlp::<f64>::new(
-        &[2, 4, 1],
-        Activation::Tanh,
-        Activation::Sigmoid,
-        &mut rng(0),
-    )?
-    .save(&f64_path)?;
+    Mlp::<f64>::new(&[2, 4, 1], Tanh, Sigmoid, &mut rng(0))?.save(&f64_path)?;
     let mut m = xor_mlp(1);
     let err = load_err(&mut m, &f64_path);
     assert!(
@@ -193,14 +150,7 @@ fn loading_into_another_architecture_fails_clearly() -> Result<()> {
         "{err}"
     );
     // an autoencoder's names are not an MLP's
-    let ae = Autoencoder::<f32>::new(
-        2,
-        &[],
-        4,
-        Activation::Tanh,
-        Activation::Identity,
-        &mut rng(0),
-    )?;
+    let ae = Autoencoder::<f32>::new(2, &[], 4, Tanh, Identity, &mut rng(0))?;
     let ae_path = dir.join("ae.safetensors");
     ae.save(&ae_path)?;
     let err = load_err(&mut xor_mlp(2), &ae_path);
