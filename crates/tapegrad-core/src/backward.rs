@@ -477,5 +477,72 @@ fn rule<T: Element>(
                 emit(*x, dx);
             }
         }
+        // d min(a, b)/da = 1 where a < b, 1/2 where a = b, 0 where a > b (max: the mirror);
+        // b's share is the same rule with the roles swapped; summed over broadcast axes
+        Op::Minimum(a, b) | Op::Maximum(a, b) => {
+            let lower = matches!(node.op, Op::Minimum(..));
+            let (av, bv) = (val(*a), val(*b));
+            if need(*b) {
+                let s = kernels::binary(bv, av, g.shape(), |b, a| kernels::pair_share(b, a, lower));
+                emit(*b, sum_to_shape(map2(&g, &s, |g, s| g * s), bv.shape()));
+            }
+            if need(*a) {
+                let s = kernels::binary(av, bv, g.shape(), |a, b| kernels::pair_share(a, b, lower));
+                emit(*a, sum_to_shape(map2(&g, &s, |g, s| g * s), av.shape()));
+            }
+        }
+        // d where(c, a, b)/da = 1 where c != 0, d/db = 1 where c = 0; c gets none
+        Op::Where {
+            cond,
+            on_true,
+            on_false,
+        } => {
+            let cv = val(*cond);
+            let zero = T::zero();
+            if need(*on_false) {
+                let d = kernels::binary(&g, cv, g.shape(), |g, c| if c != zero { zero } else { g });
+                emit(*on_false, sum_to_shape(d, val(*on_false).shape()));
+            }
+            if need(*on_true) {
+                let d = kernels::binary(&g, cv, g.shape(), |g, c| if c != zero { g } else { zero });
+                emit(*on_true, sum_to_shape(d, val(*on_true).shape()));
+            }
+        }
+        // d clamp(x, lo, hi)/dx = 1 where lo <= x <= hi (bounds included), else 0
+        Op::Clamp { x, lo, hi } => {
+            let (lo, hi) = (lo.map(c), hi.map(c));
+            emit(
+                *x,
+                map2(&g, val(*x), |g, x| {
+                    if lo.is_none_or(|l| x >= l) && hi.is_none_or(|h| x <= h) {
+                        g
+                    } else {
+                        T::zero()
+                    }
+                }),
+            )
+        }
+        // d(min x)/dx_i = 1/k at the k positions holding the min, 0 elsewhere
+        Op::Min { x, axis } => emit(*x, kernels::max_backward(val(*x), y, &g, *axis)),
+        // d var/dx_i = 2(x_i - mean)/(N - correction)
+        Op::Variance {
+            x,
+            axis,
+            correction,
+        } => emit(
+            *x,
+            kernels::var_backward(val(*x), y, &g, *axis, *correction),
+        ),
+        // d std/dx_i = (x_i - mean)/((N - correction)·std), 0 where std = 0
+        Op::StdDev {
+            x,
+            axis,
+            correction,
+        } => emit(
+            *x,
+            kernels::std_backward(val(*x), y, &g, *axis, *correction),
+        ),
+        // d logsumexp/dx_i = softmax(x)_i (0 for a lane of all -inf)
+        Op::LogSumExp { x, axis } => emit(*x, kernels::logsumexp_backward(val(*x), y, &g, *axis)),
     }
 }

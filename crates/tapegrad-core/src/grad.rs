@@ -761,6 +761,135 @@ fn rule<'t, T: Element>(
                 emit(*x, dz.matmul_t(t(*w), false, true)?)?;
             }
         }
+        // d min(a, b)/da = 1 where a < b, 1/2 where a = b, 0 where a > b (max: the mirror);
+        // b's share is the same rule with the roles swapped (constant masks)
+        Op::Minimum(a, b) | Op::Maximum(a, b) => {
+            let lower = matches!(op, Op::Minimum(..));
+            let (ta, tb) = (t(*a), t(*b));
+            let out = y.shape();
+            let share = |p: Tensor<'t, T>, q: Tensor<'t, T>| {
+                let m = {
+                    let (pv, qv) = (p.value_ref(), q.value_ref());
+                    kernels::binary(&pv, &qv, &out, |p, q| kernels::pair_share(p, q, lower))
+                };
+                tape.constant(m)
+            };
+            if need(*b) {
+                emit(*b, sum_to(g.mul(share(tb, ta))?, &tb.shape())?)?;
+            }
+            if need(*a) {
+                emit(*a, sum_to(g.mul(share(ta, tb))?, &ta.shape())?)?;
+            }
+        }
+        // d where(c, a, b)/da = 1 where c != 0, d/db = 1 where c = 0; c gets none (constant
+        // masks of c's shape, broadcast by the product)
+        Op::Where {
+            cond,
+            on_true,
+            on_false,
+        } => {
+            let c = t(*cond);
+            if need(*on_false) {
+                let m = mask(c, |v| if v != zero { zero } else { T::one() });
+                emit(*on_false, sum_to(g.mul(m)?, &t(*on_false).shape())?)?;
+            }
+            if need(*on_true) {
+                let m = mask(c, |v| if v != zero { T::one() } else { zero });
+                emit(*on_true, sum_to(g.mul(m)?, &t(*on_true).shape())?)?;
+            }
+        }
+        // d clamp(x, lo, hi)/dx = 1 where lo <= x <= hi (bounds included), else 0
+        Op::Clamp { x, lo, hi } => {
+            let (lo, hi) = (lo.map(T::of), hi.map(T::of));
+            let m = mask(t(*x), |v| {
+                if lo.is_none_or(|l| v >= l) && hi.is_none_or(|h| v <= h) {
+                    T::one()
+                } else {
+                    zero
+                }
+            });
+            emit(*x, g.mul(m)?)?
+        }
+        // d(min x)/dx_i = 1/k at the k positions holding the min (a constant mask)
+        Op::Min { x, axis } => {
+            let m = {
+                let (xv, yv) = (t(*x).value_ref(), y.value_ref());
+                let ones = Array::ones(yv.shape().clone());
+                kernels::max_backward(&xv, &yv, &ones, *axis)
+            };
+            let m = tape.constant(m);
+            let xs = t(*x).shape();
+            emit(*x, broadcast_back(g, &xs, *axis)?.mul(m)?)?
+        }
+        // d var/dx_i = 2(x_i - mean)/(N - correction)
+        Op::Variance {
+            x,
+            axis,
+            correction,
+        } => {
+            let (xc, xs) = centred(t(*x), *axis)?;
+            let k = 2.0 / divisor(&xs, *axis, *correction);
+            emit(*x, broadcast_back(g, &xs, *axis)?.mul(xc)?.mul_scalar(k))?
+        }
+        // d std/dx_i = (x_i - mean)/((N - correction)·std), 0 where std = 0: there x - mean
+        // is exactly 0, and std is replaced by 1 (a constant added) so nothing divides by 0
+        Op::StdDev {
+            x,
+            axis,
+            correction,
+        } => {
+            let (xc, xs) = centred(t(*x), *axis)?;
+            let k = 1.0 / divisor(&xs, *axis, *correction);
+            let safe = y.add(mask(y, |v| if v == zero { T::one() } else { zero }))?;
+            let d = broadcast_back(g.div(safe)?, &xs, *axis)?.mul(xc)?;
+            emit(*x, d.mul_scalar(k))?
+        }
+        // d logsumexp/dx_i = softmax(x)_i (a recorded softmax; 0 for a lane of all -inf)
+        Op::LogSumExp { x, axis } => {
+            let (x, xs) = (t(*x), t(*x).shape());
+            let softmax = |z: Tensor<'t, T>| match axis {
+                Some(a) => z.softmax(*a as isize),
+                None => z.reshape([xs.numel()])?.softmax(0)?.reshape(xs.clone()),
+            };
+            let ninf = T::neg_infinity();
+            let dead = y.value_ref().data().contains(&ninf);
+            let sm = if dead {
+                // lanes of all -inf: the softmax is read at 0 there (finite), then masked to 0
+                let live = mask(y, |v| if v == ninf { zero } else { T::one() });
+                let live = broadcast_back(live, &xs, *axis)?;
+                let zeros = tape.constant(Array::zeros(xs.clone()));
+                softmax(live.where_cond(x, zeros)?)?.mul(live)?
+            } else {
+                softmax(x)?
+            };
+            emit(x.id, broadcast_back(g, &xs, *axis)?.mul(sm)?)?
+        }
     }
     Ok(())
+}
+
+/// The deviations `x - mean` along `axis` (all elements for `None`), recorded as
+/// `(x - c) - mean(x - c)` with `c` the exact lane means as a constant: 0 exactly in a lane of
+/// equal elements (as the array form), and the derivative of a centring either way.
+fn centred<'t, T: Element>(
+    x: Tensor<'t, T>,
+    axis: Option<usize>,
+) -> Result<(Tensor<'t, T>, Shape)> {
+    let xs = x.shape();
+    let c = {
+        let xv = x.value_ref();
+        kernels::lane_means(&xv, axis)
+    };
+    let d = x.sub(x.tape.constant(c))?;
+    let m = match axis {
+        Some(a) => d.mean_axis(a as isize, true)?,
+        None => d.mean(),
+    };
+    Ok((d.sub(m)?, xs))
+}
+
+/// The divisor of a variance, `max(N - correction, 0)`.
+fn divisor(xs: &Shape, axis: Option<usize>, correction: usize) -> f64 {
+    let n = axis.map_or(xs.numel(), |a| xs.dim(a));
+    n.saturating_sub(correction) as f64
 }

@@ -149,6 +149,61 @@ pub enum Op {
         /// [`Activation::fuses_into_linear`]).
         act: Activation,
     },
+    /// `min(a, b)` elementwise with broadcasting; a tie gives each side half the gradient.
+    Minimum(NodeId, NodeId),
+    /// `max(a, b)` elementwise with broadcasting; a tie gives each side half the gradient.
+    Maximum(NodeId, NodeId),
+    /// `on_true` where `cond` is nonzero, else `on_false`, all three broadcast together;
+    /// `cond` gets no gradient.
+    Where {
+        /// The condition, read as "nonzero = true".
+        cond: NodeId,
+        /// The values taken where `cond` is nonzero.
+        on_true: NodeId,
+        /// The values taken where `cond` is zero.
+        on_false: NodeId,
+    },
+    /// `x` clamped into `[lo, hi]` (either bound optional; `hi` wins when `lo > hi`).
+    Clamp {
+        /// The input.
+        x: NodeId,
+        /// The lower bound, if any.
+        lo: Option<f64>,
+        /// The upper bound, if any.
+        hi: Option<f64>,
+    },
+    /// Minimum over an axis (or all elements); ties share the gradient.
+    Min {
+        /// The input.
+        x: NodeId,
+        /// The axis; `None` reduces everything.
+        axis: Option<usize>,
+    },
+    /// Variance over an axis (or all elements), dividing by `N - correction`.
+    Variance {
+        /// The input.
+        x: NodeId,
+        /// The axis; `None` reduces everything.
+        axis: Option<usize>,
+        /// Subtracted from the element count `N` in the divisor (1: unbiased).
+        correction: usize,
+    },
+    /// Standard deviation over an axis (or all elements): the square root of [`Op::Variance`].
+    StdDev {
+        /// The input.
+        x: NodeId,
+        /// The axis; `None` reduces everything.
+        axis: Option<usize>,
+        /// Subtracted from the element count `N` in the divisor (1: unbiased).
+        correction: usize,
+    },
+    /// `log Σ e^x` over an axis (or all elements), computed stably.
+    LogSumExp {
+        /// The input.
+        x: NodeId,
+        /// The axis; `None` reduces everything.
+        axis: Option<usize>,
+    },
 }
 
 /// An activation function, the one vocabulary for them: what [`Tensor::activate`] applies,
@@ -244,6 +299,17 @@ impl Op {
                 v.extend(*b);
                 v
             }
+            Minimum(a, b) | Maximum(a, b) => SmallVec::from_slice(&[*a, *b]),
+            Where {
+                cond,
+                on_true,
+                on_false,
+            } => SmallVec::from_slice(&[*cond, *on_true, *on_false]),
+            Clamp { x, .. }
+            | Min { x, .. }
+            | Variance { x, .. }
+            | StdDev { x, .. }
+            | LogSumExp { x, .. } => SmallVec::from_slice(&[*x]),
         }
     }
 
@@ -287,6 +353,14 @@ impl Op {
             BceWithLogits(..) => "bce_with_logits",
             CrossEntropy { .. } => "cross_entropy_with_logits",
             Linear { .. } => "linear",
+            Minimum(..) => "minimum",
+            Maximum(..) => "maximum",
+            Where { .. } => "where_cond",
+            Clamp { .. } => "clamp",
+            Min { .. } => "min",
+            Variance { .. } => "var",
+            StdDev { .. } => "std",
+            LogSumExp { .. } => "logsumexp",
         }
     }
 
@@ -316,6 +390,30 @@ impl fmt::Display for Op {
             Op::IndexSelect { indices, .. } => write!(f, ", {} rows", indices.len())?,
             Op::Linear { act, .. } => write!(f, ", {act:?}")?,
             Op::MatmulT { ta, tb, .. } => write!(f, ", ta={ta}, tb={tb}")?,
+            Op::Clamp { lo, hi, .. } => {
+                if let Some(lo) = lo {
+                    write!(f, ", lo={lo}")?
+                }
+                if let Some(hi) = hi {
+                    write!(f, ", hi={hi}")?
+                }
+            }
+            Op::Min { axis, .. } | Op::LogSumExp { axis, .. } => match axis {
+                Some(a) => write!(f, ", axis={a}")?,
+                None => write!(f, ", all")?,
+            },
+            Op::Variance {
+                axis, correction, ..
+            }
+            | Op::StdDev {
+                axis, correction, ..
+            } => {
+                match axis {
+                    Some(a) => write!(f, ", axis={a}")?,
+                    None => write!(f, ", all")?,
+                }
+                write!(f, ", correction={correction}")?
+            }
             _ => {}
         }
         write!(f, ")")

@@ -9,6 +9,7 @@
 mod broadcast;
 mod layout;
 mod reduce;
+mod select;
 mod softmax;
 
 pub(crate) use tapegrad_kernels::{gemm, pool, simd, MatRef};
@@ -25,4 +26,8 @@ pub(crate) mod parallel {
 pub(crate) use broadcast::{binary, sum_to_shape};
 pub(crate) use layout::{concat, gather_rows, permute, scatter_add_rows, slice_axis};
 pub(crate) use reduce::{broadcast_back, max_axis, max_backward, sum_axis};
+pub(crate) use select::{
+    lane_means, logsumexp, logsumexp_backward, min_axis, pair_share, std_backward, var_axis,
+    var_backward, where_cond,
+};
 pub(crate) use softmax::{log_softmax, log_softmax_backward, softmax, softmax_backward};

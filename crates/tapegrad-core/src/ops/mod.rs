@@ -10,6 +10,7 @@ mod layout;
 mod linalg;
 mod loss;
 mod reduce;
+mod select;
 mod softmax;
 mod unary;
 
