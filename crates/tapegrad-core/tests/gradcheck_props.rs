@@ -48,6 +48,15 @@
 //! | `mse` | `mse` | prediction and target of one shape of rank 0-3 (both get gradients) |
 //! | `bce_with_logits` | `bce_with_logits` | logits of rank 0-3, soft targets in `[0.05, 0.95)` (both get gradients) |
 //! | `cross_entropy_with_logits` | `cross_entropy_with_logits` | logits `[n, c]`, one class index per row |
+//! | `minimum`, `maximum` | `minimum(a, b)`, `maximum(a, b)` | two shapes of rank 0-3 that broadcast together; one side near a grid of step 0.5, the other between its points (no ties: at least 0.09 apart), either order |
+//! | `where_cond` | `where_cond(cond, a, b)` | three shapes of rank 0-3 that broadcast together; `cond` a constant 0/1 mask (about half true) |
+//! | `clamp` | `clamp(lo, hi)` | rank 0-3; both bounds, only `lo`, only `hi`, none, or `lo > hi`; every value at least 0.1 from each bound |
+//! | `min_all` | full min | rank 0-3, pairwise distinct values (a unique arg-min) |
+//! | `min_axis` | min over one axis, `keepdim` drawn | rank 1-3, distinct values, any axis index |
+//! | `var` | `var(correction)`, `var_axis(axis, keepdim, correction)` | rank 0-3, all elements or any axis index; `keepdim` drawn; correction 0 or 1 (0 for a lane of one) |
+//! | `std` | `std(correction)`, `std_axis(axis, keepdim, correction)` | rank 1-3, all elements or any axis index, each lane spread out (standard deviation at least 1, or a lane of one); correction as `var` |
+//! | `logsumexp_all` | `logsumexp()` | rank 0-3 |
+//! | `logsumexp_axis` | `logsumexp_axis(axis, keepdim)` | rank 1-3, any axis index, `keepdim` drawn |
 
 #[macro_use]
 mod common;

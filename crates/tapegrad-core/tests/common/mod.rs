@@ -203,6 +203,107 @@ pub fn check<T: Element>(
     Ok(())
 }
 
+/// Values on a grid of step 0.5 (`k/2` for `k` in -6..=6) moved by at most 0.08: drawn for one
+/// operand of `minimum`/`maximum`, with [`off_grid`] for the other, so that the two never tie
+/// nor come within 0.09 of each other (more than the largest finite-difference step, 0.03).
+pub fn on_grid(shape: Vec<usize>) -> BoxedStrategy<Array<f64>> {
+    grid_values(shape, 0.0)
+}
+
+/// Values on the grid of [`on_grid`] shifted by 0.25: between its points.
+pub fn off_grid(shape: Vec<usize>) -> BoxedStrategy<Array<f64>> {
+    grid_values(shape, 0.25)
+}
+
+fn grid_values(shape: Vec<usize>, offset: f64) -> BoxedStrategy<Array<f64>> {
+    let n: usize = shape.iter().product();
+    prop::collection::vec((-6i32..=5, -0.08..0.08f64), n)
+        .prop_map(move |v| {
+            let data = v
+                .into_iter()
+                .map(|(k, d)| k as f64 * 0.5 + offset + d)
+                .collect();
+            Array::from_vec(data, shape.clone()).expect("length matches")
+        })
+        .boxed()
+}
+
+/// The bounds of `clamp` (`None` for an absent one; `lo > hi` sometimes, which clamps every
+/// element to `hi`) and an array whose values keep at least `KINK` from both bounds.
+pub fn clamp_case() -> BoxedStrategy<(Array<f64>, Option<f64>, Option<f64>)> {
+    (
+        array(0..=3, any_values),
+        -2.0..0.0f64,
+        0.5..2.0f64,
+        0..5usize,
+    )
+        .prop_map(|(x, lo, hi, mode)| {
+            let (lo, hi) = match mode {
+                0 => (Some(lo), Some(hi)),
+                1 => (Some(lo), None),
+                2 => (None, Some(hi)),
+                3 => (None, None),
+                _ => (Some(hi), Some(lo)), // lo > hi
+            };
+            // the bounds are at least 0.5 apart: a value moved off one stays off the other
+            let away = |v: f64, b: Option<f64>| match b {
+                Some(b) if (v - b).abs() < KINK => b + if v >= b { KINK } else { -KINK },
+                _ => v,
+            };
+            (x.map(|v| away(away(v, lo), hi)), lo, hi)
+        })
+        .boxed()
+}
+
+/// An array of rank 1-3 and an optional axis, whose lanes along the axis (all elements for
+/// `None`) are spread out: the `j`-th of a lane of `n` is `-3 + 6(j + 1/2)/n + u/n`, `u` in
+/// `[-1, 1)`, so a lane of two or more has a standard deviation of at least 1 (far from
+/// `std`'s kink at 0); a lane of one has none (`std` is then constant 0, and so its gradient).
+pub fn spread_lanes() -> BoxedStrategy<(Array<f64>, Option<isize>)> {
+    dims(1..=3)
+        .prop_flat_map(|d| {
+            let r = d.len() as isize;
+            let axis = prop_oneof![Just(None), (-r..r).prop_map(Some)];
+            (uniform(d, -1.0, 1.0), axis)
+        })
+        .prop_map(|(u, axis)| {
+            let shape = u.shape().clone();
+            let rank = shape.rank() as isize;
+            let (n, stride) = match axis {
+                Some(a) => {
+                    let a = if a < 0 { a + rank } else { a } as usize;
+                    let stride: usize = shape.dims()[a + 1..].iter().product();
+                    (shape.dim(a), stride)
+                }
+                None => (shape.numel(), 1),
+            };
+            let data = u
+                .data()
+                .iter()
+                .enumerate()
+                .map(|(k, &u)| {
+                    let j = (k / stride) % n;
+                    -3.0 + 6.0 * (j as f64 + 0.5) / n as f64 + u / n as f64
+                })
+                .collect();
+            (Array::from_vec(data, shape).expect("length matches"), axis)
+        })
+        .boxed()
+}
+
+/// Three shapes that broadcast together, each of rank 0-3.
+pub fn broadcast_triple() -> BoxedStrategy<(Vec<usize>, Vec<usize>, Vec<usize>)> {
+    dims(0..=3)
+        .prop_flat_map(|out| {
+            (
+                broadcastable_to(out.clone()),
+                broadcastable_to(out.clone()),
+                broadcastable_to(out),
+            )
+        })
+        .boxed()
+}
+
 /// The gradient-check properties of every op, for one element type: `$t` is the element
 /// type, `$cases` the number of cases per property, `$opts` the `GradcheckOptions` (its seed
 /// is replaced by a random one per case, so the weights `r` of `sum(y · r)` vary too).
@@ -606,6 +707,130 @@ macro_rules! gradient_properties {
                 seed in any::<u64>(),
             ) {
                 check::<$t>(|_, x| x[0].cross_entropy_with_logits(&targets), &[a], opts(seed))?;
+            }
+
+            // ---- selection: minimum/maximum, where, clamp, min, var/std, logsumexp ----
+
+            #[test]
+            fn minimum(
+                (a, b, flip) in (broadcast_pair(on_grid, off_grid), any::<bool>())
+                    .prop_map(|((a, b), f)| (a, b, f)),
+                seed in any::<u64>(),
+            ) {
+                // either side on the grid, the other between its points: no ties
+                let (a, b) = if flip { (b, a) } else { (a, b) };
+                check::<$t>(|_, x| x[0].minimum(x[1]), &[a, b], opts(seed))?;
+            }
+
+            #[test]
+            fn maximum(
+                (a, b, flip) in (broadcast_pair(on_grid, off_grid), any::<bool>())
+                    .prop_map(|((a, b), f)| (a, b, f)),
+                seed in any::<u64>(),
+            ) {
+                let (a, b) = if flip { (b, a) } else { (a, b) };
+                check::<$t>(|_, x| x[0].maximum(x[1]), &[a, b], opts(seed))?;
+            }
+
+            #[test]
+            fn where_cond(
+                (c, a, b) in broadcast_triple().prop_flat_map(|(c, a, b)| {
+                    (uniform(c, -1.0, 1.0), any_values(a), any_values(b))
+                }),
+                seed in any::<u64>(),
+            ) {
+                // the condition is a constant (nonzero where c > 0), not an input: it gets no
+                // gradient, and a nudge would flip a 0 to "true"
+                let cond = c.map(|v| if v > 0.0 { 1.0 } else { 0.0 });
+                check::<$t>(
+                    |tape, x| tape.constant(cond.cast()).where_cond(x[0], x[1]),
+                    &[a, b],
+                    opts(seed),
+                )?;
+            }
+
+            #[test]
+            fn clamp((a, lo, hi) in clamp_case(), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].clamp(lo, hi)), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn min_all(a in array(0..=3, distinct), seed in any::<u64>()) {
+                check::<$t>(|_, x| x[0].min(), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn min_axis(
+                (a, axis) in array_and_axis(distinct),
+                keepdim in any::<bool>(),
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(|_, x| x[0].min_axis(axis, keepdim), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn var(
+                (a, axis) in dims(0..=3).prop_flat_map(|d| {
+                    let r = d.len() as isize;
+                    let axis = if r == 0 {
+                        Just(None).boxed()
+                    } else {
+                        prop_oneof![Just(None), (-r..r).prop_map(Some)].boxed()
+                    };
+                    (any_values(d), axis)
+                }),
+                keepdim in any::<bool>(),
+                correction in 0..=1usize,
+                seed in any::<u64>(),
+            ) {
+                // correction 1 only where a lane has two elements or more (else NaN, by design)
+                let n = axis.map_or(a.numel(), |ax: isize| {
+                    a.dims()[if ax < 0 { ax + a.rank() as isize } else { ax } as usize]
+                });
+                let correction = if n > 1 { correction } else { 0 };
+                check::<$t>(
+                    |_, x| match axis {
+                        Some(ax) => x[0].var_axis(ax, keepdim, correction),
+                        None => Ok(x[0].var(correction)),
+                    },
+                    &[a],
+                    opts(seed),
+                )?;
+            }
+
+            #[test]
+            fn std(
+                (a, axis) in spread_lanes(),
+                keepdim in any::<bool>(),
+                correction in 0..=1usize,
+                seed in any::<u64>(),
+            ) {
+                let n = axis.map_or(a.numel(), |ax: isize| {
+                    a.dims()[if ax < 0 { ax + a.rank() as isize } else { ax } as usize]
+                });
+                let correction = if n > 1 { correction } else { 0 };
+                check::<$t>(
+                    |_, x| match axis {
+                        Some(ax) => x[0].std_axis(ax, keepdim, correction),
+                        None => Ok(x[0].std(correction)),
+                    },
+                    &[a],
+                    opts(seed),
+                )?;
+            }
+
+            #[test]
+            fn logsumexp_all(a in array(0..=3, any_values), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].logsumexp()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn logsumexp_axis(
+                (a, axis) in array_and_axis(any_values),
+                keepdim in any::<bool>(),
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(|_, x| x[0].logsumexp_axis(axis, keepdim), &[a], opts(seed))?;
             }
         }
 
