@@ -43,28 +43,45 @@ pub(crate) fn where_cond<T: Element>(
         on_true.shape().broadcast_strides(out),
         on_false.shape().broadcast_strides(out),
     ];
-    let dims = out.dims();
-    let rank = out.rank();
+    let (dims, rank) = (out.dims(), out.rank());
     let mut data = pool::take(out.numel());
+    if out.numel() == 0 {
+        return Array::from_parts(data, out.clone());
+    }
+    // one innermost row of `out` at a time (rank >= 1 here: rank-0 operands all match `out`)
+    let n = dims[rank - 1];
+    let rows = out.numel() / n;
+    let inner = [
+        strides[0][rank - 1],
+        strides[1][rank - 1],
+        strides[2][rank - 1],
+    ];
     let mut idx: SmallVec<[usize; 4]> = SmallVec::from_elem(0, rank);
     let mut off = [0usize; 3];
-    for _ in 0..out.numel() {
-        data.push(pick(cd[off[0]], ad[off[1]], bd[off[2]]));
-        // advance the multi-index, innermost axis first
-        for ax in (0..rank).rev() {
-            idx[ax] += 1;
-            for (o, s) in off.iter_mut().zip(&strides) {
-                *o += s[ax];
-            }
-            if idx[ax] < dims[ax] {
+    simd::vectorized(|| {
+        for r in 0..rows {
+            let [oc, oa, ob] = off;
+            let [ic, ia, ib] = inner;
+            data.extend((0..n).map(|j| pick(cd[oc + j * ic], ad[oa + j * ia], bd[ob + j * ib])));
+            if r + 1 == rows {
                 break;
             }
-            for (o, s) in off.iter_mut().zip(&strides) {
-                *o -= s[ax] * dims[ax];
+            // advance the multi-index over the leading axes
+            for ax in (0..rank - 1).rev() {
+                idx[ax] += 1;
+                for (o, s) in off.iter_mut().zip(&strides) {
+                    *o += s[ax];
+                }
+                if idx[ax] < dims[ax] {
+                    break;
+                }
+                for (o, s) in off.iter_mut().zip(&strides) {
+                    *o -= s[ax] * dims[ax];
+                }
+                idx[ax] = 0;
             }
-            idx[ax] = 0;
         }
-    }
+    });
     Array::from_parts(data, out.clone())
 }
 
@@ -320,6 +337,27 @@ mod tests {
         let b = arr(&[-1.0], &[]);
         let y = where_cond(&c, &a, &b, &Shape::new(&[2, 3]));
         assert_eq!(y.data(), &[1.0, 2.0, 3.0, -1.0, -1.0, -1.0]);
+    }
+
+    #[test]
+    fn where_matches_a_naive_loop_at_rank_three() {
+        // cond [2, 1, 3], on_true [4, 1], on_false [2, 4, 3] (each stretched somewhere)
+        let c = Array::from_fn([2, 1, 3], |k| (k % 2) as f64);
+        let a = Array::from_fn([4, 1], |k| k as f64 + 10.0);
+        let b = Array::from_fn([2, 4, 3], |k| -(k as f64));
+        let y = where_cond(&c, &a, &b, &Shape::new(&[2, 4, 3]));
+        for i in 0..2 {
+            for j in 0..4 {
+                for k in 0..3 {
+                    let want = if c.get(&[i, 0, k]).unwrap() != 0.0 {
+                        a.get(&[j, 0]).unwrap()
+                    } else {
+                        b.get(&[i, j, k]).unwrap()
+                    };
+                    assert_eq!(y.get(&[i, j, k]), Some(want));
+                }
+            }
+        }
     }
 
     #[test]
