@@ -544,5 +544,63 @@ fn rule<T: Element>(
         ),
         // d logsumexp/dx_i = softmax(x)_i (0 for a lane of all -inf)
         Op::LogSumExp { x, axis } => emit(*x, kernels::logsumexp_backward(val(*x), y, &g, *axis)),
+        // narrow: g goes back to positions start..start + len of the axis, 0 elsewhere
+        Op::Narrow { x, axis, start, .. } => emit(
+            *x,
+            kernels::pad_axis(&g, *axis, *start, val(*x).dims()[*axis]),
+        ),
+        // narrow_backward (narrow's adjoint, linear): its gradient is g narrowed again
+        Op::NarrowBackward {
+            g: src,
+            axis,
+            start,
+            ..
+        } => emit(
+            *src,
+            kernels::slice_axis(&g, *axis, *start, val(*src).dims()[*axis]),
+        ),
+        // gather: g scatter-added back to the picked positions (repeated indices add up)
+        Op::Gather { x, axis, index } => {
+            emit(*x, kernels::scatter_add(&g, val(*x).shape(), *axis, index))
+        }
+        // scatter_add (gather's adjoint, linear): its gradient is g gathered at the same indices
+        Op::ScatterAdd {
+            g: src,
+            axis,
+            index,
+        } => emit(*src, kernels::gather(&g, val(*src).shape(), *axis, index)),
+        // max_pool2d: each output's g goes to its window's first maximum (a scatter-add)
+        Op::MaxPool2d {
+            x,
+            kernel,
+            stride,
+            padding,
+            argmax,
+        } => {
+            let xs = val(*x).shape();
+            let p = kernels::Pool2d::new(xs.dims(), *kernel, *stride, *padding);
+            emit(*x, kernels::max_pool2d_backward(&g, argmax, xs, &p))
+        }
+        // avg_pool2d: each output's g / (kh·kw) added over its window
+        Op::AvgPool2d {
+            x,
+            kernel,
+            stride,
+            padding,
+        } => {
+            let p = kernels::Pool2d::new(val(*x).dims(), *kernel, *stride, *padding);
+            emit(*x, kernels::avg_pool2d_backward(&g, &p))
+        }
+        // avg_pool2d_backward (avg_pool2d's adjoint, linear): its gradient is avg_pool2d of g
+        Op::AvgPool2dBackward {
+            g: src,
+            kernel,
+            stride,
+            padding,
+            ..
+        } => {
+            let p = kernels::Pool2d::new(y.dims(), *kernel, *stride, *padding);
+            emit(*src, kernels::avg_pool2d(&g, &p))
+        }
     }
 }

@@ -12,7 +12,12 @@
 //! central differences of the first-order one.
 //!
 //! Masks of piecewise-linear ops (relu, abs, leaky_relu, max's arg-max) enter as constants,
-//! so their second derivatives are 0 (as PyTorch's).
+//! so their second derivatives are 0 (as PyTorch's); so do `max_pool2d`'s arg-max positions,
+//! the fixed indices of a scatter-add of `g`.
+//!
+//! A linear structural op whose gradient is another linear op records that gradient as its
+//! own op, the adjoint, whose rule is the first op again: `narrow` ↔ `narrow_backward`,
+//! `gather` ↔ `scatter_add`, `avg_pool2d` ↔ `avg_pool2d_backward`.
 
 use crate::array::Array;
 use crate::derivatives as d;
@@ -434,24 +439,6 @@ fn mask<'t, T: Element>(x: Tensor<'t, T>, f: impl Fn(T) -> T) -> Tensor<'t, T> {
     x.tape.constant(m)
 }
 
-/// Rows `start..start + len` of axis `axis` of `g` (the tensor form of `kernels::slice_axis`).
-fn slice_axis<'t, T: Element>(
-    g: Tensor<'t, T>,
-    axis: usize,
-    start: usize,
-    len: usize,
-) -> Result<Tensor<'t, T>> {
-    let rank = g.shape().rank();
-    let mut to_front: Vec<usize> = vec![axis];
-    to_front.extend((0..rank).filter(|&i| i != axis));
-    let mut back = vec![0; rank];
-    for (i, &p) in to_front.iter().enumerate() {
-        back[p] = i;
-    }
-    let rows: Vec<usize> = (start..start + len).collect();
-    g.permute(&to_front)?.index_select(&rows)?.permute(&back)
-}
-
 /// The tensor form of every op's gradient rule: sends `g` (the gradient of node `id`'s output
 /// `y`) to its inputs through `emit(input, gradient)`, each gradient recorded from tape ops.
 /// The arms follow `backward.rs`'s `rule`, which holds the array form of the same derivatives.
@@ -661,7 +648,7 @@ fn rule<'t, T: Element>(
             for &x in xs {
                 let len = t(x).shape().dim(*axis);
                 if need(x) {
-                    emit(x, slice_axis(g, *axis, start, len)?)?;
+                    emit(x, g.narrow_at(*axis, start, len))?;
                 }
                 start += len;
             }
@@ -864,6 +851,61 @@ fn rule<'t, T: Element>(
             };
             emit(x.id, broadcast_back(g, &xs, *axis)?.mul(sm)?)?
         }
+        // narrow: g goes back to positions start..start + len of the axis, 0 elsewhere
+        Op::Narrow { x, axis, start, .. } => {
+            let size = t(*x).shape().dim(*axis);
+            emit(*x, g.narrow_backward(*axis, *start, size))?
+        }
+        // narrow_backward (narrow's adjoint, linear): its gradient is g narrowed again
+        Op::NarrowBackward {
+            g: src,
+            axis,
+            start,
+            ..
+        } => {
+            let len = t(*src).shape().dim(*axis);
+            emit(*src, g.narrow_at(*axis, *start, len))?
+        }
+        // gather: g scatter-added back to the picked positions (repeated indices add up)
+        Op::Gather { x, axis, index } => {
+            emit(*x, g.scatter_add(*axis, index.clone(), &t(*x).shape()))?
+        }
+        // scatter_add (gather's adjoint, linear): its gradient is g gathered at the same indices
+        Op::ScatterAdd {
+            g: src,
+            axis,
+            index,
+        } => emit(*src, g.gather_at(*axis, index.clone(), &t(*src).shape()))?,
+        // max_pool2d: each output's g goes to its window's first maximum: a scatter-add of
+        // the flattened g to the flat arg-max positions (linear in g: second derivative 0)
+        Op::MaxPool2d { x, argmax, .. } => {
+            let xs = t(*x).shape();
+            let flat = Shape::new(&[xs.numel()]);
+            let d = g
+                .reshape([argmax.len()])?
+                .scatter_add(0, argmax.clone(), &flat)
+                .reshape(xs)?;
+            emit(*x, d)?
+        }
+        // avg_pool2d: each output's g / (kh·kw) added over its window
+        Op::AvgPool2d {
+            x,
+            kernel,
+            stride,
+            padding,
+        } => {
+            let xs = t(*x).shape();
+            let size = (xs.dim(2), xs.dim(3));
+            emit(*x, g.avg_pool2d_backward(*kernel, *stride, *padding, size))?
+        }
+        // avg_pool2d_backward (avg_pool2d's adjoint, linear): its gradient is avg_pool2d of g
+        Op::AvgPool2dBackward {
+            g: src,
+            kernel,
+            stride,
+            padding,
+            ..
+        } => emit(*src, g.avg_pool2d(*kernel, *stride, *padding)?)?,
     }
     Ok(())
 }

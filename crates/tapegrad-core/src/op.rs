@@ -3,6 +3,7 @@
 
 use smallvec::SmallVec;
 use std::fmt;
+use std::sync::Arc;
 
 /// The index of a node on its tape (its position in execution order).
 pub type NodeId = usize;
@@ -204,6 +205,95 @@ pub enum Op {
         /// The axis; `None` reduces everything.
         axis: Option<usize>,
     },
+    /// Positions `start..start + len` of one axis ([`Tensor::narrow`](crate::Tensor::narrow)).
+    Narrow {
+        /// The input.
+        x: NodeId,
+        /// The axis.
+        axis: usize,
+        /// The first position kept (non-negative).
+        start: usize,
+        /// How many positions are kept.
+        len: usize,
+    },
+    /// The adjoint of [`Op::Narrow`] (`narrow`'s gradient as a tensor): `g` written at
+    /// positions `start..start + g.dims[axis]` of `axis` of a zero tensor whose `axis` has
+    /// `size` positions. Its own gradient is `narrow` again.
+    NarrowBackward {
+        /// The gradient placed.
+        g: NodeId,
+        /// The axis.
+        axis: usize,
+        /// Where along `axis` it is placed.
+        start: usize,
+        /// The size of `axis` in the result.
+        size: usize,
+    },
+    /// Elements picked along an axis by an index tensor
+    /// ([`Tensor::gather`](crate::Tensor::gather), `torch.gather`); the output has the
+    /// index's shape.
+    Gather {
+        /// The input.
+        x: NodeId,
+        /// The axis indexed.
+        axis: usize,
+        /// The index, row-major in the output's shape (shared with the gradient's op).
+        index: Arc<[usize]>,
+    },
+    /// The adjoint of [`Op::Gather`] (`gather`'s gradient as a tensor): a zero tensor of the
+    /// gathered input's shape into which `g[i..]` is added at the position `index[i..]`
+    /// along `axis` (repeated indices add up). Its own gradient is `gather` again.
+    ScatterAdd {
+        /// The values added, in the index's shape.
+        g: NodeId,
+        /// The axis indexed.
+        axis: usize,
+        /// The index, row-major in `g`'s shape.
+        index: Arc<[usize]>,
+    },
+    /// 2-D max pooling of an `[N, C, H, W]` input
+    /// ([`Tensor::max_pool2d`](crate::Tensor::max_pool2d)).
+    MaxPool2d {
+        /// The input.
+        x: NodeId,
+        /// The window's `(height, width)`.
+        kernel: (usize, usize),
+        /// The step between windows, `(height, width)`.
+        stride: (usize, usize),
+        /// The implicit `-inf` padding on each side, `(height, width)`.
+        padding: (usize, usize),
+        /// For each output element, the flat index into the input of its window's first
+        /// maximum: the gradient is a scatter-add to these positions.
+        argmax: Arc<[usize]>,
+    },
+    /// 2-D average pooling of an `[N, C, H, W]` input
+    /// ([`Tensor::avg_pool2d`](crate::Tensor::avg_pool2d)), zero padding counted in the
+    /// average.
+    AvgPool2d {
+        /// The input.
+        x: NodeId,
+        /// The window's `(height, width)`.
+        kernel: (usize, usize),
+        /// The step between windows, `(height, width)`.
+        stride: (usize, usize),
+        /// The implicit zero padding on each side, `(height, width)`.
+        padding: (usize, usize),
+    },
+    /// The adjoint of [`Op::AvgPool2d`] (its gradient as a tensor): each element of `g`
+    /// divided by the window's area and added over its window of an `[N, C, H, W]` zero
+    /// tensor with `(H, W)` = `size`. Its own gradient is `avg_pool2d` again.
+    AvgPool2dBackward {
+        /// The gradient spread, in the pooled shape.
+        g: NodeId,
+        /// The window's `(height, width)`.
+        kernel: (usize, usize),
+        /// The step between windows, `(height, width)`.
+        stride: (usize, usize),
+        /// The padding on each side, `(height, width)`.
+        padding: (usize, usize),
+        /// The `(H, W)` of the result.
+        size: (usize, usize),
+    },
 }
 
 /// An activation function, the one vocabulary for them: what [`Tensor::activate`] applies,
@@ -310,6 +400,13 @@ impl Op {
             | Variance { x, .. }
             | StdDev { x, .. }
             | LogSumExp { x, .. } => SmallVec::from_slice(&[*x]),
+            Narrow { x, .. }
+            | Gather { x, .. }
+            | MaxPool2d { x, .. }
+            | AvgPool2d { x, .. }
+            | NarrowBackward { g: x, .. }
+            | ScatterAdd { g: x, .. }
+            | AvgPool2dBackward { g: x, .. } => SmallVec::from_slice(&[*x]),
         }
     }
 
@@ -361,6 +458,13 @@ impl Op {
             Variance { .. } => "var",
             StdDev { .. } => "std",
             LogSumExp { .. } => "logsumexp",
+            Narrow { .. } => "narrow",
+            NarrowBackward { .. } => "narrow_backward",
+            Gather { .. } => "gather",
+            ScatterAdd { .. } => "scatter_add",
+            MaxPool2d { .. } => "max_pool2d",
+            AvgPool2d { .. } => "avg_pool2d",
+            AvgPool2dBackward { .. } => "avg_pool2d_backward",
         }
     }
 
@@ -414,6 +518,34 @@ impl fmt::Display for Op {
                 }
                 write!(f, ", correction={correction}")?
             }
+            Op::Narrow {
+                axis, start, len, ..
+            } => write!(f, ", axis={axis}, start={start}, len={len}")?,
+            Op::NarrowBackward {
+                axis, start, size, ..
+            } => write!(f, ", axis={axis}, start={start}, size={size}")?,
+            Op::Gather { axis, .. } | Op::ScatterAdd { axis, .. } => write!(f, ", axis={axis}")?,
+            Op::MaxPool2d {
+                kernel,
+                stride,
+                padding,
+                ..
+            }
+            | Op::AvgPool2d {
+                kernel,
+                stride,
+                padding,
+                ..
+            }
+            | Op::AvgPool2dBackward {
+                kernel,
+                stride,
+                padding,
+                ..
+            } => write!(
+                f,
+                ", kernel={kernel:?}, stride={stride:?}, padding={padding:?}"
+            )?,
             _ => {}
         }
         write!(f, ")")

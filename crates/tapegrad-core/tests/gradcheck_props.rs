@@ -57,6 +57,15 @@
 //! | `std` | `std(correction)`, `std_axis(axis, keepdim, correction)` | rank 1-3, all elements or any axis index, each lane spread out (standard deviation at least 1, or a lane of one); correction as `var` |
 //! | `logsumexp_all` | `logsumexp()` | rank 0-3 |
 //! | `logsumexp_axis` | `logsumexp_axis(axis, keepdim)` | rank 1-3, any axis index, `keepdim` drawn |
+//! | `narrow` | `narrow(axis, start, len)` | rank 1-3, any axis index, a start counted from either end, `len >= 1` |
+//! | `narrow_grad` | `narrow`'s recorded gradient (`narrow_backward`) | as `narrow`, and an incoming gradient of the output's shape (both get gradients) |
+//! | `stack` | `Tensor::stack` | 1-3 arrays of one shape of rank 0-3; 1-4 picks of them (repeats and omissions); an axis in `-(rank + 1)..=rank` |
+//! | `gather` | `gather(axis, index, index_shape)` | rank 1-3, any axis index; an index no larger than the input off `axis`, 1-4 along it, repeats likely |
+//! | `gather_grad` | `gather`'s recorded gradient (`scatter_add`) | as `gather`, and an incoming gradient of the index's shape (both get gradients) |
+//! | `max_pool2d` | `max_pool2d(kernel, stride, padding)` | `[n, c, h, w]` with `n·c <= 2`, `h, w <= 5`, distinct values; kernels 1-3 (non-square too), strides 1-3 (overlapping windows), padding up to half the kernel |
+//! | `max_pool2d_grad` | `max_pool2d`'s recorded gradient (a `scatter_add` to the arg-max) | as `max_pool2d`, and an incoming gradient of the output's shape (both get gradients: 0 for the input) |
+//! | `avg_pool2d` | `avg_pool2d(kernel, stride, padding)` | as `max_pool2d`, any values |
+//! | `avg_pool2d_grad` | `avg_pool2d`'s recorded gradient (`avg_pool2d_backward`) | as `avg_pool2d`, and an incoming gradient of the output's shape (both get gradients) |
 
 #[macro_use]
 mod common;

@@ -7,7 +7,9 @@
 //! (`kernels::pool`, `kernels::simd`, `kernels::gemm`, ...).
 
 mod broadcast;
+mod gather;
 mod layout;
+mod pooling;
 mod reduce;
 mod select;
 mod softmax;
@@ -24,7 +26,11 @@ pub(crate) mod parallel {
 }
 
 pub(crate) use broadcast::{binary, sum_to_shape};
+pub(crate) use gather::{gather, pad_axis, scatter_add};
 pub(crate) use layout::{concat, gather_rows, permute, scatter_add_rows, slice_axis};
+pub(crate) use pooling::{
+    avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward, Pool2d,
+};
 pub(crate) use reduce::{broadcast_back, max_axis, max_backward, sum_axis};
 pub(crate) use select::{
     lane_means, logsumexp, logsumexp_backward, min_axis, pair_share, std_backward, var_axis,

@@ -6,9 +6,11 @@
 //! and are `#[track_caller]`, so the error names the line of your code that called them.
 
 mod arith;
+mod gather;
 mod layout;
 mod linalg;
 mod loss;
+mod pooling;
 mod reduce;
 mod select;
 mod softmax;

@@ -12,7 +12,9 @@
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use std::ops::RangeInclusive;
-use tapegrad_core::{gradcheck, Array, Element, Error, GradcheckOptions, Result, Tape, Tensor};
+use tapegrad_core::{
+    grad, gradcheck, Array, Element, Error, GradcheckOptions, Result, Tape, Tensor,
+};
 
 /// The largest size of any generated axis.
 pub const MAX_DIM: usize = 4;
@@ -175,6 +177,119 @@ pub fn min_abs_preactivation(x: &Array<f64>, w: &Array<f64>, b: Option<&Array<f6
         }
     }
     m
+}
+
+/// A case of `narrow`: an array of rank 1-3, an axis (non-negative or negative), a start
+/// (non-negative or counted from the end) and a length of at least 1 that fit.
+pub fn narrow_case() -> BoxedStrategy<(Array<f64>, isize, isize, usize)> {
+    array_and_axis(any_values)
+        .prop_flat_map(|(a, axis)| {
+            let r = a.rank() as isize;
+            let size = a.dims()[((axis + r) % r) as usize];
+            (Just(a), Just(axis), 0..size, any::<bool>())
+        })
+        .prop_flat_map(|(a, axis, start, from_end)| {
+            let r = a.rank() as isize;
+            let size = a.dims()[((axis + r) % r) as usize];
+            let s = if from_end {
+                start as isize - size as isize
+            } else {
+                start as isize
+            };
+            (Just(a), Just(axis), Just(s), 1..=size - start)
+        })
+        .boxed()
+}
+
+/// The dims of `narrow(axis, _, len)`'s output for an input of dims `d`.
+pub fn narrowed(d: &[usize], axis: isize, len: usize) -> Vec<usize> {
+    let r = d.len() as isize;
+    let mut d = d.to_vec();
+    d[((axis + r) % r) as usize] = len;
+    d
+}
+
+/// The input, axis, index and index shape of a `gather`.
+pub type GatherCase = (Array<f64>, isize, Vec<usize>, Vec<usize>);
+
+/// A case of `gather`: an array of rank 1-3, an axis (non-negative or negative), an index in
+/// row-major order and its shape: no larger than the array on the other axes, 1-4 along
+/// `axis` (longer than the array's axis too), values in range and repeats likely.
+pub fn gather_case() -> BoxedStrategy<GatherCase> {
+    dims(1..=3)
+        .prop_flat_map(|d| {
+            let r = d.len();
+            (Just(d), 0..r, any::<bool>())
+        })
+        .prop_flat_map(|(d, axis, negative)| {
+            let idims: Vec<_> = d
+                .iter()
+                .enumerate()
+                .map(|(k, &n)| if k == axis { 1..=MAX_DIM } else { 1..=n })
+                .collect();
+            let signed = if negative {
+                axis as isize - d.len() as isize
+            } else {
+                axis as isize
+            };
+            (any_values(d.clone()), Just(axis), Just(signed), idims)
+        })
+        .prop_flat_map(|(a, axis, signed, idims)| {
+            let n: usize = idims.iter().product();
+            let index = prop::collection::vec(0..a.dims()[axis], n);
+            (Just(a), Just(signed), index, Just(idims))
+        })
+        .boxed()
+}
+
+/// The attributes of a 2-D pooling: `(kernel, stride, padding)`, each `(height, width)`.
+pub type Pool2dAttrs = ((usize, usize), (usize, usize), (usize, usize));
+
+/// A case of a 2-D pooling: an `[N, C, H, W]` input with `N·C <= 2`, `H, W <= 5`, values from
+/// `values`; kernels of 1-3 (non-square too), strides of 1-3 (overlapping windows when below
+/// the kernel), padding up to half the kernel; the output at least 1x1.
+pub fn pool_case(
+    values: fn(Vec<usize>) -> BoxedStrategy<Array<f64>>,
+) -> BoxedStrategy<(Array<f64>, Pool2dAttrs)> {
+    (
+        prop::sample::select(vec![(1usize, 1usize), (1, 2), (2, 1)]),
+        (1..=3usize, 1..=3usize),
+        (1..=3usize, 1..=3usize),
+    )
+        .prop_flat_map(|(nc, k, s)| (Just(nc), Just(k), Just(s), 0..=k.0 / 2, 0..=k.1 / 2))
+        .prop_flat_map(move |(nc, k, s, ph, pw)| {
+            let h = (k.0 - 2 * ph).max(1)..=5;
+            let w = (k.1 - 2 * pw).max(1)..=5;
+            (h, w).prop_flat_map(move |(h, w)| {
+                (values(vec![nc.0, nc.1, h, w]), Just((k, s, (ph, pw))))
+            })
+        })
+        .boxed()
+}
+
+/// The dims of a 2-D pooling's output for an input of dims `d`.
+pub fn pooled(d: &[usize], (k, s, p): Pool2dAttrs) -> Vec<usize> {
+    vec![
+        d[0],
+        d[1],
+        (d[2] + 2 * p.0 - k.0) / s.0 + 1,
+        (d[3] + 2 * p.1 - k.1) / s.1 + 1,
+    ]
+}
+
+/// The recorded gradient of `⟨op(x), g⟩` with respect to `x`, as a tensor (`grad` with
+/// `create_graph`): a function of `x` and of the incoming gradient `g`, through the op's
+/// adjoint. `x` enters as `x + 0` with a `var` zero, so the gradient reaches it also when
+/// `gradcheck` records it as a constant.
+pub fn vjp<'t, T: Element>(
+    tape: &'t Tape<T>,
+    x: Tensor<'t, T>,
+    g: Tensor<'t, T>,
+    op: impl Fn(Tensor<'t, T>) -> Result<Tensor<'t, T>>,
+) -> Result<Tensor<'t, T>> {
+    let z = x.add(tape.var(Array::scalar(T::zero())))?;
+    let y = op(z)?;
+    Ok(grad(&[y], &[z], Some(&[g]), true)?[0].expect("op(z) depends on z"))
 }
 
 /// Runs `gradcheck` on `f` with the inputs converted to `T`, and fails the case (printing the
@@ -831,6 +946,113 @@ macro_rules! gradient_properties {
                 seed in any::<u64>(),
             ) {
                 check::<$t>(|_, x| x[0].logsumexp_axis(axis, keepdim), &[a], opts(seed))?;
+            }
+
+            // ---- selecting and pooling ops; `*_grad`: the recorded gradient as a function
+            // of the incoming one (the adjoint ops: narrow_backward, scatter_add, ...) ----
+
+            #[test]
+            fn narrow((a, axis, start, len) in narrow_case(), seed in any::<u64>()) {
+                check::<$t>(|_, x| x[0].narrow(axis, start, len), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn narrow_grad(
+                (a, axis, start, len, g) in narrow_case().prop_flat_map(|(a, axis, start, len)| {
+                    let g = any_values(narrowed(a.dims(), axis, len));
+                    (Just(a), Just(axis), Just(start), Just(len), g)
+                }),
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(
+                    |tape, x| vjp(tape, x[0], x[1], |z| z.narrow(axis, start, len)),
+                    &[a, g],
+                    opts(seed),
+                )?;
+            }
+
+            #[test]
+            fn stack(
+                (xs, picks, axis) in dims(0..=3).prop_flat_map(|d| {
+                    let r = d.len() as isize;
+                    (Just(d), 1..=3usize, -(r + 1)..=r)
+                }).prop_flat_map(|(d, k, axis)| {
+                    let parts: Vec<_> = (0..k).map(|_| any_values(d.clone())).collect();
+                    (parts, prop::collection::vec(0..k, 1..=4), Just(axis))
+                }),
+                seed in any::<u64>(),
+            ) {
+                // picks may repeat a tensor (its gradients add) or leave one out (gradient 0)
+                check::<$t>(
+                    |_, x| {
+                        let ts: Vec<_> = picks.iter().map(|&p| x[p]).collect();
+                        Tensor::stack(&ts, axis)
+                    },
+                    &xs,
+                    opts(seed),
+                )?;
+            }
+
+            #[test]
+            fn gather((a, axis, index, ishape) in gather_case(), seed in any::<u64>()) {
+                check::<$t>(|_, x| x[0].gather(axis, &index, ishape.clone()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn gather_grad(
+                (a, axis, index, ishape, g) in gather_case().prop_flat_map(|(a, axis, index, s)| {
+                    let g = any_values(s.clone());
+                    (Just(a), Just(axis), Just(index), Just(s), g)
+                }),
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(
+                    |tape, x| vjp(tape, x[0], x[1], |z| z.gather(axis, &index, ishape.clone())),
+                    &[a, g],
+                    opts(seed),
+                )?;
+            }
+
+            #[test]
+            fn max_pool2d((a, (k, s, p)) in pool_case(distinct), seed in any::<u64>()) {
+                check::<$t>(|_, x| x[0].max_pool2d(k, s, p), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn max_pool2d_grad(
+                (a, attrs, g) in pool_case(distinct).prop_flat_map(|(a, attrs)| {
+                    let g = any_values(pooled(a.dims(), attrs));
+                    (Just(a), Just(attrs), g)
+                }),
+                seed in any::<u64>(),
+            ) {
+                let (k, s, p) = attrs;
+                check::<$t>(
+                    |tape, x| vjp(tape, x[0], x[1], |z| z.max_pool2d(k, s, p)),
+                    &[a, g],
+                    opts(seed),
+                )?;
+            }
+
+            #[test]
+            fn avg_pool2d((a, (k, s, p)) in pool_case(any_values), seed in any::<u64>()) {
+                check::<$t>(|_, x| x[0].avg_pool2d(k, s, p), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn avg_pool2d_grad(
+                (a, attrs, g) in pool_case(any_values).prop_flat_map(|(a, attrs)| {
+                    let g = any_values(pooled(a.dims(), attrs));
+                    (Just(a), Just(attrs), g)
+                }),
+                seed in any::<u64>(),
+            ) {
+                let (k, s, p) = attrs;
+                check::<$t>(
+                    |tape, x| vjp(tape, x[0], x[1], |z| z.avg_pool2d(k, s, p)),
+                    &[a, g],
+                    opts(seed),
+                )?;
             }
         }
 
