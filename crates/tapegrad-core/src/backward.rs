@@ -602,5 +602,16 @@ fn rule<T: Element>(
             let p = kernels::Pool2d::new(y.dims(), *kernel, *stride, *padding);
             emit(*src, kernels::avg_pool2d(&g, &p))
         }
+        // im2col copies each input element to the column entries reading it: the adjoint
+        // col2im adds g's entries back onto the element
+        Op::Im2col { x, geo } => emit(
+            *x,
+            Array::from_parts(kernels::col2im(g.data(), geo), val(*x).shape().clone()),
+        ),
+        // col2im is linear with adjoint im2col: each column entry gets g at its element
+        Op::Col2im { cols, geo } => emit(
+            *cols,
+            Array::from_parts(kernels::im2col(g.data(), geo), val(*cols).shape().clone()),
+        ),
     }
 }

@@ -906,6 +906,11 @@ fn rule<'t, T: Element>(
             padding,
             ..
         } => emit(*src, g.avg_pool2d(*kernel, *stride, *padding)?)?,
+        // im2col copies each input element to the column entries reading it: the adjoint
+        // col2im adds g's entries back onto the element
+        Op::Im2col { x, geo } => emit(*x, g.col2im(*geo))?,
+        // col2im is linear with adjoint im2col: each column entry gets g at its element
+        Op::Col2im { cols, geo } => emit(*cols, g.im2col(*geo))?,
     }
     Ok(())
 }

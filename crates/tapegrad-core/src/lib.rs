@@ -47,6 +47,7 @@ pub use kernels::{
     set_parallel_threshold, vectorized, MAX_THREADS,
 };
 pub use op::{Activation, NodeId, Op, ParamId};
+pub use ops::{BatchNormOptions, Conv2dGeometry, Conv2dOptions};
 pub use param::Param;
 pub use shape::Shape;
 pub use tape::{NoGradGuard, Tape, Tensor};

@@ -1,6 +1,7 @@
 //! `Op`: one variant per operation the tape can record. `inputs()` is the only place that
 //! lists an op's parents; the backward rule of each variant is in `backward.rs`.
 
+use crate::ops::Conv2dGeometry;
 use smallvec::SmallVec;
 use std::fmt;
 use std::sync::Arc;
@@ -294,6 +295,22 @@ pub enum Op {
         /// The `(H, W)` of the result.
         size: (usize, usize),
     },
+    /// The columns of a `[N, C, H, W]` input for a 2-D convolution (im2col): every kernel tap
+    /// at every output position, padding as 0 (see [`Tensor::conv2d`](crate::Tensor::conv2d)).
+    Im2col {
+        /// The input.
+        x: NodeId,
+        /// The convolution's geometry.
+        geo: Conv2dGeometry,
+    },
+    /// The adjoint of [`Op::Im2col`] (col2im): each column entry added back onto the input
+    /// element it was read from.
+    Col2im {
+        /// The columns.
+        cols: NodeId,
+        /// The convolution's geometry.
+        geo: Conv2dGeometry,
+    },
 }
 
 /// An activation function, the one vocabulary for them: what [`Tensor::activate`] applies,
@@ -407,6 +424,8 @@ impl Op {
             | NarrowBackward { g: x, .. }
             | ScatterAdd { g: x, .. }
             | AvgPool2dBackward { g: x, .. } => SmallVec::from_slice(&[*x]),
+            Im2col { x, .. } => SmallVec::from_slice(&[*x]),
+            Col2im { cols, .. } => SmallVec::from_slice(&[*cols]),
         }
     }
 
@@ -465,6 +484,8 @@ impl Op {
             MaxPool2d { .. } => "max_pool2d",
             AvgPool2d { .. } => "avg_pool2d",
             AvgPool2dBackward { .. } => "avg_pool2d_backward",
+            Im2col { .. } => "im2col",
+            Col2im { .. } => "col2im",
         }
     }
 
@@ -494,6 +515,11 @@ impl fmt::Display for Op {
             Op::IndexSelect { indices, .. } => write!(f, ", {} rows", indices.len())?,
             Op::Linear { act, .. } => write!(f, ", {act:?}")?,
             Op::MatmulT { ta, tb, .. } => write!(f, ", ta={ta}, tb={tb}")?,
+            Op::Im2col { geo, .. } | Op::Col2im { geo, .. } => write!(
+                f,
+                ", kernel={:?}, stride={:?}, padding={:?}, dilation={:?}, groups={}",
+                geo.kernel, geo.stride, geo.padding, geo.dilation, geo.groups
+            )?,
             Op::Clamp { lo, hi, .. } => {
                 if let Some(lo) = lo {
                     write!(f, ", lo={lo}")?

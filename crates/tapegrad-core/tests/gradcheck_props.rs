@@ -66,6 +66,9 @@
 //! | `max_pool2d_grad` | `max_pool2d`'s recorded gradient (a `scatter_add` to the arg-max) | as `max_pool2d`, and an incoming gradient of the output's shape (both get gradients: 0 for the input) |
 //! | `avg_pool2d` | `avg_pool2d(kernel, stride, padding)` | as `max_pool2d`, any values |
 //! | `avg_pool2d_grad` | `avg_pool2d`'s recorded gradient (`avg_pool2d_backward`) | as `avg_pool2d`, and an incoming gradient of the output's shape (both get gradients) |
+//! | `conv2d` | `conv2d` (x, w and the bias all get gradients) | `x [n, c_in, h, w]` with batch 1-2, 1-2 groups of 1-2 input and 1-2 output channels, kernel 1-3 by 1-3, stride 1-2, padding 0-2, dilation 1-2 (per axis), `h`, `w` from the smallest the kernel fits up to 2 more; bias `[c_out]` or none |
+//! | `layer_norm` | `layer_norm` over the last k axes (x, weight and bias get gradients) | x of rank 1-3 with `1.5 <= abs(x) < 3` in a checkerboard of signs (no flat slice); k in 1..=rank; weight and bias of the normalized shape, each present or not; eps in `[1e-5, 0.5)` |
+//! | `batch_norm` | `batch_norm`, training (batch statistics) or evaluation (running ones) | `x [n, c, ...]` of rank 2-4, dims 1-3, at least 2 values per channel, checkerboard values as above; weight and bias `[c]` each present or not; running mean any, running variance in `[0.25, 3)`; momentum in `[0, 1)`, eps in `[1e-5, 0.5)` |
 
 #[macro_use]
 mod common;

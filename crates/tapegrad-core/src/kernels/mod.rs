@@ -7,6 +7,7 @@
 //! (`kernels::pool`, `kernels::simd`, `kernels::gemm`, ...).
 
 mod broadcast;
+mod conv;
 mod gather;
 mod layout;
 mod pooling;
@@ -26,6 +27,7 @@ pub(crate) mod parallel {
 }
 
 pub(crate) use broadcast::{binary, sum_to_shape};
+pub(crate) use conv::{col2im, im2col};
 pub(crate) use gather::{gather, pad_axis, scatter_add};
 pub(crate) use layout::{concat, gather_rows, permute, scatter_add_rows, slice_axis};
 pub(crate) use pooling::{

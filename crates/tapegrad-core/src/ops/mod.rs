@@ -6,14 +6,18 @@
 //! and are `#[track_caller]`, so the error names the line of your code that called them.
 
 mod arith;
+mod conv;
 mod gather;
 mod layout;
 mod linalg;
 mod loss;
+mod norm;
 mod pooling;
 mod reduce;
 mod select;
 mod softmax;
 mod unary;
 
+pub use conv::{Conv2dGeometry, Conv2dOptions};
 pub(crate) use linalg::{product_t, view, MatmulDims};
+pub use norm::BatchNormOptions;

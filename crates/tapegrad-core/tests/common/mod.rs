@@ -292,6 +292,178 @@ pub fn vjp<'t, T: Element>(
     Ok(grad(&[y], &[z], Some(&[g]), true)?[0].expect("op(z) depends on z"))
 }
 
+/// The inputs of `conv2d`: `x`, `w`, an optional `b`, and the options.
+pub type Conv2dInputs = (
+    Array<f64>,
+    Array<f64>,
+    Option<Array<f64>>,
+    tapegrad_core::Conv2dOptions,
+);
+
+/// `x [N, C_in, H, W]`, `w [C_out, C_in/groups, kH, kW]`, an optional `b [C_out]` and random
+/// options: batch 1-2, 1-2 groups of 1-2 input and 1-2 output channels each, a kernel of
+/// 1-3 by 1-3, stride 1-2, padding 0-2, dilation 1-2 (each drawn per axis), and an input
+/// from the smallest the dilated kernel fits (after padding) up to 2 larger.
+pub fn conv2d_inputs() -> BoxedStrategy<Conv2dInputs> {
+    let axis = (1..=3usize, 1..=2usize, 0..=2usize, 1..=2usize, 0..=2usize);
+    (
+        1..=2usize,
+        1..=2usize,
+        1..=2usize,
+        1..=2usize,
+        axis.clone(),
+        axis,
+        any::<bool>(),
+    )
+        .prop_flat_map(
+            |(n, groups, cg, og, (kh, sh, ph, dh, eh), (kw, sw, pw, dw, ew), bias)| {
+                // the smallest input the dilated kernel fits after padding, plus `extra`
+                let len = |k: usize, p: usize, d: usize, extra: usize| {
+                    (d * (k - 1) + 1).saturating_sub(2 * p).max(1) + extra
+                };
+                let (h, w) = (len(kh, ph, dh, eh), len(kw, pw, dw, ew));
+                let (c_in, c_out) = (groups * cg, groups * og);
+                let opts = tapegrad_core::Conv2dOptions {
+                    stride: (sh, sw),
+                    padding: (ph, pw),
+                    dilation: (dh, dw),
+                    groups,
+                };
+                let b = if bias {
+                    any_values(vec![c_out]).prop_map(Some).boxed()
+                } else {
+                    Just(None).boxed()
+                };
+                (
+                    any_values(vec![n, c_in, h, w]),
+                    any_values(vec![c_out, cg, kh, kw]),
+                    b,
+                    Just(opts),
+                )
+            },
+        )
+        .boxed()
+}
+
+/// Values with `1.5 <= |x| < BOUND` whose sign alternates like a checkerboard (the sign of
+/// `(-1)^(sum of the indices)`): every set of two or more elements that varies along some
+/// axis holds both signs, so its variance is at least about 1 (the normalizations stay well
+/// away from a flat slice, where their curvature grows like `1/std³`).
+pub fn checkerboard(shape: Vec<usize>) -> BoxedStrategy<Array<f64>> {
+    let n: usize = shape.iter().product();
+    prop::collection::vec(1.5..BOUND, n)
+        .prop_map(move |v| {
+            let strides: Vec<usize> = (0..shape.len())
+                .map(|i| shape[i + 1..].iter().product())
+                .collect();
+            let data = v
+                .into_iter()
+                .enumerate()
+                .map(|(k, m)| {
+                    let parity: usize = strides.iter().zip(&shape).map(|(&s, &d)| k / s % d).sum();
+                    if parity.is_multiple_of(2) {
+                        m
+                    } else {
+                        -m
+                    }
+                })
+                .collect();
+            Array::from_vec(data, shape.clone()).expect("length matches")
+        })
+        .boxed()
+}
+
+/// The inputs of `layer_norm`: `x`, how many trailing axes it normalizes, an optional weight
+/// and bias of those axes' shape, and `eps`.
+pub type LayerNormInputs = (
+    Array<f64>,
+    usize,
+    Option<Array<f64>>,
+    Option<Array<f64>>,
+    f64,
+);
+
+/// `x` of rank 1-3 (checkerboard values), `1..=rank` normalized trailing axes, a weight
+/// and a bias each present or not, `eps` in `[1e-5, 0.5)`.
+pub fn layer_norm_inputs() -> BoxedStrategy<LayerNormInputs> {
+    dims(1..=3)
+        .prop_flat_map(|d| {
+            let r = d.len();
+            (Just(d), 1..=r, any::<bool>(), any::<bool>(), 1e-5..0.5f64)
+        })
+        .prop_flat_map(|(d, k, hw, hb, eps)| {
+            let ns = d[d.len() - k..].to_vec();
+            let opt = |on: bool, s: Vec<usize>| {
+                if on {
+                    any_values(s).prop_map(Some).boxed()
+                } else {
+                    Just(None).boxed()
+                }
+            };
+            (
+                checkerboard(d),
+                Just(k),
+                opt(hw, ns.clone()),
+                opt(hb, ns),
+                Just(eps),
+            )
+        })
+        .boxed()
+}
+
+/// The inputs of `batch_norm`: `x [N, C, ...]`, an optional weight and bias `[C]`, the
+/// running mean and variance `[C]`, and the options.
+pub type BatchNormInputs = (
+    Array<f64>,
+    Option<Array<f64>>,
+    Option<Array<f64>>,
+    Array<f64>,
+    Array<f64>,
+    tapegrad_core::BatchNormOptions,
+);
+
+/// `x` of rank 2-4 with `N, C` and the other dims in `1..=3`, at least 2 values per channel
+/// (checkerboard values), a weight and a bias each present or not, running statistics (the
+/// variance in `[0.25, 3)`), training or evaluation, momentum in `[0, 1)`, eps in
+/// `[1e-5, 0.5)`.
+pub fn batch_norm_inputs() -> BoxedStrategy<BatchNormInputs> {
+    (
+        prop::collection::vec(1..=3usize, 2..=4),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        0.0..1.0f64,
+        1e-5..0.5f64,
+    )
+        .prop_filter("one value per channel", |(d, ..)| {
+            d.iter().product::<usize>() / d[1] >= 2
+        })
+        .prop_flat_map(|(d, hw, hb, training, momentum, eps)| {
+            let c = d[1];
+            let opt = |on: bool| {
+                if on {
+                    any_values(vec![c]).prop_map(Some).boxed()
+                } else {
+                    Just(None).boxed()
+                }
+            };
+            let opts = tapegrad_core::BatchNormOptions {
+                training,
+                momentum,
+                eps,
+            };
+            (
+                checkerboard(d),
+                opt(hw),
+                opt(hb),
+                any_values(vec![c]),
+                positive(vec![c]),
+                Just(opts),
+            )
+        })
+        .boxed()
+}
+
 /// Runs `gradcheck` on `f` with the inputs converted to `T`, and fails the case (printing the
 /// report and the inputs) unless every element satisfies the options' bound. A rank-0 or
 /// one-element output is multiplied by [`SCALAR_WEIGHT`] first.
@@ -1051,6 +1223,51 @@ macro_rules! gradient_properties {
                 check::<$t>(
                     |tape, x| vjp(tape, x[0], x[1], |z| z.avg_pool2d(k, s, p)),
                     &[a, g],
+                    opts(seed),
+                )?;
+            }
+
+            // ---- convolution ----
+
+            #[test]
+            fn conv2d((x, w, b, o) in conv2d_inputs(), seed in any::<u64>()) {
+                match b {
+                    Some(b) => check::<$t>(|_, t| t[0].conv2d(t[1], Some(t[2]), o), &[x, w, b], opts(seed))?,
+                    None => check::<$t>(|_, t| t[0].conv2d(t[1], None, o), &[x, w], opts(seed))?,
+                }
+            }
+
+            // ---- normalization ----
+
+            #[test]
+            fn layer_norm((x, k, w, b, eps) in layer_norm_inputs(), seed in any::<u64>()) {
+                let ns = x.dims()[x.rank() - k..].to_vec();
+                // the inputs present, in order x, w, b
+                let (hw, hb) = (w.is_some(), b.is_some());
+                let inputs: Vec<_> = [Some(x), w, b].into_iter().flatten().collect();
+                check::<$t>(
+                    |_, t| {
+                        let w = hw.then(|| t[1]);
+                        let b = hb.then(|| t[1 + usize::from(hw)]);
+                        t[0].layer_norm(&ns, w, b, eps)
+                    },
+                    &inputs,
+                    opts(seed),
+                )?;
+            }
+
+            #[test]
+            fn batch_norm((x, w, b, rm, rv, o) in batch_norm_inputs(), seed in any::<u64>()) {
+                let (hw, hb) = (w.is_some(), b.is_some());
+                let inputs: Vec<_> = [Some(x), w, b].into_iter().flatten().collect();
+                check::<$t>(
+                    |_, t| {
+                        let w = hw.then(|| t[1]);
+                        let b = hb.then(|| t[1 + usize::from(hw)]);
+                        let (mut m, mut v) = (rm.cast(), rv.cast());
+                        t[0].batch_norm(Some(&mut m), Some(&mut v), w, b, o)
+                    },
+                    &inputs,
                     opts(seed),
                 )?;
             }
