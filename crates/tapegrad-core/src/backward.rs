@@ -149,6 +149,27 @@ fn map2<T: Element>(a: &Array<T>, b: &Array<T>, f: impl Fn(T, T) -> T + Sync) ->
     kernels::binary(a, b, a.shape(), f)
 }
 
+/// `f` of the elements of three arrays of one shape, in one fused loop.
+fn map3<T: Element>(
+    a: &Array<T>,
+    b: &Array<T>,
+    c: &Array<T>,
+    f: impl Fn(T, T, T) -> T + Sync,
+) -> Array<T> {
+    let (ad, bd, cd) = (a.data(), b.data(), c.data());
+    let mut out = kernels::pool::filled(ad.len(), T::zero());
+    kernels::parallel::for_each_run(&mut out, kernels::simd::COSTLY_GRAIN, 1, |at, dst| {
+        let to = at + dst.len();
+        let (a, b, c) = (&ad[at..to], &bd[at..to], &cd[at..to]);
+        kernels::simd::vectorized(|| {
+            for (((d, &a), &b), &c) in dst.iter_mut().zip(a).zip(b).zip(c) {
+                *d = f(a, b, c);
+            }
+        })
+    });
+    Array::from_parts(out, a.shape().clone())
+}
+
 /// Sends the gradient `g` of `node`'s output to its inputs through `emit(input, gradient)`.
 /// Shapes were checked at forward time, so nothing here can fail.
 fn rule<T: Element>(
@@ -613,5 +634,32 @@ fn rule<T: Element>(
             *cols,
             Array::from_parts(kernels::im2col(g.data(), geo), val(*cols).shape().clone()),
         ),
+        // d sin x/dx = cos x
+        Op::Sin(x) => emit(*x, map2(&g, val(*x), d::sin)),
+        // d cos x/dx = -sin x
+        Op::Cos(x) => emit(*x, map2(&g, val(*x), d::cos)),
+        // d ln(1 + x)/dx = 1/(1 + x)
+        Op::Log1p(x) => emit(*x, map2(&g, val(*x), d::log1p)),
+        // d(e^x - 1)/dx = e^x = y + 1
+        Op::Expm1(x) => emit(*x, map2(&g, y, d::expm1)),
+        // d(1/x)/dx = -1/x² = -y²
+        Op::Reciprocal(x) => emit(*x, map2(&g, y, d::reciprocal)),
+        // d x^(-1/2)/dx = -x^(-3/2)/2 = -y³/2
+        Op::Rsqrt(x) => emit(*x, map2(&g, y, d::rsqrt)),
+        // d x·σ(x)/dx = σ(x)(1 + x(1 - σ(x)))
+        Op::Silu(x) => emit(*x, map2(&g, val(*x), d::silu)),
+        // d elu(x)/dx = 1 for x > 0, else α·e^x = y + α
+        Op::Elu(x, a) => emit(*x, map3(&g, val(*x), y, |g, x, y| d::elu(g, x, y, *a))),
+        // d softplus(x)/dx = σ(βx), 1 where βx > threshold
+        Op::Softplus { x, beta, threshold } => emit(
+            *x,
+            map2(&g, val(*x), |g, x| d::softplus(g, x, *beta, *threshold)),
+        ),
+        // d erf x/dx = 2/√π · e^(-x²)
+        Op::Erf(x) => emit(*x, map2(&g, val(*x), d::erf)),
+        // d x·Φ(x)/dx = Φ(x) + x·φ(x)
+        Op::Gelu(x) => emit(*x, map2(&g, val(*x), d::gelu)),
+        // t = tanh(k(x + κx³)): (1 + t)/2 + x/2 · (1 - t²) · k(1 + 3κx²)
+        Op::GeluTanh(x) => emit(*x, map2(&g, val(*x), d::gelu_tanh)),
     }
 }

@@ -42,6 +42,10 @@ pub trait Element:
     /// The hyperbolic tangent; for `f32` branch-free and vectorizable (within 3 ulp, tested,
     /// ±1 beyond ±9, NaN stays NaN), for `f64` the library `tanh`.
     fn tanh_fast(self) -> Self;
+
+    /// The error function `erf x = 2/√π ∫₀ˣ e^(-t²) dt` (musl's, through the `libm` crate:
+    /// within 1 ulp).
+    fn erf(self) -> Self;
 }
 
 /// `e^x` for f32 by range reduction and a degree-6 polynomial (Cephes' `expf`): plain
@@ -121,6 +125,10 @@ impl Element for f32 {
     fn tanh_fast(self) -> Self {
         tanh_f32(self)
     }
+    #[inline]
+    fn erf(self) -> Self {
+        libm::erff(self)
+    }
 }
 
 impl Element for f64 {
@@ -140,6 +148,10 @@ impl Element for f64 {
     #[inline(always)]
     fn tanh_fast(self) -> Self {
         self.tanh()
+    }
+    #[inline]
+    fn erf(self) -> Self {
+        libm::erf(self)
     }
     #[inline(always)]
     fn sigmoid(self) -> Self {

@@ -911,6 +911,30 @@ fn rule<'t, T: Element>(
         Op::Im2col { x, geo } => emit(*x, g.col2im(*geo))?,
         // col2im is linear with adjoint im2col: each column entry gets g at its element
         Op::Col2im { cols, geo } => emit(*cols, g.im2col(*geo))?,
+        // d sin x/dx = cos x
+        Op::Sin(x) => emit(*x, d::sin(g, t(*x)))?,
+        // d cos x/dx = -sin x
+        Op::Cos(x) => emit(*x, d::cos(g, t(*x)))?,
+        // d ln(1 + x)/dx = 1/(1 + x)
+        Op::Log1p(x) => emit(*x, d::log1p(g, t(*x)))?,
+        // d(e^x - 1)/dx = e^x = y + 1
+        Op::Expm1(x) => emit(*x, d::expm1(g, y))?,
+        // d(1/x)/dx = -1/x² = -y²
+        Op::Reciprocal(x) => emit(*x, d::reciprocal(g, y))?,
+        // d x^(-1/2)/dx = -x^(-3/2)/2 = -y³/2
+        Op::Rsqrt(x) => emit(*x, d::rsqrt(g, y))?,
+        // d x·σ(x)/dx = σ(x)(1 + x(1 - σ(x)))
+        Op::Silu(x) => emit(*x, d::silu(g, t(*x)))?,
+        // d elu(x)/dx = 1 for x > 0, else α·e^x = y + α (the mask a constant)
+        Op::Elu(x, a) => emit(*x, d::elu(g, t(*x), y, *a))?,
+        // d softplus(x)/dx = σ(βx), 1 where βx > threshold (the mask a constant)
+        Op::Softplus { x, beta, threshold } => emit(*x, d::softplus(g, t(*x), *beta, *threshold))?,
+        // d erf x/dx = 2/√π · e^(-x²)
+        Op::Erf(x) => emit(*x, d::erf(g, t(*x)))?,
+        // d x·Φ(x)/dx = Φ(x) + x·φ(x)
+        Op::Gelu(x) => emit(*x, d::gelu(g, t(*x)))?,
+        // t = tanh(k(x + κx³)): (1 + t)/2 + x/2 · (1 - t²) · k(1 + 3κx²)
+        Op::GeluTanh(x) => emit(*x, d::gelu_tanh(g, t(*x)))?,
     }
     Ok(())
 }

@@ -311,6 +311,37 @@ pub enum Op {
         /// The convolution's geometry.
         geo: Conv2dGeometry,
     },
+    /// `sin x`.
+    Sin(NodeId),
+    /// `cos x`.
+    Cos(NodeId),
+    /// `ln(1 + x)`, accurate for small `x`.
+    Log1p(NodeId),
+    /// `e^x - 1`, accurate for small `x`.
+    Expm1(NodeId),
+    /// `1 / x`.
+    Reciprocal(NodeId),
+    /// `1 / √x`.
+    Rsqrt(NodeId),
+    /// `x · σ(x)` (SiLU, swish).
+    Silu(NodeId),
+    /// `x` for `x > 0`, else `alpha · (e^x - 1)`.
+    Elu(NodeId, f64),
+    /// `ln(1 + e^(beta·x)) / beta`, and `x` itself where `beta·x > threshold`.
+    Softplus {
+        /// The input.
+        x: NodeId,
+        /// The sharpness `beta`.
+        beta: f64,
+        /// Above `beta·x > threshold` the op is the identity.
+        threshold: f64,
+    },
+    /// The error function `erf x`.
+    Erf(NodeId),
+    /// GELU, exact: `x · Φ(x)`, `Φ(x) = (1 + erf(x/√2))/2`.
+    Gelu(NodeId),
+    /// GELU, tanh approximation: `x/2 · (1 + tanh(√(2/π)·(x + 0.044715·x³)))`.
+    GeluTanh(NodeId),
 }
 
 /// An activation function, the one vocabulary for them: what [`Tensor::activate`] applies,
@@ -426,6 +457,11 @@ impl Op {
             | AvgPool2dBackward { g: x, .. } => SmallVec::from_slice(&[*x]),
             Im2col { x, .. } => SmallVec::from_slice(&[*x]),
             Col2im { cols, .. } => SmallVec::from_slice(&[*cols]),
+            Sin(x) | Cos(x) | Log1p(x) | Expm1(x) | Reciprocal(x) | Rsqrt(x) | Silu(x) => {
+                SmallVec::from_slice(&[*x])
+            }
+            Elu(x, _) | Softplus { x, .. } => SmallVec::from_slice(&[*x]),
+            Erf(x) | Gelu(x) | GeluTanh(x) => SmallVec::from_slice(&[*x]),
         }
     }
 
@@ -486,6 +522,18 @@ impl Op {
             AvgPool2dBackward { .. } => "avg_pool2d_backward",
             Im2col { .. } => "im2col",
             Col2im { .. } => "col2im",
+            Sin(_) => "sin",
+            Cos(_) => "cos",
+            Log1p(_) => "log1p",
+            Expm1(_) => "expm1",
+            Reciprocal(_) => "reciprocal",
+            Rsqrt(_) => "rsqrt",
+            Silu(_) => "silu",
+            Elu(..) => "elu",
+            Softplus { .. } => "softplus",
+            Erf(_) => "erf",
+            Gelu(_) => "gelu",
+            GeluTanh(_) => "gelu_tanh",
         }
     }
 
@@ -572,6 +620,10 @@ impl fmt::Display for Op {
                 f,
                 ", kernel={kernel:?}, stride={stride:?}, padding={padding:?}"
             )?,
+            Op::Elu(_, a) => write!(f, ", alpha={a}")?,
+            Op::Softplus {
+                beta, threshold, ..
+            } => write!(f, ", beta={beta}, threshold={threshold}")?,
             _ => {}
         }
         write!(f, ")")

@@ -4,9 +4,9 @@
 //! `sum(y · r)`, `r` random per case) at `GradcheckOptions::f64()`: eps 1e-6,
 //! `|tape - numeric| <= 1e-6 + 1e-4·|numeric|`.
 //!
-//! Kinks (relu, leaky_relu, abs at 0; max ties) are kept out by the strategies (values at
+//! Kinks (relu, leaky_relu, abs, elu at 0; softplus's threshold; max ties) are kept out by the strategies (values at
 //! least `KINK` from 0, pairwise distinct values for max), and domain-limited ops (log, sqrt,
-//! powf, div) get inputs inside their domain: see `common/mod.rs`.
+//! powf, div, log1p, reciprocal, rsqrt) get inputs inside their domain: see `common/mod.rs`.
 //!
 //! # The properties
 //!
@@ -69,6 +69,15 @@
 //! | `conv2d` | `conv2d` (x, w and the bias all get gradients) | `x [n, c_in, h, w]` with batch 1-2, 1-2 groups of 1-2 input and 1-2 output channels, kernel 1-3 by 1-3, stride 1-2, padding 0-2, dilation 1-2 (per axis), `h`, `w` from the smallest the kernel fits up to 2 more; bias `[c_out]` or none |
 //! | `layer_norm` | `layer_norm` over the last k axes (x, weight and bias get gradients) | x of rank 1-3 with `1.5 <= abs(x) < 3` in a checkerboard of signs (no flat slice); k in 1..=rank; weight and bias of the normalized shape, each present or not; eps in `[1e-5, 0.5)` |
 //! | `batch_norm` | `batch_norm`, training (batch statistics) or evaluation (running ones) | `x [n, c, ...]` of rank 2-4, dims 1-3, at least 2 values per channel, checkerboard values as above; weight and bias `[c]` each present or not; running mean any, running variance in `[0.25, 3)`; momentum in `[0, 1)`, eps in `[1e-5, 0.5)` |
+//! | `sin`, `cos`, `expm1` | elementwise | rank 0-3 |
+//! | `log1p` | `ln(1 + x)` | rank 0-3, `x` in `[-0.75, 3)` |
+//! | `reciprocal` | `1 / x` | rank 0-3, `abs(x) >= 0.5` either sign |
+//! | `rsqrt` | `1 / √x` | rank 0-3, `x` in `[0.25, 3)` |
+//! | `silu`, `softplus` | `x·σ(x)`, `ln(1 + e^x)` (PyTorch's defaults) | rank 0-3 |
+//! | `elu` | `elu(alpha)`, kink at 0 | rank 0-3, `abs(x) >= 0.1`; `alpha` in `[0.1, 2)` |
+//! | `softplus_with` | `softplus_with(beta, threshold)` | rank 0-3; `beta` in `[0.5, 2)`; threshold 20, or `t` in `[-1, 1)` with `x = t/beta + d`, `0.1 <= abs(d) < 3` (both branches, away from the switch) |
+//! | `erf`, `gelu`, `gelu_tanh` | elementwise | rank 0-3 |
+//! | `scalar_operators` | `c + x`, `c - x`, `c * x`, `c / x`, `x + c`, `x - c`, `x * c`, `x / c` (operators), weighted 1-8 and summed | rank 0-3, `abs(x) >= 0.5`; `abs(c)` in `[0.5, 3)` |
 
 #[macro_use]
 mod common;

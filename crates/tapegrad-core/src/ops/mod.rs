@@ -7,6 +7,7 @@
 
 mod arith;
 mod conv;
+mod elementwise;
 mod gather;
 mod layout;
 mod linalg;

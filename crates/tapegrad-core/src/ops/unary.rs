@@ -12,13 +12,13 @@ use crate::tape::Tensor;
 impl<'t, T: Element> Tensor<'t, T> {
     /// A cheap function of each element (split over threads only for huge tensors).
     #[track_caller]
-    fn unary(self, op: Op, f: impl Fn(T) -> T + Sync) -> Tensor<'t, T> {
+    pub(super) fn unary(self, op: Op, f: impl Fn(T) -> T + Sync) -> Tensor<'t, T> {
         self.unary_with(op, simd::CHEAP_GRAIN, f)
     }
 
     /// A costly function of each element (`exp`, `log`, ...: split over threads sooner).
     #[track_caller]
-    fn unary_costly(self, op: Op, f: impl Fn(T) -> T + Sync) -> Tensor<'t, T> {
+    pub(super) fn unary_costly(self, op: Op, f: impl Fn(T) -> T + Sync) -> Tensor<'t, T> {
         self.unary_with(op, simd::COSTLY_GRAIN, f)
     }
 

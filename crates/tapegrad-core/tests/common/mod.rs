@@ -70,6 +70,39 @@ pub fn positive(shape: Vec<usize>) -> BoxedStrategy<Array<f64>> {
     uniform(shape, POSITIVE_MIN, BOUND)
 }
 
+/// The smallest value of `log1p`'s input: `1 + x >= 0.25`, as [`POSITIVE_MIN`] for `log`.
+pub const LOG1P_MIN: f64 = -1.0 + POSITIVE_MIN;
+
+/// Values in `[LOG1P_MIN, BOUND)`: inside the domain of `log1p`, away from its pole at -1.
+pub fn above_minus_one(shape: Vec<usize>) -> BoxedStrategy<Array<f64>> {
+    uniform(shape, LOG1P_MIN, BOUND)
+}
+
+/// `(x, beta, threshold)` for `softplus_with`: `beta` in `[0.5, 2)`; `threshold` PyTorch's
+/// 20 (never reached: `|beta·x| < 6`) or one in `[-1, 1)`, with `x = threshold/beta + d`,
+/// `KINK <= |d| < BOUND` either sign, so both branches occur and every `x` keeps `KINK` from
+/// the branch point (`|x| < 5`: f32's largest step is 0.05).
+pub fn softplus_inputs() -> BoxedStrategy<(Array<f64>, f64, f64)> {
+    (
+        0.5..2.0f64,
+        prop_oneof![Just(20.0), -1.0..1.0f64],
+        dims(0..=3),
+    )
+        .prop_flat_map(|(beta, threshold, d)| {
+            let at = if threshold > 10.0 {
+                0.0
+            } else {
+                threshold / beta
+            };
+            (
+                away_from_zero(d, KINK).prop_map(move |a| a.map(|v| v + at)),
+                Just(beta),
+                Just(threshold),
+            )
+        })
+        .boxed()
+}
+
 /// Pairwise distinct values (a random permutation of an evenly spaced grid plus a shift), so
 /// `max` has a unique arg-max in every lane. The spacing is at least `5 / 64 ≈ 0.078`, more
 /// than the largest finite-difference step (0.03 for f32), so a perturbed element never
@@ -1268,6 +1301,100 @@ macro_rules! gradient_properties {
                         t[0].batch_norm(Some(&mut m), Some(&mut v), w, b, o)
                     },
                     &inputs,
+                    opts(seed),
+                )?;
+            }
+
+            // ---- the second wave of elementwise ops ----
+
+            #[test]
+            fn sin(a in array(0..=3, any_values), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].sin()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn cos(a in array(0..=3, any_values), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].cos()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn log1p(a in array(0..=3, above_minus_one), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].log1p()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn expm1(a in array(0..=3, any_values), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].expm1()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn reciprocal(a in array(0..=3, |s| away_from_zero(s, 0.5)), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].reciprocal()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn rsqrt(a in array(0..=3, positive), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].rsqrt()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn silu(a in array(0..=3, any_values), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].silu()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn elu(
+                a in array(0..=3, |s| away_from_zero(s, KINK)),
+                alpha in 0.1..2.0f64,
+                seed in any::<u64>(),
+            ) {
+                check::<$t>(|_, x| Ok(x[0].elu(alpha)), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn softplus(a in array(0..=3, any_values), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].softplus()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn softplus_with((a, beta, threshold) in softplus_inputs(), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].softplus_with(beta, threshold)), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn erf(a in array(0..=3, any_values), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].erf()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn gelu(a in array(0..=3, any_values), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].gelu()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn gelu_tanh(a in array(0..=3, any_values), seed in any::<u64>()) {
+                check::<$t>(|_, x| Ok(x[0].gelu_tanh()), &[a], opts(seed))?;
+            }
+
+            #[test]
+            fn scalar_operators(
+                a in array(0..=3, |s| away_from_zero(s, 0.5)),
+                c in prop_oneof![-3.0..-0.5f64, 0.5..3.0f64],
+                seed in any::<u64>(),
+            ) {
+                // c + x, c - x, c * x, c / x, x + c, x - c, x * c, x / c, weighted 1..=8
+                let c = <$t as tapegrad_core::Element>::of(c);
+                check::<$t>(
+                    |_, x| {
+                        let x = x[0];
+                        let terms = [c + x, c - x, c * x, c / x, x + c, x - c, x * c, x / c];
+                        let mut y = terms[0];
+                        for (k, t) in terms.iter().enumerate().skip(1) {
+                            y = y.add(t.mul_scalar(k as f64 + 1.0))?;
+                        }
+                        Ok(y)
+                    },
+                    &[a],
                     opts(seed),
                 )?;
             }
