@@ -732,7 +732,7 @@ fn rule<'t, T: Element>(
                 Activation::Relu => g.mul(mask(y, |v| if v <= zero { zero } else { T::one() }))?,
                 Activation::Sigmoid => d::sigmoid(g, y),
                 Activation::Tanh => d::tanh(g, y),
-                a @ (Activation::LeakyRelu(_) | Activation::Softmax(_)) => {
+                a => {
                     unreachable!("internal: linear records only the activations that fuse, not {a}")
                 }
             };

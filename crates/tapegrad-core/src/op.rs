@@ -366,6 +366,22 @@ pub enum Activation {
     Tanh,
     /// Softmax along an axis, negative counting from the end (`nn.Softmax(dim)`).
     Softmax(isize),
+    /// `x·Φ(x)` with the exact normal CDF (`nn.GELU()`).
+    Gelu,
+    /// GELU's tanh approximation (`nn.GELU(approximate="tanh")`).
+    GeluTanh,
+    /// `x·σ(x)` (`nn.SiLU`, also called swish).
+    Silu,
+    /// `x` for `x > 0`, else `alpha·(e^x - 1)` (`nn.ELU(alpha)`; PyTorch's default alpha is 1).
+    Elu(f64),
+    /// `log(1 + e^(beta·x)) / beta`, and `x` where `beta·x > threshold`
+    /// (`nn.Softplus(beta, threshold)`; PyTorch's defaults are 1 and 20).
+    Softplus {
+        /// The sharpness `beta`.
+        beta: f64,
+        /// Above `beta·x > threshold` the result is `x`.
+        threshold: f64,
+    },
 }
 
 impl Activation {
@@ -390,6 +406,13 @@ impl fmt::Display for Activation {
             Activation::Sigmoid => write!(f, "Sigmoid"),
             Activation::Tanh => write!(f, "Tanh"),
             Activation::Softmax(axis) => write!(f, "Softmax(dim={axis})"),
+            Activation::Gelu => write!(f, "GELU"),
+            Activation::GeluTanh => write!(f, "GELU(approximate='tanh')"),
+            Activation::Silu => write!(f, "SiLU"),
+            Activation::Elu(alpha) => write!(f, "ELU(alpha={alpha})"),
+            Activation::Softplus { beta, threshold } => {
+                write!(f, "Softplus(beta={beta}, threshold={threshold})")
+            }
         }
     }
 }

@@ -127,6 +127,11 @@ proptest! {
             Activation::Tanh,
             Activation::LeakyRelu(0.1),
             Activation::Softmax(-1),
+            Activation::Gelu,
+            Activation::GeluTanh,
+            Activation::Silu,
+            Activation::Elu(0.7),
+            Activation::Softplus { beta: 2.0, threshold: 5.0 },
         ]),
         r_seed in any::<u64>(),
     ) {
@@ -145,6 +150,11 @@ proptest! {
             Activation::Tanh => z.tanh(),
             Activation::LeakyRelu(s) => z.leaky_relu(s),
             Activation::Softmax(axis) => z.softmax(axis)?,
+            Activation::Gelu => z.gelu(),
+            Activation::GeluTanh => z.gelu_tanh(),
+            Activation::Silu => z.silu(),
+            Activation::Elu(alpha) => z.elu(alpha),
+            Activation::Softplus { beta, threshold } => z.softplus_with(beta, threshold),
         };
         prop_assert!(
             fused.to_array().approx_eq(&plain.to_array(), 1e-12, 1e-12),

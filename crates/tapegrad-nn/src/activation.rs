@@ -53,6 +53,29 @@ mod tests {
             "Softmax(dim=-1)"
         );
         assert_eq!(Module::<f32>::param_count(&Activation::Tanh), 0);
+        // the second wave: each the core op of its name, with PyTorch's module name
+        let cases = [
+            (Activation::Gelu, x.gelu(), "GELU"),
+            (
+                Activation::GeluTanh,
+                x.gelu_tanh(),
+                "GELU(approximate='tanh')",
+            ),
+            (Activation::Silu, x.silu(), "SiLU"),
+            (Activation::Elu(0.5), x.elu(0.5), "ELU(alpha=0.5)"),
+            (
+                Activation::Softplus {
+                    beta: 2.0,
+                    threshold: 10.0,
+                },
+                x.softplus_with(2.0, 10.0),
+                "Softplus(beta=2, threshold=10)",
+            ),
+        ];
+        for (act, want, name) in cases {
+            assert_eq!(act.forward(x)?.to_array(), want.to_array(), "{act}");
+            assert_eq!(Module::<f64>::describe(&act), name);
+        }
         Ok(())
     }
 

@@ -3,9 +3,10 @@
 //! and [`gradcheck_module`] proves them against finite differences.
 //!
 //! - [`Module`]: forward on a tape, parameters visited by dotted name (`encoder.0.weight`),
-//!   training/evaluation mode, a torch-like printout. Layers: [`Dense`], [`Activation`] (the one activation
-//!   type: ReLU, leaky ReLU, sigmoid, tanh, softmax, identity; itself a module), [`Dropout`];
-//!   containers: [`Sequential`], [`Mlp`], [`Autoencoder`].
+//!   training/evaluation mode, a torch-like printout. Layers: [`Dense`], [`Activation`] (the
+//!   one activation type: ReLU, leaky ReLU, sigmoid, tanh, softmax, GELU, SiLU, ELU,
+//!   softplus, identity; itself a module), [`Dropout`]; containers: [`Sequential`], [`Mlp`],
+//!   [`Autoencoder`].
 //! - [`loss`]: mse, mae, huber, bce, bce_with_logits, cross-entropy (class indices or
 //!   probabilities), nll; [`Reduction`] mean (default) or sum.
 //! - [`Init`]: Xavier/Glorot and He/Kaiming (normal, uniform), zeros, constant; seeded.

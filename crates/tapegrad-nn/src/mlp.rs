@@ -22,7 +22,8 @@ use tapegrad_core::{Activation, Element, Error, Param, Result, Tensor};
 ///
 /// Each dense layer and a ReLU, sigmoid, tanh or identity after it are recorded as one fused
 /// `linear` node (faster; the same values and gradients as the unfused ops, which
-/// [`Mlp::set_fused`] can switch to for checking). Leaky ReLU and softmax are separate nodes.
+/// [`Mlp::set_fused`] can switch to for checking). The other activations
+/// (leaky ReLU, softmax, GELU, SiLU, ELU, softplus) are separate nodes.
 ///
 /// ```
 /// use tapegrad_core::{rng, Array, Tape};

@@ -135,12 +135,20 @@ fn autoencoder() -> Result<()> {
     Ok(())
 }
 
-const ACTS: [Activation; 5] = [
+const ACTS: [Activation; 10] = [
     Activation::Relu,
     Activation::LeakyRelu(0.05),
     Activation::Sigmoid,
     Activation::Tanh,
     Activation::Identity,
+    Activation::Gelu,
+    Activation::GeluTanh,
+    Activation::Silu,
+    Activation::Elu(1.0),
+    Activation::Softplus {
+        beta: 1.0,
+        threshold: 20.0,
+    },
 ];
 const OUTS: [Activation; 3] = [
     Activation::Identity,
@@ -155,7 +163,7 @@ proptest! {
     fn mlp_any_shape_activation_and_fusion(
         sizes in prop::collection::vec(1usize..5, 2..5),
         batch in 1usize..4,
-        act in 0usize..5,
+        act in 0usize..ACTS.len(),
         out in 0usize..3,
         fused in any::<bool>(),
         seed in 0u64..1000,

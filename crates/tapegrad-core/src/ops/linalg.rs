@@ -191,7 +191,7 @@ pub(crate) fn activate<T: Element>(act: Activation, z: &mut [T]) {
         }),
         Activation::Sigmoid => simd::map_in_place(z, simd::COSTLY_GRAIN, T::sigmoid),
         Activation::Tanh => simd::map_in_place(z, simd::COSTLY_GRAIN, T::tanh_fast),
-        a @ (Activation::LeakyRelu(_) | Activation::Softmax(_)) => {
+        a => {
             unreachable!("internal: linear records only the activations that fuse, not {a}")
         }
     }
@@ -308,7 +308,7 @@ impl<'t, T: Element> Tensor<'t, T> {
 
     /// The fused dense layer `act(x · w + b)` for `x: [N, in]`, `w: [in, out]`, `b: [out]`:
     /// one node instead of three, with its own backward rule. An activation that does not
-    /// [fuse](Activation::fuses_into_linear) (leaky ReLU, softmax) is applied as a node of its
+    /// [fuse](Activation::fuses_into_linear) (leaky ReLU, softmax, GELU, ...) is applied as a node of its
     /// own after it.
     ///
     /// # Errors

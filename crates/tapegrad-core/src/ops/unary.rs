@@ -129,6 +129,11 @@ impl<'t, T: Element> Tensor<'t, T> {
             Activation::Sigmoid => self.sigmoid(),
             Activation::Tanh => self.tanh(),
             Activation::Softmax(axis) => return self.softmax(axis),
+            Activation::Gelu => self.gelu(),
+            Activation::GeluTanh => self.gelu_tanh(),
+            Activation::Silu => self.silu(),
+            Activation::Elu(alpha) => self.elu(alpha),
+            Activation::Softplus { beta, threshold } => self.softplus_with(beta, threshold),
         })
     }
 }
