@@ -5,7 +5,9 @@
 //! - [`Module`]: forward on a tape, parameters visited by dotted name (`encoder.0.weight`),
 //!   training/evaluation mode, a torch-like printout. Layers: [`Dense`], [`Activation`] (the
 //!   one activation type: ReLU, leaky ReLU, sigmoid, tanh, softmax, GELU, SiLU, ELU,
-//!   softplus, identity; itself a module), [`Dropout`]; containers: [`Sequential`], [`Mlp`],
+//!   softplus, identity; itself a module), [`Dropout`]; convolutional layers: [`Conv2d`],
+//!   [`MaxPool2d`], [`AvgPool2d`], [`Flatten`] (PyTorch's names, layouts and default init);
+//!   containers: [`Sequential`], [`Mlp`],
 //!   [`Autoencoder`].
 //! - [`loss`]: mse, mae, huber, bce, bce_with_logits, cross-entropy (class indices or
 //!   probabilities), nll; [`Reduction`] mean (default) or sum.
@@ -58,14 +60,17 @@ mod autoencoder;
 mod check;
 mod checkpoint;
 mod clip;
+mod conv;
 mod dense;
 mod dropout;
+mod flatten;
 mod init;
 pub mod loss;
 mod mlp;
 mod module;
 pub mod optim;
 mod path;
+mod pool;
 pub mod schedule;
 mod sequential;
 mod serialize;
@@ -75,13 +80,16 @@ pub use autoencoder::Autoencoder;
 pub use check::gradcheck_module;
 pub use checkpoint::{Checkpoint, Progress};
 pub use clip::{clip_grad_norm, clip_grad_value};
+pub use conv::Conv2d;
 pub use dense::Dense;
 pub use dropout::Dropout;
+pub use flatten::Flatten;
 pub use init::Init;
 pub use loss::{Loss, Reduction};
 pub use mlp::Mlp;
 pub use module::{mix_seed, Module};
 pub use path::{ParamPath, Segment};
+pub use pool::{AvgPool2d, MaxPool2d};
 pub use sequential::Sequential;
 pub use serialize::{load, save, write_file_atomic};
 pub use step::train_step;
