@@ -4,8 +4,8 @@
 use crate::module::Module;
 use crate::optim::{Optimizer, OptimizerState, ParamState};
 use crate::serialize::{
-    encode, format_err, max_file_len, model_values, named_values, param_bytes, read_bounded,
-    set_values, write_file_atomic, Parsed,
+    encode, format_err, max_file_len, model_tensors, model_values, named_buffers, param_bytes,
+    read_bounded, set_values, write_file_atomic, Parsed,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -224,7 +224,8 @@ impl<T: Element> Checkpoint<T> {
             check_key("an optimizer setting", k)?;
             meta.insert(format!("{META_OPT}.{k}"), v.to_string());
         }
-        let mut tensors: Vec<(String, &Array<T>)> = named_values(model);
+        let buffers = named_buffers(model);
+        let mut tensors: Vec<(String, &Array<T>)> = model_tensors(model, &buffers);
         for (name, ps) in &opt.params {
             if let Some(step) = ps.step {
                 meta.insert(format!("{META_OPT_STATE}{name}.step"), step.to_string());

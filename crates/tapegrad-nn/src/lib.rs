@@ -7,6 +7,8 @@
 //!   one activation type: ReLU, leaky ReLU, sigmoid, tanh, softmax, GELU, SiLU, ELU,
 //!   softplus, identity; itself a module), [`Dropout`]; convolutional layers: [`Conv2d`],
 //!   [`MaxPool2d`], [`AvgPool2d`], [`Flatten`] (PyTorch's names, layouts and default init);
+//!   normalization: [`BatchNorm1d`], [`BatchNorm2d`] (running statistics as buffers, saved
+//!   with the model, see [`Module::visit_buffers`]);
 //!   containers: [`Sequential`], [`Mlp`],
 //!   [`Autoencoder`].
 //! - [`loss`]: mse, mae, huber, bce, bce_with_logits, cross-entropy (class indices or
@@ -68,6 +70,7 @@ mod init;
 pub mod loss;
 mod mlp;
 mod module;
+mod norm;
 pub mod optim;
 mod path;
 mod pool;
@@ -88,6 +91,7 @@ pub use init::Init;
 pub use loss::{Loss, Reduction};
 pub use mlp::Mlp;
 pub use module::{mix_seed, Module};
+pub use norm::{BatchNorm, BatchNorm1d, BatchNorm2d};
 pub use path::{ParamPath, Segment};
 pub use pool::{AvgPool2d, MaxPool2d};
 pub use sequential::Sequential;

@@ -5,7 +5,7 @@
 use crate::path::ParamPath;
 use std::fmt;
 use std::path::Path;
-use tapegrad_core::{Element, Error, Param, Result, Tensor};
+use tapegrad_core::{Array, Element, Error, Param, Result, Tensor};
 
 /// A layer or a model: a function of one tensor whose parameters live in the module and are
 /// bound to the input's tape by `forward` (`x.tape().param(&p)`), so the tape gives their
@@ -100,6 +100,36 @@ pub trait Module<T: Element> {
         path: &mut ParamPath,
         f: &mut dyn FnMut(&ParamPath, &'a mut Param<T>),
     );
+
+    /// Calls `f` with every buffer and its path, in a fixed order: state that is not trained
+    /// but belongs to the model, as torch's buffers (a [`BatchNorm2d`](crate::BatchNorm2d)'s
+    /// `running_mean`, `running_var` and `num_batches_tracked`). [`save`](crate::save),
+    /// [`load`](crate::load) and [`Checkpoint`](crate::Checkpoint) store buffers beside the
+    /// parameters, under their dotted names; optimizers never see them. The default visits
+    /// nothing (a module without buffers needs nothing new); containers pass it to every
+    /// child, with the child's segment pushed as in [`Module::visit`].
+    fn visit_buffers(&self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &Array<T>)) {
+        let _ = (path, f);
+    }
+
+    /// As [`Module::visit_buffers`], with mutable access (loading). It must visit the same
+    /// buffers in the same order; `f` must keep each buffer's shape.
+    fn visit_buffers_mut(
+        &mut self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &mut Array<T>),
+    ) {
+        let _ = (path, f);
+    }
+
+    /// Every buffer (copied) with its dotted name, in visiting order.
+    fn named_buffers(&self) -> Vec<(String, Array<T>)> {
+        let mut v = Vec::new();
+        self.visit_buffers(&mut ParamPath::new(), &mut |path, b| {
+            v.push((path.to_string(), b.clone()))
+        });
+        v
+    }
 
     /// Switches training mode (on) or evaluation mode (off). Layers such as
     /// [`Dropout`](crate::Dropout) obey it; containers pass it to every child. The default
@@ -259,6 +289,16 @@ impl<T: Element> Module<T> for Box<dyn Module<T> + '_> {
         f: &mut dyn FnMut(&ParamPath, &'a mut Param<T>),
     ) {
         (**self).visit_mut(path, f);
+    }
+    fn visit_buffers(&self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &Array<T>)) {
+        (**self).visit_buffers(path, f);
+    }
+    fn visit_buffers_mut(
+        &mut self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &mut Array<T>),
+    ) {
+        (**self).visit_buffers_mut(path, f);
     }
     fn set_training(&mut self, training: bool) {
         (**self).set_training(training);

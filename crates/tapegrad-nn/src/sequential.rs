@@ -3,7 +3,7 @@
 use crate::module::{describe_children, display_with_count, in_child, Module};
 use crate::path::ParamPath;
 use std::fmt;
-use tapegrad_core::{Element, Param, Result, Tensor};
+use tapegrad_core::{Array, Element, Param, Result, Tensor};
 
 /// Modules applied one after another (as `torch.nn.Sequential`). Children are numbered by
 /// position, activations included, so parameter names match torch's: a
@@ -113,6 +113,22 @@ impl<T: Element> Module<T> for Sequential<T> {
     ) {
         for (i, m) in self.layers.iter_mut().enumerate() {
             path.child(i, |p| m.visit_mut(p, f));
+        }
+    }
+
+    fn visit_buffers(&self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &Array<T>)) {
+        for (i, m) in self.layers.iter().enumerate() {
+            path.child(i, |p| m.visit_buffers(p, f));
+        }
+    }
+
+    fn visit_buffers_mut(
+        &mut self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &mut Array<T>),
+    ) {
+        for (i, m) in self.layers.iter_mut().enumerate() {
+            path.child(i, |p| m.visit_buffers_mut(p, f));
         }
     }
 

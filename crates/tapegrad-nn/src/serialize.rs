@@ -223,6 +223,10 @@ pub(crate) fn param_bytes<T: Element>(model: &(impl Module<T> + ?Sized)) -> (u64
         bytes = bytes.saturating_add((p.value().numel() * std::mem::size_of::<T>()) as u64);
         count += 1;
     });
+    model.visit_buffers(&mut ParamPath::new(), &mut |_, b| {
+        bytes = bytes.saturating_add((b.numel() * std::mem::size_of::<T>()) as u64);
+        count += 1;
+    });
     (bytes, count)
 }
 
@@ -265,6 +269,28 @@ pub(crate) fn named_values<T: Element>(
         out.push((name.to_string(), p.value()))
     });
     out
+}
+
+/// The named buffers of `model` (copies), in visiting order.
+pub(crate) fn named_buffers<T: Element>(
+    model: &(impl Module<T> + ?Sized),
+) -> Vec<(String, Array<T>)> {
+    let mut out = Vec::new();
+    model.visit_buffers(&mut ParamPath::new(), &mut |name, b| {
+        out.push((name.to_string(), b.clone()))
+    });
+    out
+}
+
+/// The tensors a model file holds: the parameters, then the buffers (from [`named_buffers`],
+/// borrowed).
+pub(crate) fn model_tensors<'a, T: Element>(
+    model: &'a (impl Module<T> + ?Sized),
+    buffers: &'a [(String, Array<T>)],
+) -> Vec<(String, &'a Array<T>)> {
+    let mut tensors = named_values(model);
+    tensors.extend(buffers.iter().map(|(n, b)| (n.clone(), b)));
+    tensors
 }
 
 /// A parsed safetensors file: its header and its data section (borrowed).
@@ -360,8 +386,8 @@ impl<'a> Parsed<'a> {
     }
 }
 
-/// Reads and checks every parameter of `model` from `file` (nothing is changed): the values
-/// in visiting order. Tensors of the file that are not the model's are an error, except a
+/// Reads and checks every parameter and buffer of `model` from `file` (nothing is changed):
+/// the values in visiting order, the parameters' then the buffers'. Tensors of the file that are not the model's are an error, except a
 /// checkpoint's own (optimizer state, extras) when `checkpoint` is set.
 pub(crate) fn model_values<T: Element>(
     path: &Path,
@@ -372,7 +398,7 @@ pub(crate) fn model_values<T: Element>(
     let mut values: Vec<Array<T>> = Vec::new();
     let mut names = HashSet::new();
     let mut bad: Option<Error> = None;
-    model.visit(&mut ParamPath::new(), &mut |name, p| {
+    let mut take = |name: &ParamPath, value: &Array<T>| {
         if bad.is_some() {
             return;
         }
@@ -384,16 +410,18 @@ pub(crate) fn model_values<T: Element>(
                 path,
                 format!(
                     "tensor `{name}` (shape {}) is missing from the file",
-                    p.value().shape()
+                    value.shape()
                 ),
             ));
             return;
         }
-        match file.tensor::<T>(path, name, Some(p.value().dims())) {
+        match file.tensor::<T>(path, name, Some(value.dims())) {
             Ok(a) => values.push(a),
             Err(e) => bad = Some(e),
         }
-    });
+    };
+    model.visit(&mut ParamPath::new(), &mut |name, p| take(name, p.value()));
+    model.visit_buffers(&mut ParamPath::new(), &mut take);
     if let Some(e) = bad {
         return Err(e);
     }
@@ -410,7 +438,8 @@ pub(crate) fn model_values<T: Element>(
     Ok(values)
 }
 
-/// Puts `values` (from [`model_values`], in visiting order) into `model`.
+/// Puts `values` (from [`model_values`]: the parameters, then the buffers, in visiting
+/// order) into `model`.
 pub(crate) fn set_values<T: Element>(
     model: &mut (impl Module<T> + ?Sized),
     values: Vec<Array<T>>,
@@ -423,6 +452,12 @@ pub(crate) fn set_values<T: Element>(
             result = Err(e);
         }
     });
+    model.visit_buffers_mut(&mut ParamPath::new(), &mut |_, b| {
+        let v = values.next().expect("internal: one value per buffer");
+        if v.dims() == b.dims() {
+            *b = v;
+        }
+    });
     result
 }
 
@@ -432,8 +467,9 @@ pub(crate) fn is_checkpoint_extra(name: &str) -> bool {
         || name.starts_with(crate::checkpoint::EXTRA_PREFIX)
 }
 
-/// Saves every parameter of `model` to a safetensors file at `path`, named by its dotted
-/// name, with the module's dtype (`F32` or `F64`). The file is written as
+/// Saves every parameter and buffer ([`Module::visit_buffers`]: running statistics) of
+/// `model` to a safetensors file at `path`, named by its dotted name, with the module's dtype
+/// (`F32` or `F64`). The file is written as
 /// [`write_file_atomic`] says (a unique temporary file beside the target, flushed, renamed
 /// over it, the folder flushed), so a reader, a concurrent saver or a crash never sees or
 /// leaves a half-written model at `path`.
@@ -461,13 +497,14 @@ pub(crate) fn is_checkpoint_extra(name: &str) -> bool {
 /// two parameters share a name (a custom module's bug).
 pub fn save<T: Element>(model: &(impl Module<T> + ?Sized), path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let tensors = named_values(model);
+    let buffers = named_buffers(model);
+    let tensors = model_tensors(model, &buffers);
     let meta = HashMap::from([("format".to_string(), "pt".to_string())]);
     let bytes = encode(path, &tensors, meta)?;
     write_file_atomic(path, &bytes)
 }
 
-/// Loads every parameter of `model` from the safetensors file at `path` (a file written by
+/// Loads every parameter and buffer of `model` from the safetensors file at `path` (a file written by
 /// [`save`], or the model part of a [`Checkpoint`](crate::Checkpoint)).
 ///
 /// Every name, shape and dtype is checked before anything is changed: a parameter missing

@@ -3,10 +3,13 @@
 //! gradients against finite differences (f64, `gradcheck_module`), a LeNet-style stack.
 
 use tapegrad_core::{rng, Array, Conv2dOptions, GradcheckOptions, Result, Tape};
+use tapegrad_nn::optim::{Optimizer, Sgd};
 use tapegrad_nn::{
-    gradcheck_module, Activation, AvgPool2d, Conv2d, Dense, Flatten, Init, MaxPool2d, Module,
-    Sequential,
+    gradcheck_module, load, save, Activation, AvgPool2d, BatchNorm1d, BatchNorm2d, Checkpoint,
+    Conv2d, Dense, Flatten, Init, MaxPool2d, Module, Progress, Sequential,
 };
+
+mod common;
 
 fn randn(shape: &[usize], seed: u64) -> Array<f64> {
     Array::randn(shape, 0.0, 1.0, &mut rng(seed))
@@ -233,5 +236,245 @@ fn lenet_forward_shape_and_printout() -> Result<()> {
         .forward(tape.constant(randn(&[3, 1, 20, 20], 1)))
         .unwrap_err();
     assert!(err.to_string().contains("in module `7`"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn batch_norm_literal_train_and_eval() -> Result<()> {
+    // [N=2, C=2, L=2]: channel 0 holds 1, 3, 5, 7 (mean 4, biased var 5, unbiased 20/3)
+    let mut bn = BatchNorm1d::<f64>::with_options(2, 0.0, 0.5, true)?;
+    let tape = Tape::new();
+    let x = tape.constant(Array::from_vec(
+        vec![1., 3., 0., 0., 5., 7., 2., 2.],
+        [2, 2, 2],
+    )?);
+    let y = bn.forward(x)?.to_array();
+    let s = 5f64.sqrt();
+    let want = [-3.0 / s, -1.0 / s, -1.0, -1.0, 1.0 / s, 3.0 / s, 1.0, 1.0];
+    assert!(
+        y.approx_eq(&Array::from_vec(want.to_vec(), [2, 2, 2])?, 1e-12, 0.0),
+        "{y:?}"
+    );
+    // momentum 0.5: halfway from (0, 1) to the batch's mean (4, 1) and unbiased var (20/3, 4/3)
+    assert_eq!(bn.running_mean().data(), &[2.0, 0.5]);
+    assert!(bn.running_var().approx_eq(
+        &Array::from_vec(vec![0.5 + 10.0 / 3.0, 0.5 + 2.0 / 3.0], [2])?,
+        1e-12,
+        0.0
+    ));
+    assert_eq!(bn.num_batches_tracked(), 1);
+    assert!(bn.is_training());
+    bn.eval();
+    assert!(!bn.is_training());
+    let y = bn.forward(x)?.to_array();
+    let v0 = 0.5 + 10.0 / 3.0;
+    assert!((y.data()[0] - (1.0 - 2.0) / f64::sqrt(v0)).abs() < 1e-12);
+    assert_eq!(
+        bn.num_batches_tracked(),
+        1,
+        "evaluation changes no statistic"
+    );
+    assert_eq!(bn.running_mean().data(), &[2.0, 0.5]);
+    // shapes: 1d takes [N, C] and [N, C, L], 2d takes [N, C, H, W]
+    assert!(bn.forward(tape.constant(Array::zeros([3, 2]))).is_ok());
+    let err = bn
+        .forward(tape.constant(Array::zeros([3, 2, 2, 2])))
+        .unwrap_err();
+    assert!(err.to_string().contains("[N, 2] or [N, 2, L]"), "{err}");
+    let bn2 = BatchNorm2d::<f64>::new(3);
+    assert!(bn2
+        .forward(tape.constant(Array::zeros([2, 4, 2, 2])))
+        .is_err());
+    assert_eq!(
+        bn2.to_string(),
+        "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+    );
+    assert_eq!(bn2.param_count(), 6);
+    let plain = BatchNorm2d::<f32>::with_options(4, 1e-3, 0.01, false)?;
+    assert_eq!(plain.param_count(), 0);
+    assert_eq!(
+        plain.to_string(),
+        "BatchNorm2d(4, eps=0.001, momentum=0.01, affine=False, track_running_stats=True)"
+    );
+    assert!(BatchNorm2d::<f32>::with_options(4, -1.0, 0.1, true).is_err());
+    assert!(BatchNorm2d::<f32>::with_options(4, 1e-5, 1.5, true).is_err());
+    Ok(())
+}
+
+#[test]
+fn batch_norm_gradients() -> Result<()> {
+    let mut bn = BatchNorm2d::<f64>::new(3);
+    randomize(&mut bn, 1);
+    check(
+        "batch_norm2d training",
+        &mut bn,
+        &randn(&[3, 3, 2, 3], 2),
+        3,
+    );
+    bn.eval(); // the running statistics moved during the check: constants now
+    check("batch_norm2d eval", &mut bn, &randn(&[2, 3, 2, 2], 3), 3);
+    let mut bn1 = BatchNorm1d::<f64>::with_options(4, 1e-3, 0.2, false)?;
+    check("batch_norm1d no affine", &mut bn1, &randn(&[5, 4], 4), 1);
+    let mut bn1 = BatchNorm1d::<f64>::new(2);
+    randomize(&mut bn1, 5);
+    check("batch_norm1d [N, C, L]", &mut bn1, &randn(&[3, 2, 4], 6), 3);
+    Ok(())
+}
+
+/// Every parameter drawn at random (so the affine part is not the identity).
+fn randomize(m: &mut dyn Module<f64>, seed: u64) {
+    let mut r = rng(seed);
+    m.visit_mut(&mut tapegrad_nn::ParamPath::new(), &mut |_, p| {
+        let v = Array::randn(p.value().shape(), 0.5, 0.5, &mut r);
+        p.set(v).expect("same shape");
+    });
+}
+
+/// A small convolutional net with batch normalization: conv, BN, ReLU, pool, flatten, dense.
+fn bn_net(seed: u64) -> Result<Sequential<f64>> {
+    let mut r = rng(seed);
+    Ok(Sequential::new()
+        .with(Conv2d::new(
+            1,
+            4,
+            (3, 3),
+            Conv2dOptions::default().padding(1),
+            true,
+            &mut r,
+        )?)
+        .with(BatchNorm2d::new(4))
+        .with(Activation::Relu)
+        .with(AvgPool2d::new(2))
+        .with(Flatten)
+        .with(Dense::new(16, 3, Init::XavierUniform, &mut r))
+        .with(BatchNorm1d::new(3)))
+}
+
+fn buffers(m: &dyn Module<f64>) -> Vec<(String, Array<f64>)> {
+    m.named_buffers()
+}
+
+fn params(m: &dyn Module<f64>) -> Vec<(String, Array<f64>)> {
+    m.named_params()
+        .into_iter()
+        .map(|(n, p)| (n, p.value().clone()))
+        .collect()
+}
+
+#[test]
+fn buffers_are_named_by_containers_and_left_alone_by_optimizers() -> Result<()> {
+    let mut net = bn_net(0)?;
+    let names: Vec<String> = buffers(&net).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "1.running_mean",
+            "1.running_var",
+            "1.num_batches_tracked",
+            "6.running_mean",
+            "6.running_var",
+            "6.num_batches_tracked",
+        ]
+    );
+    let pnames: Vec<String> = net.named_params().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        pnames,
+        ["0.weight", "0.bias", "1.weight", "1.bias", "5.weight", "5.bias", "6.weight", "6.bias"]
+    );
+    let x = randn(&[4, 1, 4, 4], 1);
+    let mut opt = Sgd::new(0.1);
+    let mut tape = Tape::new();
+    let before = params(&net);
+    let (_, grads) = tape.value_and_grad(|tape| {
+        let y = net.forward(tape.constant(x.clone()))?;
+        Ok(y.mul(y)?.sum())
+    })?;
+    let stats = buffers(&net);
+    assert_ne!(
+        stats[0].1,
+        Array::zeros([4]),
+        "training moved the running mean"
+    );
+    assert_eq!(stats[2].1.data(), &[1.0]);
+    opt.step(&mut net, &grads)?;
+    assert_eq!(buffers(&net), stats, "the optimizer leaves buffers alone");
+    assert_ne!(params(&net), before, "and updates the parameters");
+    // eval() reaches the children through the container
+    net.eval();
+    let tape = Tape::new();
+    net.forward(tape.constant(x.clone()))?;
+    assert_eq!(buffers(&net), stats);
+    Ok(())
+}
+
+#[test]
+fn save_load_and_checkpoint_keep_running_statistics() -> Result<()> {
+    let dir = common::Scratch::new("cnn", "bn");
+    let mut net = bn_net(0)?;
+    let tape = Tape::new();
+    for seed in 0..3 {
+        net.forward(tape.constant(randn(&[4, 1, 4, 4], seed)))?;
+    }
+    net.eval();
+    let x = tape.constant(randn(&[2, 1, 4, 4], 9));
+    let want = net.forward(x)?.to_array();
+    let path = dir.join("net.safetensors");
+    save(&net, &path)?;
+    let mut copy = bn_net(1)?; // other weights, fresh statistics: all must come from the file
+    assert_ne!(buffers(&copy), buffers(&net));
+    load(&mut copy, &path)?;
+    assert_eq!(buffers(&copy), buffers(&net));
+    assert_eq!(params(&copy), params(&net));
+    assert_eq!(buffers(&copy)[2].1.data(), &[3.0]);
+    copy.eval();
+    assert_eq!(copy.forward(x)?.to_array(), want);
+    // a file without the buffers does not load into a model that has them
+    let conv_only = Sequential::<f64>::new().with(Conv2d::new(
+        1,
+        4,
+        (3, 3),
+        Conv2dOptions::default(),
+        true,
+        &mut rng(0),
+    )?);
+    let path2 = dir.join("conv.safetensors");
+    save(&conv_only, &path2)?;
+    let mut with_bn = Sequential::<f64>::new()
+        .with(Conv2d::new(
+            1,
+            4,
+            (3, 3),
+            Conv2dOptions::default(),
+            true,
+            &mut rng(0),
+        )?)
+        .with(BatchNorm2d::with_options(4, 1e-5, 0.1, false)?);
+    let err = load(&mut with_bn, &path2).unwrap_err().to_string();
+    assert!(
+        err.contains("tensor `1.running_mean` (shape [4]) is missing from the file"),
+        "{err}"
+    );
+    // and a file with buffers does not load into a model without them
+    let path3 = dir.join("with_bn.safetensors");
+    save(&with_bn, &path3)?;
+    let mut no_bn = conv_only;
+    let err = load(&mut no_bn, &path3).unwrap_err().to_string();
+    assert!(
+        err.contains("the file has tensor `1.num_batches_tracked` that the model does not have"),
+        "{err}"
+    );
+    // a checkpoint keeps them too
+    let opt = Sgd::new(0.1);
+    let progress = Progress {
+        epoch: 1,
+        ..Progress::default()
+    };
+    let ck = dir.join("ck.safetensors");
+    Checkpoint::save(&ck, &net, &opt, &progress)?;
+    let mut again = bn_net(2)?;
+    let mut opt2 = Sgd::new(0.5);
+    assert_eq!(Checkpoint::load(&ck, &mut again, &mut opt2)?, progress);
+    assert_eq!(buffers(&again), buffers(&net));
+    assert_eq!(params(&again), params(&net));
     Ok(())
 }

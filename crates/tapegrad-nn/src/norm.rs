@@ -1,0 +1,314 @@
+//! Normalization layers: [`BatchNorm1d`] and [`BatchNorm2d`] (one type,
+//! [`BatchNorm`], over 1 or 2 spatial axes), recorded as the core's [`Tensor::batch_norm`],
+//! with torch's parameters (`weight`, `bias`) and buffers (`running_mean`, `running_var`,
+//! `num_batches_tracked`).
+
+use crate::module::Module;
+use crate::path::ParamPath;
+use std::cell::RefCell;
+use tapegrad_core::{Array, BatchNormOptions, Element, Error, Param, Result, Tensor};
+
+/// A float as Python prints it: scientific with a two-digit exponent below `1e-4`
+/// (`1e-05`), plain otherwise (`0.1`).
+fn py_float(v: f64) -> String {
+    if v != 0.0 && v.abs() < 1e-4 {
+        let s = format!("{v:e}");
+        match s.split_once('e') {
+            Some((m, e)) => {
+                let e: i32 = e.parse().unwrap_or(0);
+                format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
+            }
+            None => s,
+        }
+    } else {
+        v.to_string()
+    }
+}
+
+/// The running statistics of a batch normalization (its buffers).
+#[derive(Clone, Debug)]
+struct Running<T: Element> {
+    mean: Array<T>,
+    var: Array<T>,
+    /// A scalar (shape `[]`) counting the training batches seen.
+    batches: Array<T>,
+}
+
+/// Batch normalization per channel (as torch's `BatchNorm1d` / `BatchNorm2d`), over
+/// `SPATIAL` spatial axes: use the aliases [`BatchNorm1d`] (`SPATIAL = 1`: inputs `[N, C]`
+/// or `[N, C, L]`) and [`BatchNorm2d`] (`SPATIAL = 2`: inputs `[N, C, H, W]`).
+///
+/// `y = (x - mean) / √(var + eps) · weight + bias` per channel:
+/// - in training mode (a new layer's mode, as in torch), `mean` and `var` are the batch's
+///   (the biased variance), recorded on the tape so gradients flow through them, and the
+///   running statistics are updated in place: `running = (1 - momentum)·running +
+///   momentum·batch` (the unbiased variance for `running_var`), `num_batches_tracked + 1`;
+/// - in evaluation mode ([`Module::eval`]), `mean` and `var` are the running statistics.
+///
+/// `weight` (ones) and `bias` (zeros), `[C]`, are parameters (absent with `affine = false`);
+/// `running_mean` (zeros), `running_var` (ones) and `num_batches_tracked` (0, a scalar) are
+/// buffers ([`Module::visit_buffers`]): saved and loaded with the model
+/// ([`save`](crate::save), [`Checkpoint`](crate::Checkpoint)), never touched by an optimizer.
+/// `num_batches_tracked` is stored in the model's dtype (torch's is int64), exact up to 2^24
+/// batches in f32.
+///
+/// ```
+/// use tapegrad_core::{Array, Tape};
+/// use tapegrad_nn::{BatchNorm1d, Module};
+/// # fn main() -> tapegrad_core::Result<()> {
+/// let mut bn = BatchNorm1d::<f64>::new(2);
+/// assert_eq!(
+///     bn.to_string(),
+///     "BatchNorm1d(2, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+/// );
+/// let tape = Tape::new();
+/// let x = tape.constant(Array::from_vec(vec![1.0, 10.0, 3.0, 30.0], [2, 2])?);
+/// let y = bn.forward(x)?; // training: the batch's statistics
+/// assert!(y.to_array().approx_eq(&Array::from_vec(vec![-1.0, -1.0, 1.0, 1.0], [2, 2])?, 1e-4, 0.0));
+/// // the running mean moved 10% of the way to the batch's means (2, 20)
+/// assert_eq!(bn.running_mean().data(), &[0.2, 2.0]);
+/// assert_eq!(bn.num_batches_tracked(), 1);
+/// let names: Vec<String> = bn.named_buffers().into_iter().map(|(n, _)| n).collect();
+/// assert_eq!(names, ["running_mean", "running_var", "num_batches_tracked"]);
+/// bn.eval(); // evaluation: the running statistics
+/// let y = bn.forward(x)?;
+/// assert!((y.to_array().data()[0] - (1.0 - 0.2) / (1.1f64 + 1e-5).sqrt()).abs() < 1e-12);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct BatchNorm<T: Element, const SPATIAL: usize> {
+    weight: Option<Param<T>>,
+    bias: Option<Param<T>>,
+    running: RefCell<Running<T>>,
+    eps: f64,
+    momentum: f64,
+    training: bool,
+}
+
+/// Batch normalization of `[N, C]` or `[N, C, L]` inputs (as `torch.nn.BatchNorm1d`); see
+/// [`BatchNorm`].
+pub type BatchNorm1d<T> = BatchNorm<T, 1>;
+
+/// Batch normalization of `[N, C, H, W]` inputs (as `torch.nn.BatchNorm2d`); see
+/// [`BatchNorm`].
+pub type BatchNorm2d<T> = BatchNorm<T, 2>;
+
+impl<T: Element, const SPATIAL: usize> BatchNorm<T, SPATIAL> {
+    /// A layer over `num_features` channels with torch's defaults: `eps = 1e-5`,
+    /// `momentum = 0.1`, affine (`weight` ones, `bias` zeros), in training mode.
+    pub fn new(num_features: usize) -> Self {
+        BatchNorm {
+            weight: Some(Param::new(Array::ones([num_features]))),
+            bias: Some(Param::new(Array::zeros([num_features]))),
+            running: RefCell::new(Running {
+                mean: Array::zeros([num_features]),
+                var: Array::ones([num_features]),
+                batches: Array::scalar(T::zero()),
+            }),
+            eps: 1e-5,
+            momentum: 0.1,
+            training: true,
+        }
+    }
+
+    /// A layer with the given `eps`, `momentum` and `affine` (with `false`, no `weight` and
+    /// no `bias`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] unless `eps >= 0` and `0 <= momentum <= 1` (finite).
+    #[track_caller]
+    pub fn with_options(
+        num_features: usize,
+        eps: f64,
+        momentum: f64,
+        affine: bool,
+    ) -> Result<Self> {
+        if !(eps >= 0.0 && eps.is_finite() && (0.0..=1.0).contains(&momentum)) {
+            return Err(Error::invalid(
+                Self::name(),
+                format!(
+                    "eps must be >= 0 and momentum in [0, 1], got eps={eps}, momentum={momentum}"
+                ),
+            ));
+        }
+        let mut bn = Self::new(num_features);
+        bn.eps = eps;
+        bn.momentum = momentum;
+        if !affine {
+            bn.weight = None;
+            bn.bias = None;
+        }
+        Ok(bn)
+    }
+
+    fn name() -> &'static str {
+        if SPATIAL == 1 {
+            "BatchNorm1d"
+        } else {
+            "BatchNorm2d"
+        }
+    }
+
+    /// The number of channels, `C`.
+    pub fn num_features(&self) -> usize {
+        self.running.borrow().mean.numel()
+    }
+
+    /// The weight `[C]` (`None` without affine).
+    pub fn weight(&self) -> Option<&Param<T>> {
+        self.weight.as_ref()
+    }
+
+    /// The bias `[C]` (`None` without affine).
+    pub fn bias(&self) -> Option<&Param<T>> {
+        self.bias.as_ref()
+    }
+
+    /// The running mean `[C]` (a copy).
+    pub fn running_mean(&self) -> Array<T> {
+        self.running.borrow().mean.clone()
+    }
+
+    /// The running (unbiased) variance `[C]` (a copy).
+    pub fn running_var(&self) -> Array<T> {
+        self.running.borrow().var.clone()
+    }
+
+    /// The number of training batches seen.
+    pub fn num_batches_tracked(&self) -> u64 {
+        self.running.borrow().batches.data()[0].as_f64() as u64
+    }
+
+    /// Whether the layer is in training mode.
+    pub fn is_training(&self) -> bool {
+        self.training
+    }
+}
+
+impl<T: Element, const SPATIAL: usize> Module<T> for BatchNorm<T, SPATIAL> {
+    /// Normalizes `x` per channel (axis 1); in training mode, updates the running statistics.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when `x` is not `[N, C]` / `[N, C, L]` (1d) or `[N, C, H, W]` (2d)
+    /// with `C` the layer's channels, or (training) a channel has a single value.
+    fn forward<'t>(&self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
+        let s = x.shape();
+        let c = self.num_features();
+        let rank_ok = if SPATIAL == 1 {
+            s.rank() == 2 || s.rank() == 3
+        } else {
+            s.rank() == 2 + SPATIAL
+        };
+        if !rank_ok || s.dim(1) != c {
+            let want = if SPATIAL == 1 {
+                format!("[N, {c}] or [N, {c}, L]")
+            } else {
+                format!("[N, {c}, H, W]")
+            };
+            return Err(Error::shape(
+                Self::name(),
+                &s,
+                &tapegrad_core::Shape::new(&[c]),
+                format!("expects an input {want}"),
+            ));
+        }
+        let tape = x.tape();
+        let w = self.weight.as_ref().map(|p| tape.param(p));
+        let b = self.bias.as_ref().map(|p| tape.param(p));
+        let opts = BatchNormOptions {
+            training: self.training,
+            momentum: self.momentum,
+            eps: self.eps,
+        };
+        let mut r = self.running.borrow_mut();
+        let Running { mean, var, batches } = &mut *r;
+        let y = x.batch_norm(Some(mean), Some(var), w, b, opts)?;
+        if self.training {
+            let d = batches.data_mut();
+            d[0] = T::of(d[0].as_f64() + 1.0);
+        }
+        Ok(y)
+    }
+
+    fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<T>)) {
+        if let Some(w) = &self.weight {
+            path.child("weight", |p| f(p, w));
+        }
+        if let Some(b) = &self.bias {
+            path.child("bias", |p| f(p, b));
+        }
+    }
+
+    fn visit_mut<'a>(
+        &'a mut self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &'a mut Param<T>),
+    ) {
+        if let Some(w) = &mut self.weight {
+            path.child("weight", |p| f(p, w));
+        }
+        if let Some(b) = &mut self.bias {
+            path.child("bias", |p| f(p, b));
+        }
+    }
+
+    fn visit_buffers(&self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &Array<T>)) {
+        let r = self.running.borrow();
+        path.child("running_mean", |p| f(p, &r.mean));
+        path.child("running_var", |p| f(p, &r.var));
+        path.child("num_batches_tracked", |p| f(p, &r.batches));
+    }
+
+    fn visit_buffers_mut(
+        &mut self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &mut Array<T>),
+    ) {
+        let r = self.running.get_mut();
+        path.child("running_mean", |p| f(p, &mut r.mean));
+        path.child("running_var", |p| f(p, &mut r.var));
+        path.child("num_batches_tracked", |p| f(p, &mut r.batches));
+    }
+
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+
+    /// As torch prints it:
+    /// `BatchNorm2d(6, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)`.
+    fn describe(&self) -> String {
+        format!(
+            "{}({}, eps={}, momentum={}, affine={}, track_running_stats=True)",
+            Self::name(),
+            self.num_features(),
+            py_float(self.eps),
+            py_float(self.momentum),
+            if self.weight.is_some() {
+                "True"
+            } else {
+                "False"
+            }
+        )
+    }
+}
+
+impl<T: Element, const SPATIAL: usize> std::fmt::Display for BatchNorm<T, SPATIAL> {
+    /// As [`Module::describe`].
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::py_float;
+
+    #[test]
+    fn floats_print_as_python() {
+        assert_eq!(py_float(1e-5), "1e-05");
+        assert_eq!(py_float(2.5e-7), "2.5e-07");
+        assert_eq!(py_float(0.001), "0.001");
+        assert_eq!(py_float(0.1), "0.1");
+        assert_eq!(py_float(0.0), "0");
+    }
+}
