@@ -8,7 +8,8 @@
 //!   softplus, identity; itself a module), [`Dropout`]; convolutional layers: [`Conv2d`],
 //!   [`MaxPool2d`], [`AvgPool2d`], [`Flatten`] (PyTorch's names, layouts and default init);
 //!   normalization: [`BatchNorm1d`], [`BatchNorm2d`] (running statistics as buffers, saved
-//!   with the model, see [`Module::visit_buffers`]);
+//!   with the model, see [`Module::visit_buffers`]), [`LayerNorm`]; [`Embedding`] (a lookup
+//!   table indexed by class indices);
 //!   containers: [`Sequential`], [`Mlp`],
 //!   [`Autoencoder`].
 //! - [`loss`]: mse, mae, huber, bce, bce_with_logits, cross-entropy (class indices or
@@ -65,6 +66,7 @@ mod clip;
 mod conv;
 mod dense;
 mod dropout;
+mod embedding;
 mod flatten;
 mod init;
 pub mod loss;
@@ -86,12 +88,13 @@ pub use clip::{clip_grad_norm, clip_grad_value};
 pub use conv::Conv2d;
 pub use dense::Dense;
 pub use dropout::Dropout;
+pub use embedding::Embedding;
 pub use flatten::Flatten;
 pub use init::Init;
 pub use loss::{Loss, Reduction};
 pub use mlp::Mlp;
 pub use module::{mix_seed, Module};
-pub use norm::{BatchNorm, BatchNorm1d, BatchNorm2d};
+pub use norm::{BatchNorm, BatchNorm1d, BatchNorm2d, LayerNorm};
 pub use path::{ParamPath, Segment};
 pub use pool::{AvgPool2d, MaxPool2d};
 pub use sequential::Sequential;

@@ -1,7 +1,7 @@
 //! Normalization layers: [`BatchNorm1d`] and [`BatchNorm2d`] (one type,
 //! [`BatchNorm`], over 1 or 2 spatial axes), recorded as the core's [`Tensor::batch_norm`],
 //! with torch's parameters (`weight`, `bias`) and buffers (`running_mean`, `running_var`,
-//! `num_batches_tracked`).
+//! `num_batches_tracked`); [`LayerNorm`], recorded as the core's [`Tensor::layer_norm`].
 
 use crate::module::Module;
 use crate::path::ParamPath;
@@ -293,6 +293,155 @@ impl<T: Element, const SPATIAL: usize> Module<T> for BatchNorm<T, SPATIAL> {
 }
 
 impl<T: Element, const SPATIAL: usize> std::fmt::Display for BatchNorm<T, SPATIAL> {
+    /// As [`Module::describe`].
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+/// Layer normalization (as `torch.nn.LayerNorm(normalized_shape, eps, elementwise_affine)`):
+/// each slice over the last `normalized_shape.len()` axes becomes
+/// `(x - mean) / √(var + eps) · weight + bias` (the biased variance), with `weight` (ones) and
+/// `bias` (zeros) of shape `normalized_shape` (absent without `elementwise_affine`). The
+/// gradients are those of the recorded ops. No running statistics: it behaves the same in
+/// training and evaluation.
+///
+/// ```
+/// use tapegrad_core::{Array, Tape};
+/// use tapegrad_nn::{LayerNorm, Module};
+/// # fn main() -> tapegrad_core::Result<()> {
+/// let ln = LayerNorm::<f64>::new(&[2]);
+/// assert_eq!(ln.to_string(), "LayerNorm((2,), eps=1e-05, elementwise_affine=True)");
+/// let tape = Tape::new();
+/// let x = tape.constant(Array::from_vec(vec![1.0, 3.0, 0.0, 4.0], [2, 2])?);
+/// let y = ln.forward(x)?.to_array();
+/// assert!(y.approx_eq(&Array::from_vec(vec![-1.0, 1.0, -1.0, 1.0], [2, 2])?, 1e-5, 0.0));
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct LayerNorm<T: Element> {
+    normalized_shape: Vec<usize>,
+    weight: Option<Param<T>>,
+    bias: Option<Param<T>>,
+    eps: f64,
+}
+
+impl<T: Element> LayerNorm<T> {
+    /// A layer over the trailing axes `normalized_shape`, with torch's defaults: `eps = 1e-5`,
+    /// `weight` ones and `bias` zeros.
+    pub fn new(normalized_shape: &[usize]) -> Self {
+        LayerNorm {
+            normalized_shape: normalized_shape.to_vec(),
+            weight: Some(Param::new(Array::ones(normalized_shape))),
+            bias: Some(Param::new(Array::zeros(normalized_shape))),
+            eps: 1e-5,
+        }
+    }
+
+    /// A layer with the given `eps` and, if `elementwise_affine`, a `weight` and a `bias`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when `normalized_shape` is empty or `eps` is negative or
+    /// not finite.
+    #[track_caller]
+    pub fn with_options(
+        normalized_shape: &[usize],
+        eps: f64,
+        elementwise_affine: bool,
+    ) -> Result<Self> {
+        if normalized_shape.is_empty() || !(eps >= 0.0 && eps.is_finite()) {
+            return Err(Error::invalid(
+                "LayerNorm",
+                format!(
+                    "normalized_shape must be non-empty and eps >= 0, got {normalized_shape:?}, \
+                     eps={eps}"
+                ),
+            ));
+        }
+        let mut ln = Self::new(normalized_shape);
+        ln.eps = eps;
+        if !elementwise_affine {
+            ln.weight = None;
+            ln.bias = None;
+        }
+        Ok(ln)
+    }
+
+    /// The normalized (trailing) shape.
+    pub fn normalized_shape(&self) -> &[usize] {
+        &self.normalized_shape
+    }
+
+    /// The weight (`None` without elementwise affine).
+    pub fn weight(&self) -> Option<&Param<T>> {
+        self.weight.as_ref()
+    }
+
+    /// The bias (`None` without elementwise affine).
+    pub fn bias(&self) -> Option<&Param<T>> {
+        self.bias.as_ref()
+    }
+}
+
+impl<T: Element> Module<T> for LayerNorm<T> {
+    /// Normalizes every slice of `x` over its trailing `normalized_shape` axes.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when `x`'s trailing dimensions are not `normalized_shape`.
+    fn forward<'t>(&self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
+        let tape = x.tape();
+        let w = self.weight.as_ref().map(|p| tape.param(p));
+        let b = self.bias.as_ref().map(|p| tape.param(p));
+        x.layer_norm(&self.normalized_shape, w, b, self.eps)
+    }
+
+    fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<T>)) {
+        if let Some(w) = &self.weight {
+            path.child("weight", |p| f(p, w));
+        }
+        if let Some(b) = &self.bias {
+            path.child("bias", |p| f(p, b));
+        }
+    }
+
+    fn visit_mut<'a>(
+        &'a mut self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &'a mut Param<T>),
+    ) {
+        if let Some(w) = &mut self.weight {
+            path.child("weight", |p| f(p, w));
+        }
+        if let Some(b) = &mut self.bias {
+            path.child("bias", |p| f(p, b));
+        }
+    }
+
+    /// As torch prints it: `LayerNorm((10,), eps=1e-05, elementwise_affine=True)`.
+    fn describe(&self) -> String {
+        let dims: Vec<String> = self
+            .normalized_shape
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        let shape = if dims.len() == 1 {
+            format!("({},)", dims[0])
+        } else {
+            format!("({})", dims.join(", "))
+        };
+        format!(
+            "LayerNorm({shape}, eps={}, elementwise_affine={})",
+            py_float(self.eps),
+            if self.weight.is_some() {
+                "True"
+            } else {
+                "False"
+            }
+        )
+    }
+}
+
+impl<T: Element> std::fmt::Display for LayerNorm<T> {
     /// As [`Module::describe`].
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.describe())

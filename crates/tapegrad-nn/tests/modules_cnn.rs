@@ -3,10 +3,12 @@
 //! gradients against finite differences (f64, `gradcheck_module`), a LeNet-style stack.
 
 use tapegrad_core::{rng, Array, Conv2dOptions, GradcheckOptions, Result, Tape};
+use tapegrad_core::{Param, Tensor};
 use tapegrad_nn::optim::{Optimizer, Sgd};
 use tapegrad_nn::{
     gradcheck_module, load, save, Activation, AvgPool2d, BatchNorm1d, BatchNorm2d, Checkpoint,
-    Conv2d, Dense, Flatten, Init, MaxPool2d, Module, Progress, Sequential,
+    Conv2d, Dense, Embedding, Flatten, Init, LayerNorm, MaxPool2d, Module, ParamPath, Progress,
+    Sequential,
 };
 
 mod common;
@@ -476,5 +478,125 @@ fn save_load_and_checkpoint_keep_running_statistics() -> Result<()> {
     assert_eq!(Checkpoint::load(&ck, &mut again, &mut opt2)?, progress);
     assert_eq!(buffers(&again), buffers(&net));
     assert_eq!(params(&again), params(&net));
+    Ok(())
+}
+
+#[test]
+fn layer_norm_literal_and_gradients() -> Result<()> {
+    let mut ln = LayerNorm::<f64>::new(&[3]);
+    assert_eq!(
+        ln.to_string(),
+        "LayerNorm((3,), eps=1e-05, elementwise_affine=True)"
+    );
+    let names: Vec<String> = ln.named_params().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["weight", "bias"]);
+    let mut vals = vec![
+        Array::from_vec(vec![1., 2., 3.], [3])?,
+        Array::from_vec(vec![0., 1., 0.], [3])?,
+    ]
+    .into_iter();
+    ln.visit_mut(&mut ParamPath::new(), &mut |_, p| {
+        p.set(vals.next().unwrap()).unwrap()
+    });
+    let tape = Tape::new();
+    let x = tape.constant(Array::from_vec(vec![1., 2., 3., 4., 4., 4.], [2, 3])?);
+    let y = ln.forward(x)?.to_array();
+    // row 0: mean 2, biased var 2/3; row 1 is constant: all zeros before the affine part
+    let z = 1.0 / (2.0 / 3.0 + 1e-5f64).sqrt();
+    let want = [-z, 1.0, 3.0 * z, 0.0, 1.0, 0.0];
+    assert!(
+        y.approx_eq(&Array::from_vec(want.to_vec(), [2, 3])?, 1e-12, 0.0),
+        "{y:?}"
+    );
+    let err = ln.forward(tape.constant(Array::zeros([2, 4]))).unwrap_err();
+    assert!(err.to_string().contains("[2, 4]"), "{err}");
+    let mut ln2 = LayerNorm::<f64>::new(&[2, 3]);
+    randomize(&mut ln2, 1);
+    assert_eq!(
+        ln2.to_string(),
+        "LayerNorm((2, 3), eps=1e-05, elementwise_affine=True)"
+    );
+    check("layer_norm [2, 3]", &mut ln2, &randn(&[4, 2, 3], 2), 3);
+    let mut plain = LayerNorm::<f64>::with_options(&[5], 1e-3, false)?;
+    assert_eq!(plain.param_count(), 0);
+    check("layer_norm no affine", &mut plain, &randn(&[3, 5], 3), 1);
+    assert!(LayerNorm::<f64>::with_options(&[], 1e-5, true).is_err());
+    assert!(LayerNorm::<f64>::with_options(&[3], -1.0, true).is_err());
+    Ok(())
+}
+
+/// `emb(indices) · x`: the embedding's weight gradient, repeated indices included, through
+/// `gradcheck_module` (whose input `x` is a float tensor the indices cannot be).
+struct Pick {
+    emb: Embedding<f64>,
+    indices: Vec<usize>,
+}
+
+impl Module<f64> for Pick {
+    fn forward<'t>(&self, x: Tensor<'t, f64>) -> Result<Tensor<'t, f64>> {
+        self.emb.forward_indices(x.tape(), &self.indices)?.mul(x)
+    }
+    fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<f64>)) {
+        path.child("emb", |p| self.emb.visit(p, f));
+    }
+    fn visit_mut<'a>(
+        &'a mut self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &'a mut Param<f64>),
+    ) {
+        path.child("emb", |p| self.emb.visit_mut(p, f));
+    }
+}
+
+#[test]
+fn embedding_literal_and_gradients() -> Result<()> {
+    let emb =
+        Embedding::<f64>::from_array(Array::from_vec((0..8).map(f64::from).collect(), [4, 2])?)?;
+    assert_eq!((emb.num_embeddings(), emb.embedding_dim()), (4, 2));
+    assert_eq!(emb.to_string(), "Embedding(4, 2)");
+    let tape = Tape::new();
+    let idx = tape.constant(Array::from_vec(vec![3., 0., 3., 1.], [2, 2])?);
+    let y = emb.forward(idx)?;
+    assert_eq!(y.shape().dims(), &[2, 2, 2]);
+    assert_eq!(y.to_array().data(), &[6., 7., 0., 1., 6., 7., 2., 3.]);
+    let w = tape.constant(Array::from_vec(
+        (1..=8).map(f64::from).collect(),
+        [2, 2, 2],
+    )?);
+    let g = y.mul(w)?.sum().backward()?;
+    // row 3 picked twice: the sum of both uses' gradients; row 2 not picked: 0
+    assert_eq!(
+        g.param(emb.weight()).unwrap().data(),
+        &[3., 4., 7., 8., 0., 0., 1. + 5., 2. + 6.]
+    );
+    assert!(g
+        .get(idx)
+        .is_none_or(|a| a.data().iter().all(|&v| v == 0.0)));
+    for bad in [4.0, -1.0, 1.5, f64::NAN] {
+        let err = emb
+            .forward(tape.constant(Array::from_vec(vec![0.0, bad], [2])?))
+            .unwrap_err();
+        assert!(err.to_string().contains("whole numbers in 0..4"), "{err}");
+    }
+    assert!(emb.forward_indices(&tape, &[4]).is_err());
+    assert!(Embedding::<f64>::from_array(Array::zeros([4])).is_err());
+    // N(0, 1) init, seeded
+    let big = Embedding::<f64>::new(100, 50, &mut rng(0));
+    let d = big.weight().value().data();
+    let mean = d.iter().sum::<f64>() / d.len() as f64;
+    let var = d.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / d.len() as f64;
+    assert!(
+        mean.abs() < 0.05 && (var - 1.0).abs() < 0.05,
+        "mean {mean}, var {var}"
+    );
+    assert_eq!(
+        Embedding::<f64>::new(100, 50, &mut rng(0)).weight().value(),
+        big.weight().value()
+    );
+    let mut pick = Pick {
+        emb: Embedding::new(5, 3, &mut rng(1)),
+        indices: vec![2, 0, 2, 4, 2],
+    };
+    check("embedding", &mut pick, &randn(&[5, 3], 2), 2);
     Ok(())
 }
