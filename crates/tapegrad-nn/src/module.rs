@@ -17,6 +17,10 @@ use tapegrad_core::{Array, Element, Error, Param, Result, Tensor};
 /// from those: names ([`Module::named_params`]), counts, [`save`](crate::save) /
 /// [`load`](crate::load), the optimizers, `fit` and [`gradcheck_module`](crate::gradcheck_module).
 ///
+/// A module with state that is saved but not trained (running statistics, as torch's
+/// buffers) also implements [`visit_buffers`](Module::visit_buffers) and
+/// [`visit_buffers_mut`](Module::visit_buffers_mut); their defaults visit nothing.
+///
 /// The trait is object-safe: containers hold `Box<dyn Module<T>>`, and optimizers and
 /// [`save`](crate::save) take `&dyn Module<T>` / `&mut dyn Module<T>`.
 ///

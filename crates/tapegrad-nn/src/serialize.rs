@@ -1,5 +1,6 @@
-//! Saving and loading a module's parameters in the safetensors format: tensor names are the
-//! dotted parameter names, dtypes `F32` or `F64` as the module stores them. PyTorch's
+//! Saving and loading a module's parameters (and buffers, after them) in the safetensors
+//! format: tensor names are the dotted parameter and buffer names, dtypes `F32` or `F64` as
+//! the module stores them. PyTorch's
 //! `safetensors.torch.load_file` (and `safetensors.numpy.load_file`) read these files.
 //!
 //! Note for PyTorch users: a [`Dense`](crate::Dense) weight is stored `[in, out]`; torch's
