@@ -22,7 +22,8 @@ pub struct EarlyStopping {
     /// that counts as an improvement.
     pub min_delta: f64,
     /// Put back the weights of the best epoch when training ends (whether it stopped early
-    /// or ran all its epochs).
+    /// or ran all its epochs), with the model's buffers of that epoch (BatchNorm's running
+    /// statistics).
     pub restore_best: bool,
     /// What is watched.
     pub monitor: Monitor,
@@ -60,6 +61,8 @@ pub(super) struct Tracker<T: Element> {
     pub(super) best_epoch: Option<usize>,
     wait: usize,
     weights: Option<Vec<Array<T>>>,
+    /// the buffers (BatchNorm's running statistics) at the best epoch, kept with `weights`
+    buffers: Vec<Array<T>>,
     best_is_last: bool,
 }
 
@@ -72,6 +75,7 @@ impl<T: Element> Tracker<T> {
             best_epoch: None,
             wait: 0,
             weights: None,
+            buffers: Vec::new(),
             best_is_last: true,
         }
     }
@@ -98,6 +102,9 @@ impl<T: Element> Tracker<T> {
                 w.clear();
                 model.visit(&mut ParamPath::new(), &mut |_, p| w.push(p.value().clone()));
                 self.weights = Some(w);
+                let b = &mut self.buffers;
+                b.clear();
+                model.visit_buffers(&mut ParamPath::new(), &mut |_, a| b.push(a.clone()));
             }
         } else {
             self.wait += 1;
@@ -128,6 +135,13 @@ impl<T: Element> Tracker<T> {
         if let Some(w) = &self.weights {
             let mut it = w.iter();
             model.visit(&mut ParamPath::new(), &mut |name, _| {
+                if let Some(a) = it.next() {
+                    ckpt.extra_tensors
+                        .insert(format!("{BEST}{name}"), a.clone());
+                }
+            });
+            let mut it = self.buffers.iter();
+            model.visit_buffers(&mut ParamPath::new(), &mut |name, _| {
                 if let Some(a) = it.next() {
                     ckpt.extra_tensors
                         .insert(format!("{BEST}{name}"), a.clone());
@@ -179,6 +193,15 @@ impl<T: Element> Tracker<T> {
             Some(a) if a.shape() == p.value().shape() => w.push(a.clone()),
             _ => missing = missing.take().or(Some(name.to_string())),
         });
+        let mut buffers = Vec::new();
+        model.visit_buffers(&mut ParamPath::new(), &mut |name, b| match ckpt
+            .extra_tensors
+            .get(&format!("{BEST}{name}"))
+        {
+            Some(a) if a.shape() == b.shape() => buffers.push(a.clone()),
+            _ => missing = missing.take().or(Some(name.to_string())),
+        });
+        self.buffers = buffers;
         self.weights = match missing {
             None if !w.is_empty() => Some(w),
             None => None,
@@ -221,6 +244,13 @@ impl<T: Element> Tracker<T> {
                         format!("parameter `{name}` appeared during training"),
                     ))
                 }
+            }
+        });
+        // the buffers kept with the best weights (BatchNorm's running statistics)
+        let mut it = std::mem::take(&mut self.buffers).into_iter();
+        model.visit_buffers_mut(&mut ParamPath::new(), &mut |_, b| {
+            if let Some(v) = it.next().filter(|v| v.shape() == b.shape()) {
+                *b = v;
             }
         });
         match err {
