@@ -9,10 +9,21 @@ use smallvec::SmallVec;
 
 /// Reorders axes: `out.dims[i] = x.dims[perm[i]]`.
 pub(crate) fn permute<T: Element>(x: &Array<T>, perm: &[usize]) -> Array<T> {
-    let dims: SmallVec<[usize; 4]> = perm.iter().map(|&p| x.dims()[p]).collect();
+    let mut dims: SmallVec<[usize; 4]> = perm.iter().map(|&p| x.dims()[p]).collect();
     let out_shape = Shape::new(&dims);
     let xs = x.shape().strides();
-    let src: SmallVec<[usize; 4]> = perm.iter().map(|&p| xs[p]).collect();
+    let mut src: SmallVec<[usize; 4]> = perm.iter().map(|&p| xs[p]).collect();
+    // trailing output axes that stay contiguous in `x` merge into one, copied as whole runs
+    while dims.len() >= 2 {
+        let (a, b) = (dims.len() - 2, dims.len() - 1);
+        if src[a] != src[b] * dims[b] {
+            break;
+        }
+        dims[a] *= dims[b];
+        src[a] = src[b];
+        dims.pop();
+        src.pop();
+    }
     let xd = x.data();
     let n = out_shape.numel();
     let mut data = pool::take(n);
@@ -28,8 +39,12 @@ pub(crate) fn permute<T: Element>(x: &Array<T>, perm: &[usize]) -> Array<T> {
     let mut off = 0usize;
     let last = rank - 1;
     loop {
-        for j in 0..dims[last] {
-            data.push(xd[off + j * src[last]]);
+        if src[last] == 1 {
+            data.extend_from_slice(&xd[off..off + dims[last]]);
+        } else {
+            for j in 0..dims[last] {
+                data.push(xd[off + j * src[last]]);
+            }
         }
         // advance leading axes
         let mut ax = last;
