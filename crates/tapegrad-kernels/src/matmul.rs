@@ -174,8 +174,13 @@ pub fn gemm<T: Scalar>(
         rhs.cs,
         rhs.data.len()
     );
-    // (only a heuristic, but saturating: a product too large to count is large)
-    let parts = if m.saturating_mul(n).saturating_mul(k) >= parallel_threshold() {
+    // (only a heuristic, but saturating: a product too large to count is large). A product
+    // whose dst is narrow both ways (a long reduction into a small block, as a convolution's
+    // weight gradient) stays on one thread: split, every part would stream the whole of the
+    // unsplit operand, and a part of fewer than SPLIT_ALIGN columns or rows runs ragged.
+    let parts = if m.max(n) >= 2 * SPLIT_ALIGN
+        && m.saturating_mul(n).saturating_mul(k) >= parallel_threshold()
+    {
         num_threads()
     } else {
         1
