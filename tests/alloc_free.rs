@@ -21,9 +21,9 @@ fn count() {
     }
 }
 
+#[allow(unsafe_code)]
 // SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
 // `GlobalAlloc` contract; the only addition is reading a flag and bumping a counter.
-#[allow(unsafe_code)]
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         count();

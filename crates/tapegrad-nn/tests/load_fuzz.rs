@@ -31,10 +31,10 @@ fn grew(n: usize) {
     PEAK.fetch_max(now, Ordering::Relaxed);
 }
 
+#[allow(unsafe_code)]
 // SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
 // `GlobalAlloc` contract; the counters are plain atomics and allocate nothing. (The one
 // place of this test binary that needs `unsafe`.)
-#[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded unchanged (the caller upholds `alloc`'s contract).

@@ -43,8 +43,8 @@ fn allocations() -> usize {
     ALLOCATIONS.with(Cell::get)
 }
 
-// SAFETY: every method forwards to the system allocator unchanged; counting allocates nothing.
 #[allow(unsafe_code)]
+// SAFETY: every method forwards to the system allocator unchanged; counting allocates nothing.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         count_one();
