@@ -1,7 +1,7 @@
 //! `Conv2d`: a 2-D convolution layer over `[N, C, H, W]` inputs, recorded as the core's
 //! [`Tensor::conv2d`] (im2col and a GEMM), with PyTorch's parameter names, layout and init.
 
-use crate::module::Module;
+use crate::module::{visit_weight_bias, visit_weight_bias_mut, Module};
 use crate::path::ParamPath;
 use rand::Rng;
 use tapegrad_core::{Array, Conv2dOptions, Element, Error, Param, Result, Tensor};
@@ -197,10 +197,7 @@ impl<T: Element> Module<T> for Conv2d<T> {
     }
 
     fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<T>)) {
-        path.child("weight", |p| f(p, &self.weight));
-        if let Some(b) = &self.bias {
-            path.child("bias", |p| f(p, b));
-        }
+        visit_weight_bias(path, f, Some(&self.weight), self.bias.as_ref());
     }
 
     fn visit_mut<'a>(
@@ -208,11 +205,7 @@ impl<T: Element> Module<T> for Conv2d<T> {
         path: &mut ParamPath,
         f: &mut dyn FnMut(&ParamPath, &'a mut Param<T>),
     ) {
-        let Conv2d { weight, bias, .. } = self;
-        path.child("weight", |p| f(p, weight));
-        if let Some(b) = bias {
-            path.child("bias", |p| f(p, b));
-        }
+        visit_weight_bias_mut(path, f, Some(&mut self.weight), self.bias.as_mut());
     }
 
     /// As torch prints it: `Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))`;

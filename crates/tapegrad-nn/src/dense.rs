@@ -2,7 +2,7 @@
 //! `weight: [in, out]` and `bias: [out]`, recorded as the core's fused `linear` op.
 
 use crate::init::Init;
-use crate::module::Module;
+use crate::module::{visit_weight_bias, visit_weight_bias_mut, Module};
 use crate::path::ParamPath;
 use rand::Rng;
 use tapegrad_core::{Activation, Array, Element, Error, Param, Result, Shape, Tensor};
@@ -162,10 +162,7 @@ impl<T: Element> Module<T> for Dense<T> {
     }
 
     fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<T>)) {
-        path.child("weight", |p| f(p, &self.weight));
-        if let Some(b) = &self.bias {
-            path.child("bias", |p| f(p, b));
-        }
+        visit_weight_bias(path, f, Some(&self.weight), self.bias.as_ref());
     }
 
     fn visit_mut<'a>(
@@ -173,11 +170,7 @@ impl<T: Element> Module<T> for Dense<T> {
         path: &mut ParamPath,
         f: &mut dyn FnMut(&ParamPath, &'a mut Param<T>),
     ) {
-        let Dense { weight, bias } = self;
-        path.child("weight", |p| f(p, weight));
-        if let Some(b) = bias {
-            path.child("bias", |p| f(p, b));
-        }
+        visit_weight_bias_mut(path, f, Some(&mut self.weight), self.bias.as_mut());
     }
 
     fn describe(&self) -> String {

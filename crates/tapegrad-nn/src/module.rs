@@ -238,6 +238,35 @@ macro_rules! no_params {
 }
 pub(crate) use no_params;
 
+/// The visit of a layer whose parameters are a `weight` and a `bias` (either may be absent),
+/// under torch's names: Dense, Conv2d, BatchNorm and LayerNorm share it.
+pub(crate) fn visit_weight_bias<'a, T: Element>(
+    path: &mut ParamPath,
+    f: &mut dyn FnMut(&ParamPath, &'a Param<T>),
+    weight: Option<&'a Param<T>>,
+    bias: Option<&'a Param<T>>,
+) {
+    for (name, p) in [("weight", weight), ("bias", bias)] {
+        if let Some(p) = p {
+            path.child(name, |path| f(path, p));
+        }
+    }
+}
+
+/// [`visit_weight_bias`] with mutable access.
+pub(crate) fn visit_weight_bias_mut<'a, T: Element>(
+    path: &mut ParamPath,
+    f: &mut dyn FnMut(&ParamPath, &'a mut Param<T>),
+    weight: Option<&'a mut Param<T>>,
+    bias: Option<&'a mut Param<T>>,
+) {
+    for (name, p) in [("weight", weight), ("bias", bias)] {
+        if let Some(p) = p {
+            path.child(name, |path| f(path, p));
+        }
+    }
+}
+
 /// The torch-style listing of numbered or named children:
 /// `Name(\n  (key): child\n  ...\n)`, nested children indented.
 pub(crate) fn describe_children<'a>(

@@ -3,7 +3,7 @@
 //! with torch's parameters (`weight`, `bias`) and buffers (`running_mean`, `running_var`,
 //! `num_batches_tracked`); [`LayerNorm`], recorded as the core's [`Tensor::layer_norm`].
 
-use crate::module::Module;
+use crate::module::{visit_weight_bias, visit_weight_bias_mut, Module};
 use crate::path::ParamPath;
 use std::cell::RefCell;
 use tapegrad_core::{Array, BatchNormOptions, Element, Error, Param, Result, Tensor};
@@ -231,12 +231,7 @@ impl<T: Element, const SPATIAL: usize> Module<T> for BatchNorm<T, SPATIAL> {
     }
 
     fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<T>)) {
-        if let Some(w) = &self.weight {
-            path.child("weight", |p| f(p, w));
-        }
-        if let Some(b) = &self.bias {
-            path.child("bias", |p| f(p, b));
-        }
+        visit_weight_bias(path, f, self.weight.as_ref(), self.bias.as_ref());
     }
 
     fn visit_mut<'a>(
@@ -244,12 +239,7 @@ impl<T: Element, const SPATIAL: usize> Module<T> for BatchNorm<T, SPATIAL> {
         path: &mut ParamPath,
         f: &mut dyn FnMut(&ParamPath, &'a mut Param<T>),
     ) {
-        if let Some(w) = &mut self.weight {
-            path.child("weight", |p| f(p, w));
-        }
-        if let Some(b) = &mut self.bias {
-            path.child("bias", |p| f(p, b));
-        }
+        visit_weight_bias_mut(path, f, self.weight.as_mut(), self.bias.as_mut());
     }
 
     fn visit_buffers(&self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &Array<T>)) {
@@ -396,12 +386,7 @@ impl<T: Element> Module<T> for LayerNorm<T> {
     }
 
     fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<T>)) {
-        if let Some(w) = &self.weight {
-            path.child("weight", |p| f(p, w));
-        }
-        if let Some(b) = &self.bias {
-            path.child("bias", |p| f(p, b));
-        }
+        visit_weight_bias(path, f, self.weight.as_ref(), self.bias.as_ref());
     }
 
     fn visit_mut<'a>(
@@ -409,12 +394,7 @@ impl<T: Element> Module<T> for LayerNorm<T> {
         path: &mut ParamPath,
         f: &mut dyn FnMut(&ParamPath, &'a mut Param<T>),
     ) {
-        if let Some(w) = &mut self.weight {
-            path.child("weight", |p| f(p, w));
-        }
-        if let Some(b) = &mut self.bias {
-            path.child("bias", |p| f(p, b));
-        }
+        visit_weight_bias_mut(path, f, self.weight.as_mut(), self.bias.as_mut());
     }
 
     /// As torch prints it: `LayerNorm((10,), eps=1e-05, elementwise_affine=True)`.
