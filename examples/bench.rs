@@ -1,4 +1,5 @@
-//! The standard benchmark workloads (sgemm, mlp, ae, xor, tiny, hvp), run with tapegrad.
+//! The standard benchmark workloads (sgemm, mlp, ae, xor, tiny, hvp, cnn, wide), run with
+//! tapegrad.
 //!
 //! Every workload does exactly the work of the peer scripts (PyTorch, JAX, NumPy) so the numbers
 //! can be compared side by side: the same shapes, optimizers, batch sizes and epochs, and the
@@ -16,11 +17,13 @@
 //! cargo run --release --example bench -- --workloads mlp,xor   # a subset
 //! cargo run --release --example bench -- --workloads mlp --phases   # where a step's time goes
 //! cargo run --release --example bench -- --workloads hvp       # Hessian-vector products
+//! cargo run --release --example bench -- --workloads cnn,wide  # LeNet-5 and a wide MLP
 //! ```
 //!
 //! MNIST is read with `tapegrad::data::mnist`, from `--data-dir`, else `$TAPEGRAD_DATA`, else
 //! `$MNIST_DIR`, else `../shared/data/mnist` or `data/mnist` beside the repository. Without it,
-//! mlp and ae are skipped with a message and the rest still runs.
+//! the MNIST workloads (mlp, ae, hvp, cnn, wide) are skipped with a message and the rest still
+//! runs.
 
 use clap::Parser;
 use rand::seq::SliceRandom;
@@ -31,7 +34,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tapegrad::data::mnist::{self, Mnist};
 use tapegrad::nn::optim::{Adam, Optimizer, Sgd};
-use tapegrad::nn::{Activation, Dense, Mlp, Module};
+use tapegrad::nn::{Activation, Conv2d, Dense, Flatten, MaxPool2d, Mlp, Module, Sequential};
+use tapegrad::Conv2dOptions;
 use tapegrad::{hvp, Array, Param, Tape};
 
 // ---------------------------------------------------------------------------------------------
@@ -89,18 +93,18 @@ fn allocs() -> (usize, usize) {
 // ---------------------------------------------------------------------------------------------
 // Flags
 
-const ALL_WORKLOADS: [&str; 6] = ["sgemm", "mlp", "ae", "xor", "tiny", "hvp"];
+const ALL_WORKLOADS: [&str; 8] = ["sgemm", "mlp", "ae", "xor", "tiny", "hvp", "cnn", "wide"];
 
 #[derive(Parser, Debug)]
 #[command(
-    about = "The standard workloads (sgemm, mlp, ae, xor, tiny, hvp) with tapegrad; prints RESULT lines"
+    about = "The standard workloads (sgemm, mlp, ae, xor, tiny, hvp, cnn, wide) with tapegrad; prints RESULT lines"
 )]
 struct Args {
-    /// Comma-separated subset of sgemm,mlp,ae,xor,tiny,hvp.
+    /// Comma-separated subset of sgemm,mlp,ae,xor,tiny,hvp,cnn,wide.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "sgemm,mlp,ae,xor,tiny,hvp"
+        default_value = "sgemm,mlp,ae,xor,tiny,hvp,cnn,wide"
     )]
     workloads: Vec<String>,
     /// Threads a large matmul may use (the workloads allow at most 2).
@@ -113,16 +117,18 @@ struct Args {
     /// The folder holding the four MNIST files (or a `mnist/` sub-folder with them).
     #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// Epochs for mlp and ae (the standard is 5; epoch_s is the median of epochs 2..).
-    #[arg(long, default_value_t = 5)]
-    epochs: usize,
-    /// Also print where each mlp/ae training step's time goes (batch, forward, backward, update).
+    /// Epochs for mlp, ae, cnn and wide, instead of the standard's (mlp and ae 5, cnn 3, wide
+    /// 2; epoch_s is the median of epochs 2..). Another count is a shortened run: its figures
+    /// are printed as `#` lines, not RESULT lines.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Also print where each training step's time goes (batch, forward, backward, update).
     #[arg(long)]
     phases: bool,
     /// Products per timing repeat of the hvp workload (the standard is 200).
     #[arg(long, default_value_t = 200)]
     hvp_products: usize,
-    /// Stop each mlp/ae epoch after this many batches (a shortened run, e.g. for a profiler).
+    /// Stop each training epoch after this many batches (a shortened run, e.g. for a profiler).
     #[arg(long)]
     max_batches: Option<usize>,
 }
@@ -161,11 +167,23 @@ fn g6(v: f64) -> String {
     }
 }
 
+/// Set when `--epochs` or `--max-batches` shortens the training workloads: their figures are
+/// then printed as `#` lines, so no results file or summary picks them up.
+static SHORTENED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The workloads whose figures a shortened run changes.
+const TRAINED: [&str; 4] = ["mlp", "ae", "cnn", "wide"];
+
 fn result(workload: &str, metric: &str, value: f64) {
-    println!(
-        "RESULT system={SYSTEM} workload={workload} metric={metric} value={}",
+    let line = format!(
+        "system={SYSTEM} workload={workload} metric={metric} value={}",
         g6(value)
     );
+    if SHORTENED.load(Ordering::Relaxed) && TRAINED.contains(&workload) {
+        info(format!("shortened run, not a result: {line}"));
+    } else {
+        println!("RESULT {line}");
+    }
 }
 
 fn info(msg: impl AsRef<str>) {
@@ -304,7 +322,7 @@ fn mlp(
 }
 
 /// The model's output for `x`, computed on a fresh tape.
-fn predict(model: &Mlp<f32>, x: &Array<f32>) -> tapegrad::Result<Array<f32>> {
+fn predict(model: &dyn Module<f32>, x: &Array<f32>) -> tapegrad::Result<Array<f32>> {
     let tape = Tape::new();
     Ok(model.forward(tape.constant(x.clone()))?.to_array())
 }
@@ -373,13 +391,13 @@ struct LoopOpts {
 }
 
 impl LoopOpts {
-    /// The MNIST workloads' settings (mlp, ae): batch [`BATCH`], seed [`SEED`], the epochs,
-    /// batch limit and phase timing of the command line, allocations counted over steps
-    /// 50..150.
-    fn mnist(args: &Args) -> Self {
+    /// The MNIST workloads' settings: `batch`, seed [`SEED`], the standard's epochs (or
+    /// `--epochs`), the batch limit and phase timing of the command line, allocations counted
+    /// over steps 50..150.
+    fn mnist(args: &Args, batch: usize, standard_epochs: usize) -> Self {
         LoopOpts {
-            batch: BATCH,
-            epochs: args.epochs,
+            batch,
+            epochs: args.epochs.unwrap_or(standard_epochs),
             seed: u64::from(SEED),
             max_batches: args.max_batches,
             phases: args.phases,
@@ -405,7 +423,7 @@ struct LoopStats {
 /// Shuffled mini-batch training (the peers' `train_epochs`): per epoch a fresh permutation,
 /// then one step per batch. Only the loop is timed.
 fn train_epochs(
-    net: &mut Mlp<f32>,
+    net: &mut dyn Module<f32>,
     opt: &mut dyn Optimizer<f32>,
     x: &Array<f32>,
     target: Target<'_>,
@@ -538,6 +556,8 @@ fn report_memory(workload: &str, s: &LoopStats, rss_reset: bool) {
 // Workloads
 
 const BATCH: usize = 128;
+/// The epochs of the mlp and ae workloads.
+const EPOCHS: usize = 5;
 const SEED: u32 = 0;
 const XOR_SEED: u32 = 0;
 
@@ -630,6 +650,70 @@ fn raw_gemm(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
     }
 }
 
+/// The share of rows of `x` whose largest output is their label, evaluated `chunk` rows at a
+/// time.
+fn test_accuracy(
+    net: &dyn Module<f32>,
+    x: &Array<f32>,
+    y: &[usize],
+    chunk: usize,
+) -> tapegrad::Result<f64> {
+    let rows: Vec<usize> = (0..y.len()).collect();
+    let mut hits = 0;
+    for part in rows.chunks(chunk) {
+        let pred = predict(net, &x.select_rows(part)?)?.argmax_rows()?;
+        hits += pred.iter().zip(part).filter(|(p, &i)| **p == y[i]).count();
+    }
+    Ok(hits as f64 / y.len() as f64)
+}
+
+/// How a classification workload (mlp, cnn, wide) trains and is evaluated.
+struct Classify<'a> {
+    workload: &'a str,
+    /// Training and test images in the model's input layout.
+    train_x: &'a Array<f32>,
+    test_x: &'a Array<f32>,
+    batch: usize,
+    /// The standard's epoch count.
+    epochs: usize,
+    /// Test rows per forward pass.
+    eval_chunk: usize,
+}
+
+/// Adam and softmax cross-entropy training as the peers' `classify`, then the test accuracy:
+/// prints `epoch_s`, `test_acc` and the memory figures.
+fn classify(
+    c: &Classify<'_>,
+    net: &mut dyn Module<f32>,
+    data: &Mnist,
+    args: &Args,
+    rss_reset: bool,
+) -> tapegrad::Result<()> {
+    let w = c.workload;
+    let mut opt = adam();
+    let opts = LoopOpts::mnist(args, c.batch, c.epochs);
+    let s = train_epochs(
+        net,
+        &mut opt,
+        c.train_x,
+        Target::Classes(&data.train.y),
+        &opts,
+    )?;
+    let acc = test_accuracy(net, c.test_x, &data.test.y, c.eval_chunk)?;
+    info(format!(
+        "{SYSTEM} {w} epoch times {} (last batch loss {:.4})",
+        fmt_times(&s.epoch_s),
+        s.last_loss
+    ));
+    result(w, "epoch_s", median(later_epochs(&s.epoch_s)));
+    result(w, "test_acc", acc);
+    report_memory(w, &s, rss_reset);
+    if args.phases {
+        print_phases(w, &s);
+    }
+    Ok(())
+}
+
 fn bench_mlp(data: &Mnist, args: &Args, rss_reset: bool) -> tapegrad::Result<()> {
     let mut net = mlp(
         &[784, 128, 64, 10],
@@ -637,34 +721,121 @@ fn bench_mlp(data: &Mnist, args: &Args, rss_reset: bool) -> tapegrad::Result<()>
         Activation::Relu,
         Activation::Identity,
     )?;
-    let mut opt = adam();
-    let opts = LoopOpts::mnist(args);
-    let s = train_epochs(
-        &mut net,
-        &mut opt,
-        &data.train.x,
-        Target::Classes(&data.train.y),
-        &opts,
+    let c = Classify {
+        workload: "mlp",
+        train_x: &data.train.x,
+        test_x: &data.test.x,
+        batch: BATCH,
+        epochs: EPOCHS,
+        eval_chunk: data.test.y.len(),
+    };
+    classify(&c, &mut net, data, args, rss_reset)
+}
+
+/// The wide workload: 784-1024-1024-10 ReLU, batch 256, 2 epochs.
+fn bench_wide(data: &Mnist, args: &Args, rss_reset: bool) -> tapegrad::Result<()> {
+    let mut net = mlp(
+        &[784, 1024, 1024, 10],
+        SEED,
+        Activation::Relu,
+        Activation::Identity,
     )?;
-    let pred = predict(&net, &data.test.x)?.argmax_rows()?;
-    let correct = pred
+    let c = Classify {
+        workload: "wide",
+        train_x: &data.train.x,
+        test_x: &data.test.x,
+        batch: 256,
+        epochs: 2,
+        eval_chunk: data.test.y.len(),
+    };
+    classify(&c, &mut net, data, args, rss_reset)
+}
+
+/// As the peers' `common.init_cnn(seed)`: one `RandomState(seed)` draws, in order, conv1 W
+/// `[6,1,5,5]` and b, conv2 W `[16,6,5,5]` and b, then the dense layers 400-120-84-10 (W
+/// `[in, out]` then b), each uniform in ±1/sqrt(fan_in) (fan_in = C_in·kH·kW for a conv). The
+/// LeNet-5-like net: conv 5x5 pad 2, ReLU, max-pool 2; conv 5x5, ReLU, max-pool 2; flatten; the
+/// fused 400-120-84-10 ReLU MLP.
+fn lenet(seed: u32) -> tapegrad::Result<Sequential<f32>> {
+    let mut rs = NumpyRandomState::new(seed);
+    let mut draw = |dims: &[usize], fan_in: usize| {
+        let bound = 1.0 / (fan_in as f64).sqrt();
+        Array::from_vec(rs.uniform_f32(-bound, bound, dims.iter().product()), dims)
+    };
+    let mut conv = |c_in: usize, c_out: usize, pad: usize| -> tapegrad::Result<Conv2d<f32>> {
+        let w = draw(&[c_out, c_in, 5, 5], c_in * 25)?;
+        let b = draw(&[c_out], c_in * 25)?;
+        Conv2d::from_arrays(w, Some(b), Conv2dOptions::default().padding(pad))
+    };
+    let (conv1, conv2) = (conv(1, 6, 2)?, conv(6, 16, 0)?);
+    let sums: Vec<String> = [&conv1, &conv2]
         .iter()
-        .zip(&data.test.y)
-        .filter(|(p, y)| p == y)
-        .count();
-    let acc = correct as f64 / data.test.y.len() as f64;
+        .map(|c| {
+            format!(
+                "{:.6}",
+                c.weight()
+                    .value()
+                    .data()
+                    .iter()
+                    .map(|&v| f64::from(v))
+                    .sum::<f64>()
+            )
+        })
+        .collect();
     info(format!(
-        "{SYSTEM} mlp epoch times {} (last batch loss {:.4})",
-        fmt_times(&s.epoch_s),
-        s.last_loss
+        "{SYSTEM} cnn init check: conv1 W starts {:?}, sums of conv1 W and conv2 W {} \
+         (expected 0.0195254, 0.0860757; 0.616858 1.71261)",
+        &conv1.weight().value().data()[..2],
+        sums.join(" ")
     ));
-    result("mlp", "epoch_s", median(later_epochs(&s.epoch_s)));
-    result("mlp", "test_acc", acc);
-    report_memory("mlp", &s, rss_reset);
-    if args.phases {
-        print_phases("mlp", &s);
-    }
-    Ok(())
+    let dense = [400, 120, 84, 10]
+        .windows(2)
+        .map(|io| {
+            let w = draw(&[io[0], io[1]], io[0])?;
+            let b = draw(&[io[1]], io[0])?;
+            Dense::from_arrays(w, Some(b))
+        })
+        .collect::<tapegrad::Result<Vec<_>>>()?;
+    info(format!(
+        "{SYSTEM} cnn init check: sum of fc1 W {:.6} (expected -9.30483)",
+        dense[0]
+            .weight()
+            .value()
+            .data()
+            .iter()
+            .map(|&v| f64::from(v))
+            .sum::<f64>()
+    ));
+    Ok(Sequential::new()
+        .with(conv1)
+        .with(Activation::Relu)
+        .with(MaxPool2d::new(2))
+        .with(conv2)
+        .with(Activation::Relu)
+        .with(MaxPool2d::new(2))
+        .with(Flatten)
+        .with(Mlp::from_layers(
+            dense,
+            Activation::Relu,
+            Activation::Identity,
+        )?))
+}
+
+/// The cnn workload: [`lenet`] on NCHW `[N, 1, 28, 28]` images, batch 128, 3 epochs, the test
+/// set evaluated 1000 images at a time.
+fn bench_cnn(data: &Mnist, args: &Args, rss_reset: bool) -> tapegrad::Result<()> {
+    let mut net = lenet(SEED)?;
+    let nchw = |x: &Array<f32>| x.reshape([x.dims()[0], 1, 28, 28]);
+    let (train_x, test_x) = (nchw(&data.train.x)?, nchw(&data.test.x)?);
+    let c = Classify {
+        workload: "cnn",
+        train_x: &train_x,
+        test_x: &test_x,
+        batch: 128,
+        epochs: 3,
+        eval_chunk: 1000,
+    };
+    classify(&c, &mut net, data, args, rss_reset)
 }
 
 fn bench_ae(data: &Mnist, args: &Args, rss_reset: bool) -> tapegrad::Result<()> {
@@ -689,7 +860,7 @@ fn bench_ae(data: &Mnist, args: &Args, rss_reset: bool) -> tapegrad::Result<()> 
         test_mse(&net)?
     ));
     let mut opt = adam();
-    let opts = LoopOpts::mnist(args);
+    let opts = LoopOpts::mnist(args, BATCH, EPOCHS);
     let s = train_epochs(&mut net, &mut opt, &data.train.x, Target::Input, &opts)?;
     info(format!(
         "{SYSTEM} ae epoch times {} (last batch loss {:.5})",
@@ -915,9 +1086,13 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         )
         .into());
     }
-    if args.threads == 0 || args.epochs == 0 {
+    if args.threads == 0 || args.epochs == Some(0) {
         return Err("--threads and --epochs must be at least 1".into());
     }
+    SHORTENED.store(
+        args.epochs.is_some() || args.max_batches.is_some(),
+        Ordering::Relaxed,
+    );
     tapegrad::set_num_threads(args.threads);
     if let Some(t) = args.parallel_threshold {
         tapegrad::set_parallel_threshold(t);
@@ -943,14 +1118,14 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if cfg!(debug_assertions) {
         info("WARNING: a debug build; run with --release for meaningful numbers");
     }
-    let data = if wants("mlp") || wants("ae") || wants("hvp") {
+    let data = if ["mlp", "ae", "hvp", "cnn", "wide"].iter().any(|w| wants(w)) {
         let loaded = find_mnist(args.data_dir.as_deref())
             .and_then(|d| mnist::load(&d).map_err(|e| e.to_string()));
         match loaded {
             Ok(d) => Some(d),
             Err(e) => {
-                eprintln!("bench: {e}; skipping mlp, ae and hvp");
-                info(format!("{e}; skipping mlp, ae and hvp"));
+                eprintln!("bench: {e}; skipping mlp, ae, hvp, cnn and wide");
+                info(format!("{e}; skipping mlp, ae, hvp, cnn and wide"));
                 None
             }
         }
@@ -966,7 +1141,9 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             ("xor", _) => bench_xor()?,
             ("tiny", _) => bench_tiny()?,
             ("hvp", Some(d)) => bench_hvp(d, &args)?,
-            _ => {} // mlp/ae/hvp without data: already reported
+            ("cnn", Some(d)) => bench_cnn(d, &args, rss_reset)?,
+            ("wide", Some(d)) => bench_wide(d, &args, rss_reset)?,
+            _ => {} // an MNIST workload without data: already reported
         }
     }
     Ok(())
