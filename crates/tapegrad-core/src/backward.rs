@@ -596,11 +596,9 @@ fn rule<T: Element>(
             kernel,
             stride,
             padding,
-            argmax,
         } => {
-            let xs = val(*x).shape();
-            let p = kernels::Pool2d::new(xs.dims(), *kernel, *stride, *padding);
-            emit(*x, kernels::max_pool2d_backward(&g, argmax, xs, &p))
+            let p = kernels::Pool2d::new(val(*x).dims(), *kernel, *stride, *padding);
+            emit(*x, kernels::max_pool2d_backward(&g, val(*x), y, &p))
         }
         // avg_pool2d: each output's g / (kh·kw) added over its window
         Op::AvgPool2d {

@@ -878,9 +878,17 @@ fn rule<'t, T: Element>(
         } => emit(*src, g.gather_at(*axis, index.clone(), &t(*src).shape()))?,
         // max_pool2d: each output's g goes to its window's first maximum: a scatter-add of
         // the flattened g to the flat arg-max positions (linear in g: second derivative 0)
-        Op::MaxPool2d { x, argmax, .. } => {
+        Op::MaxPool2d {
+            x,
+            kernel,
+            stride,
+            padding,
+        } => {
             let xs = t(*x).shape();
             let flat = Shape::new(&[xs.numel()]);
+            let p = kernels::Pool2d::new(xs.dims(), *kernel, *stride, *padding);
+            let argmax: std::sync::Arc<[usize]> =
+                kernels::max_pool2d_argmax(&t(*x).value_ref(), &y.value_ref(), &p).into();
             let d = g
                 .reshape([argmax.len()])?
                 .scatter_add(0, argmax.clone(), &flat)

@@ -261,11 +261,9 @@ pub enum Op {
         kernel: (usize, usize),
         /// The step between windows, `(height, width)`.
         stride: (usize, usize),
-        /// The implicit `-inf` padding on each side, `(height, width)`.
+        /// The implicit `-inf` padding on each side, `(height, width)`. The arg-maxes the
+        /// gradient scatters to are found again from the input and the output.
         padding: (usize, usize),
-        /// For each output element, the flat index into the input of its window's first
-        /// maximum: the gradient is a scatter-add to these positions.
-        argmax: Arc<[usize]>,
     },
     /// 2-D average pooling of an `[N, C, H, W]` input
     /// ([`Tensor::avg_pool2d`](crate::Tensor::avg_pool2d)), zero padding counted in the

@@ -31,7 +31,7 @@ pub(crate) use conv::{col2im, im2col};
 pub(crate) use gather::{gather, pad_axis, scatter_add};
 pub(crate) use layout::{concat, gather_rows, permute, scatter_add_rows, slice_axis};
 pub(crate) use pooling::{
-    avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward, Pool2d,
+    avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_argmax, max_pool2d_backward, Pool2d,
 };
 pub(crate) use reduce::{broadcast_back, max_axis, max_backward, sum_axis};
 pub(crate) use select::{

@@ -7,14 +7,10 @@ use super::pool;
 use crate::array::Array;
 use crate::element::Element;
 use crate::shape::Shape;
-use smallvec::SmallVec;
 use std::ops::Range;
 
 /// Window reads per thread's run below which a pooling kernel stays on one thread.
 const GRAIN: usize = 1 << 15;
-
-/// A thread's run of [`max_pool2d`]: its first plane, its outputs and their arg-maxes.
-type MaxRun<'a, T> = (usize, &'a mut [T], &'a mut [usize]);
 
 /// The geometry of a 2-D pooling (checked by the op at forward time): `planes = N·C` planes
 /// of `h × w` in, `oh × ow` out, windows of `kh × kw` every `sh`, `sw`, padded by `ph`, `pw`.
@@ -80,76 +76,112 @@ impl Pool2d {
     }
 }
 
-/// Max pooling: each output is the first maximum of its window in row-major order (a NaN
-/// wins, as in PyTorch), and `argmax` its flat index into `x`.
-pub(crate) fn max_pool2d<T: Element>(x: &Array<T>, p: &Pool2d) -> (Array<T>, Vec<usize>) {
+/// Max pooling: each output is the largest value of its window (a NaN wins, as in PyTorch).
+/// The arg-maxes are not stored: the gradient finds them again from the input and the
+/// output ([`max_pool2d_backward`]), so the forward pass writes nothing but its output.
+pub(crate) fn max_pool2d<T: Element>(x: &Array<T>, p: &Pool2d) -> Array<T> {
     let (plane_in, plane_out) = (p.h * p.w, p.oh * p.ow);
-    let n = p.planes * plane_out;
-    let mut out = pool::scratch(n);
-    let mut argmax = vec![0usize; n];
-    if n > 0 {
-        let xd = x.data();
-        let parts = super::parallel_parts(n, p.grain()).min(p.planes);
-        let per = p.planes.div_ceil(parts) * plane_out;
-        let mut runs: SmallVec<[MaxRun<'_, T>; 8]> = out
-            .chunks_mut(per)
-            .zip(argmax.chunks_mut(per))
-            .enumerate()
-            .map(|(r, (o, a))| (r * per / plane_out, o, a))
-            .collect();
-        super::parallel_for_each(&mut runs, |(first, o, a)| {
-            let planes = o.chunks_mut(plane_out).zip(a.chunks_mut(plane_out));
-            for (q, (o, a)) in planes.enumerate() {
-                let base = (*first + q) * plane_in;
-                max_plane(&xd[base..base + plane_in], base, p, o, a);
-            }
-        });
-    }
-    (Array::from_parts(out, p.out_shape(x.dims())), argmax)
+    let mut out = pool::scratch(p.planes * plane_out);
+    let xd = x.data();
+    for_each_run(&mut out, p.grain(), plane_out, |start, run| {
+        for (q, o) in run.chunks_mut(plane_out).enumerate() {
+            let base = (start / plane_out + q) * plane_in;
+            max_plane(&xd[base..base + plane_in], p, o);
+        }
+    });
+    Array::from_parts(out, p.out_shape(x.dims()))
 }
 
-/// One plane of [`max_pool2d`]; `base` is the plane's offset in the input.
+/// One plane of [`max_pool2d`]: a select per read, no branch on the data, so random
+/// inputs cost no mispredictions.
 #[inline(always)]
-fn max_plane<T: Element>(x: &[T], base: usize, p: &Pool2d, out: &mut [T], argmax: &mut [usize]) {
-    for i in 0..p.oh {
-        for j in 0..p.ow {
-            let (rows, cols) = p.window(i, j);
+fn max_plane<T: Element>(x: &[T], p: &Pool2d, out: &mut [T]) {
+    for (i, o) in out.chunks_exact_mut(p.ow).enumerate() {
+        let (rows, _) = p.window(i, 0);
+        for (j, o) in o.iter_mut().enumerate() {
+            let (_, cols) = p.window(0, j);
             let mut best = T::neg_infinity();
-            let mut at = rows.start * p.w + cols.start;
-            for r in rows {
-                for c in cols.clone() {
-                    let v = x[r * p.w + c];
-                    if v > best || v.is_nan() {
-                        best = v;
-                        at = r * p.w + c;
-                    }
+            for r in rows.clone() {
+                for &v in &x[r * p.w + cols.start..r * p.w + cols.end] {
+                    // `!(v <= best)`: larger, or NaN (which then stays: nothing exceeds it)
+                    best = if (v > best) | v.is_nan() { v } else { best };
                 }
             }
-            out[i * p.ow + j] = best;
-            argmax[i * p.ow + j] = base + at;
+            *o = best;
         }
     }
 }
 
-/// The gradient of max pooling: zeros of shape `x_shape`, each `g` added at its window's
-/// arg-max (a scatter-add; overlapping windows may share one).
+/// The flat index, within its plane `x`, of the element output `(i, j)` of [`max_pool2d`]
+/// took: the first element of the window equal to the output `y`, or with a NaN output the
+/// last NaN (the forward pass moves to every NaN it reads, as PyTorch's kernel). Selects, not
+/// branches, on the data: the window is read whole, backwards for the first equal element.
+#[inline(always)]
+fn window_argmax<T: Element>(x: &[T], p: &Pool2d, i: usize, j: usize, y: T) -> usize {
+    let (rows, cols) = p.window(i, j);
+    let mut at = rows.start * p.w + cols.start;
+    if y.is_nan() {
+        for r in rows {
+            for c in cols.clone() {
+                at = if x[r * p.w + c].is_nan() {
+                    r * p.w + c
+                } else {
+                    at
+                };
+            }
+        }
+    } else {
+        for r in rows.rev() {
+            for c in cols.clone().rev() {
+                at = if x[r * p.w + c] == y { r * p.w + c } else { at };
+            }
+        }
+    }
+    at
+}
+
+/// For each output of [`max_pool2d`] (`y`, computed from `x`), the flat index into `x` of the
+/// element it took (see [`window_argmax`]): what the second-order gradient scatters to.
+pub(crate) fn max_pool2d_argmax<T: Element>(x: &Array<T>, y: &Array<T>, p: &Pool2d) -> Vec<usize> {
+    let (plane_in, plane_out) = (p.h * p.w, p.oh * p.ow);
+    let (xd, yd) = (x.data(), y.data());
+    let mut at = vec![0usize; p.planes * plane_out];
+    for (plane, a) in at.chunks_mut(plane_out.max(1)).enumerate() {
+        let (xs, ys) = (
+            &xd[plane * plane_in..][..plane_in],
+            &yd[plane * plane_out..],
+        );
+        for (k, a) in a.iter_mut().enumerate() {
+            let (i, j) = (k / p.ow, k % p.ow);
+            *a = plane * plane_in + window_argmax(xs, p, i, j, ys[k]);
+        }
+    }
+    at
+}
+
+/// The gradient of max pooling: zeros of `x`'s shape, each `g` added at the element its
+/// output took (found again from `x` and the output `y`; a scatter-add, as overlapping
+/// windows may share one).
 pub(crate) fn max_pool2d_backward<T: Element>(
     g: &Array<T>,
-    argmax: &[usize],
-    x_shape: &Shape,
+    x: &Array<T>,
+    y: &Array<T>,
     p: &Pool2d,
 ) -> Array<T> {
     let (plane_in, plane_out) = (p.h * p.w, p.oh * p.ow);
-    let mut dx = pool::filled(x_shape.numel(), T::zero());
-    let gd = g.data();
+    let mut dx = pool::filled(x.numel(), T::zero());
+    let (gd, xd, yd) = (g.data(), x.data(), y.data());
     for_each_run(&mut dx, p.grain(), plane_in, |start, run| {
-        // the planes of this run and their outputs; an arg-max lies in its own plane
-        let outs = start / plane_in * plane_out..(start + run.len()) / plane_in * plane_out;
-        for (&gv, &at) in gd[outs.clone()].iter().zip(&argmax[outs]) {
-            run[at - start] += gv;
+        for (q, d) in run.chunks_mut(plane_in).enumerate() {
+            let plane = start / plane_in + q;
+            let xs = &xd[plane * plane_in..][..plane_in];
+            let outs = plane * plane_out..(plane + 1) * plane_out;
+            for (k, (&gv, &yv)) in gd[outs.clone()].iter().zip(&yd[outs]).enumerate() {
+                d[window_argmax(xs, p, k / p.ow, k % p.ow, yv)] += gv;
+            }
         }
     });
-    Array::from_parts(dx, x_shape.clone())
+    Array::from_parts(dx, x.shape().clone())
 }
 
 /// Average pooling with the zero padding counted (`count_include_pad`): each output is the
@@ -289,7 +321,8 @@ mod tests {
         let x = Array::<f64>::from_fn([2, 3, 5, 6], |k| ((k * 7) % 5) as f64);
         for (k, s, pd) in CASES {
             let p = Pool2d::new(x.dims(), k, s, pd);
-            let (y, at) = max_pool2d(&x, &p);
+            let y = max_pool2d(&x, &p);
+            let at = max_pool2d_argmax(&x, &y, &p);
             let (want, want_at) = naive(&x, k, s, pd, f64::NEG_INFINITY, first_max);
             assert_eq!(y.data(), &want[..], "{k:?} {s:?} {pd:?}");
             assert_eq!(at, want_at, "{k:?} {s:?} {pd:?}");
@@ -321,11 +354,12 @@ mod tests {
     fn big_inputs_split_over_threads_give_the_same_result() {
         let x = Array::<f64>::from_fn([4, 16, 40, 40], |k| ((k * 7919) % 1013) as f64);
         let p = Pool2d::new(x.dims(), (3, 3), (2, 2), (1, 1));
-        let (y, at) = max_pool2d(&x, &p);
+        let y = max_pool2d(&x, &p);
+        let at = max_pool2d_argmax(&x, &y, &p);
         let (want, want_at) = naive(&x, (3, 3), (2, 2), (1, 1), f64::NEG_INFINITY, first_max);
         assert_eq!((y.data(), &at), (&want[..], &want_at));
         let g = Array::<f64>::from_fn(y.shape().clone(), |k| (k % 3) as f64);
-        let dx = max_pool2d_backward(&g, &at, x.shape(), &p);
+        let dx = max_pool2d_backward(&g, &x, &y, &p);
         let mut want_dx = vec![0.0; x.numel()];
         for (k, &a) in want_at.iter().enumerate() {
             want_dx[a] += g.data()[k];

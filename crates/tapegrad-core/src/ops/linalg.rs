@@ -8,6 +8,7 @@ use crate::kernels::{self, simd, MatRef};
 use crate::op::{Activation, Op};
 use crate::shape::Shape;
 use crate::tape::{LazyProduct, Tensor, Value};
+use smallvec::SmallVec;
 use std::panic::Location;
 
 /// How a matmul's operands line up: `batch` products of `[m, k] x [k, n]`; an operand that is
@@ -84,65 +85,145 @@ impl MatmulDims {
     /// `c[i] (+)= op(a[i]) · op(b[i])` over the batch, with operand views chosen by the closures.
     pub fn forward<T: Element>(&self, a: &[T], b: &[T], out: &mut [T]) {
         let MatmulDims { m, k, n, .. } = *self;
-        for i in 0..self.batch {
+        self.each_item(out, m * n, |i, dst| {
             let ao = if self.a_batched { i * m * k } else { 0 };
             let bo = if self.b_batched { i * k * n } else { 0 };
             kernels::gemm(
                 m,
                 n,
                 k,
-                &mut out[i * m * n..(i + 1) * m * n],
+                dst,
                 false,
                 MatRef::rows(&a[ao..ao + m * k], k),
                 MatRef::rows(&b[bo..bo + k * n], n),
             );
-        }
+        });
     }
 
     /// The gradient for `a`: `g · bᵀ` (summed over the batch when `a` is shared).
     pub fn grad_a<T: Element>(&self, g: &[T], b: &[T], da: &mut [T]) {
         let MatmulDims { m, k, n, .. } = *self;
-        for i in 0..self.batch {
+        let product = |i: usize, dst: &mut [T], acc: bool| {
             let bo = if self.b_batched { i * k * n } else { 0 };
-            let (ao, acc) = if self.a_batched {
-                (i * m * k, false)
-            } else {
-                (0, i > 0)
-            };
             kernels::gemm(
                 m,
                 k,
                 n,
-                &mut da[ao..ao + m * k],
+                dst,
                 acc,
                 MatRef::rows(&g[i * m * n..(i + 1) * m * n], n),
                 MatRef::transposed(&b[bo..bo + k * n], n),
             );
+        };
+        if self.a_batched {
+            self.each_item(da, m * k, |i, dst| product(i, dst, false));
+        } else {
+            self.sum_items(&mut da[..m * k], product);
         }
     }
 
     /// The gradient for `b`: `aᵀ · g` (summed over the batch when `b` is shared).
     pub fn grad_b<T: Element>(&self, g: &[T], a: &[T], db: &mut [T]) {
         let MatmulDims { m, k, n, .. } = *self;
-        for i in 0..self.batch {
+        let product = |i: usize, dst: &mut [T], acc: bool| {
             let ao = if self.a_batched { i * m * k } else { 0 };
-            let (bo, acc) = if self.b_batched {
-                (i * k * n, false)
-            } else {
-                (0, i > 0)
-            };
             kernels::gemm(
                 k,
                 n,
                 m,
-                &mut db[bo..bo + k * n],
+                dst,
                 acc,
                 MatRef::transposed(&a[ao..ao + m * k], k),
                 MatRef::rows(&g[i * m * n..(i + 1) * m * n], n),
             );
+        };
+        if self.b_batched {
+            self.each_item(db, k * n, |i, dst| product(i, dst, false));
+        } else {
+            self.sum_items(&mut db[..k * n], product);
+        }
+    }
+
+    /// Whether the batch's products are shared out to the threads whole: each too small
+    /// for the GEMM to split it (below [`kernels::parallel_threshold`] multiply-adds, as a
+    /// convolution's per-sample product), all of them together large enough.
+    fn split_batch(&self) -> bool {
+        let each = self.m.saturating_mul(self.n).saturating_mul(self.k);
+        let threshold = kernels::parallel_threshold();
+        self.batch > 1 && each < threshold && each.saturating_mul(self.batch) >= threshold
+    }
+
+    /// Calls `f(i, dst_i)` for every product `i`, `dst_i` being its `block` elements of
+    /// `dst`: runs of whole products on the threads when [`MatmulDims::split_batch`] says.
+    fn each_item<T: Element>(
+        &self,
+        dst: &mut [T],
+        block: usize,
+        f: impl Fn(usize, &mut [T]) + Sync,
+    ) {
+        let dst = &mut dst[..self.batch * block];
+        let run = |start: usize, run: &mut [T]| {
+            for (q, d) in run.chunks_mut(block.max(1)).enumerate() {
+                f(start / block.max(1) + q, d);
+            }
+        };
+        if self.split_batch() {
+            kernels::parallel::for_each_run(dst, 1, block, run);
+        } else {
+            run(0, dst);
+        }
+    }
+
+    /// `dst = Σ_i product_i`, where `f(i, dst, accumulate)` writes (or adds) product `i`:
+    /// summed in [`SUM_GROUPS`] runs of the batch, each into its own buffer, then the runs'
+    /// sums added in order. The grouping depends on the shapes only, so the result is the
+    /// same whatever the thread count; the runs go to the threads when
+    /// [`MatmulDims::split_batch`] says.
+    fn sum_items<T: Element>(&self, dst: &mut [T], f: impl Fn(usize, &mut [T], bool) + Sync) {
+        let each = self.m.saturating_mul(self.n).saturating_mul(self.k);
+        let groups = if each < SMALL_PRODUCT {
+            SUM_GROUPS.min(self.batch)
+        } else {
+            1
+        };
+        let per = self.batch.div_ceil(groups.max(1));
+        let sum_run = |first: usize, d: &mut [T]| {
+            for i in first..(first + per).min(self.batch) {
+                f(i, d, i > first);
+            }
+        };
+        if groups <= 1 {
+            sum_run(0, dst);
+            return;
+        }
+        let mut partial: Vec<Vec<T>> = (1..groups)
+            .map(|_| kernels::pool::scratch(dst.len()))
+            .collect();
+        let mut runs: SmallVec<[(usize, &mut [T]); SUM_GROUPS]> = std::iter::once(&mut *dst)
+            .chain(partial.iter_mut().map(|p| &mut p[..]))
+            .enumerate()
+            .map(|(g, d)| (g * per, d))
+            .collect();
+        if self.split_batch() {
+            kernels::parallel_for_each(&mut runs, |(first, d)| sum_run(*first, d));
+        } else {
+            runs.iter_mut().for_each(|(first, d)| sum_run(*first, d));
+        }
+        drop(runs);
+        for p in partial {
+            dst.iter_mut().zip(&p).for_each(|(d, &v)| *d += v);
+            kernels::pool::give(p);
         }
     }
 }
+
+/// Products (multiply-adds) below which a summed batch of them is added up in
+/// [`SUM_GROUPS`] runs, so that the runs can go to threads of their own.
+const SMALL_PRODUCT: usize = 1 << 20;
+
+/// The runs a sum over a batch of small products is split into (see
+/// [`MatmulDims::sum_items`]).
+const SUM_GROUPS: usize = 4;
 
 /// `op(a)·op(b)` for 2-D arrays whose shapes `matmul_t` checked.
 pub(crate) fn product_t<T: Element>(a: &Array<T>, b: &Array<T>, ta: bool, tb: bool) -> Array<T> {

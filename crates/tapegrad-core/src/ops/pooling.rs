@@ -103,7 +103,7 @@ impl<'t, T: Element> Tensor<'t, T> {
         stride: (usize, usize),
         padding: (usize, usize),
     ) -> Result<Tensor<'t, T>> {
-        let (v, argmax) = {
+        let v = {
             let x = self.value_ref();
             let p = geometry("max_pool2d", x.shape(), kernel, stride, padding)?;
             kernels::max_pool2d(&x, &p)
@@ -113,7 +113,6 @@ impl<'t, T: Element> Tensor<'t, T> {
             kernel,
             stride,
             padding,
-            argmax: argmax.into(),
         };
         Ok(self.record(op, v))
     }
