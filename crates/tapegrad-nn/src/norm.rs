@@ -25,6 +25,15 @@ fn py_float(v: f64) -> String {
     }
 }
 
+/// A bool as Python prints it.
+fn py_bool(b: bool) -> &'static str {
+    if b {
+        "True"
+    } else {
+        "False"
+    }
+}
+
 /// The running statistics of a batch normalization (its buffers).
 #[derive(Clone, Debug)]
 struct Running<T: Element> {
@@ -32,6 +41,17 @@ struct Running<T: Element> {
     var: Array<T>,
     /// A scalar (shape `[]`) counting the training batches seen.
     batches: Array<T>,
+}
+
+impl<T: Element> Running<T> {
+    /// torch's initial statistics: mean 0, variance 1, no batch seen.
+    fn new(num_features: usize) -> Self {
+        Running {
+            mean: Array::zeros([num_features]),
+            var: Array::ones([num_features]),
+            batches: Array::scalar(T::zero()),
+        }
+    }
 }
 
 /// Batch normalization per channel (as torch's `BatchNorm1d` / `BatchNorm2d`), over
@@ -44,6 +64,12 @@ struct Running<T: Element> {
 ///   running statistics are updated in place: `running = (1 - momentum)·running +
 ///   momentum·batch` (the unbiased variance for `running_var`), `num_batches_tracked + 1`;
 /// - in evaluation mode ([`Module::eval`]), `mean` and `var` are the running statistics.
+///
+/// torch's two other options: [`BatchNorm::momentum`]`(None)` (torch's `momentum=None`)
+/// makes the running statistics the plain mean over every training batch seen (the update's
+/// factor is `1 / num_batches_tracked`, the count including the batch);
+/// [`BatchNorm::track_running_stats`]`(false)` keeps no running statistics (no buffers) and
+/// normalizes with the batch's statistics in evaluation mode too.
 ///
 /// `weight` (ones) and `bias` (zeros), `[C]`, are parameters (absent with `affine = false`);
 /// `running_mean` (zeros), `running_var` (ones) and `num_batches_tracked` (0, a scalar) are
@@ -66,8 +92,8 @@ struct Running<T: Element> {
 /// let y = bn.forward(x)?; // training: the batch's statistics
 /// assert!(y.to_array().approx_eq(&Array::from_vec(vec![-1.0, -1.0, 1.0, 1.0], [2, 2])?, 1e-4, 0.0));
 /// // the running mean moved 10% of the way to the batch's means (2, 20)
-/// assert_eq!(bn.running_mean().data(), &[0.2, 2.0]);
-/// assert_eq!(bn.num_batches_tracked(), 1);
+/// assert_eq!(bn.running_mean().unwrap().data(), &[0.2, 2.0]);
+/// assert_eq!(bn.num_batches_tracked(), Some(1));
 /// let names: Vec<String> = bn.named_buffers().into_iter().map(|(n, _)| n).collect();
 /// assert_eq!(names, ["running_mean", "running_var", "num_batches_tracked"]);
 /// bn.eval(); // evaluation: the running statistics
@@ -79,9 +105,12 @@ struct Running<T: Element> {
 pub struct BatchNorm<T: Element, const SPATIAL: usize> {
     weight: Option<Param<T>>,
     bias: Option<Param<T>>,
-    running: RefCell<Running<T>>,
+    num_features: usize,
+    /// `None` without `track_running_stats`
+    running: Option<RefCell<Running<T>>>,
     eps: f64,
-    momentum: f64,
+    /// `None`: the cumulative average (factor `1 / num_batches_tracked`)
+    momentum: Option<f64>,
     training: bool,
 }
 
@@ -100,13 +129,10 @@ impl<T: Element, const SPATIAL: usize> BatchNorm<T, SPATIAL> {
         BatchNorm {
             weight: Some(Param::new(Array::ones([num_features]))),
             bias: Some(Param::new(Array::zeros([num_features]))),
-            running: RefCell::new(Running {
-                mean: Array::zeros([num_features]),
-                var: Array::ones([num_features]),
-                batches: Array::scalar(T::zero()),
-            }),
+            num_features,
+            running: Some(RefCell::new(Running::new(num_features))),
             eps: 1e-5,
-            momentum: 0.1,
+            momentum: Some(0.1),
             training: true,
         }
     }
@@ -116,6 +142,7 @@ impl<T: Element, const SPATIAL: usize> BatchNorm<T, SPATIAL> {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] unless `eps >= 0` and `0 <= momentum <= 1` (finite).
+    /// See [`BatchNorm::momentum`] for torch's `momentum=None`.
     #[track_caller]
     pub fn with_options(
         num_features: usize,
@@ -123,22 +150,81 @@ impl<T: Element, const SPATIAL: usize> BatchNorm<T, SPATIAL> {
         momentum: f64,
         affine: bool,
     ) -> Result<Self> {
-        if !(eps >= 0.0 && eps.is_finite() && (0.0..=1.0).contains(&momentum)) {
+        if !(eps >= 0.0 && eps.is_finite()) {
             return Err(Error::invalid(
                 Self::name(),
-                format!(
-                    "eps must be >= 0 and momentum in [0, 1], got eps={eps}, momentum={momentum}"
-                ),
+                format!("eps must be >= 0 and finite, got eps={eps}"),
             ));
         }
-        let mut bn = Self::new(num_features);
+        let mut bn = Self::new(num_features).momentum(Some(momentum))?;
         bn.eps = eps;
-        bn.momentum = momentum;
         if !affine {
             bn.weight = None;
             bn.bias = None;
         }
         Ok(bn)
+    }
+
+    /// Sets the momentum of the running statistics' update: `Some(m)` gives
+    /// `running = (1 - m)·running + m·batch`; `None` (torch's `momentum=None`) the cumulative
+    /// moving average, `running = running + (batch - running) / num_batches_tracked` (the
+    /// count including this batch), i.e. the plain mean of every training batch's statistics.
+    ///
+    /// ```
+    /// use tapegrad_core::{Array, Tape};
+    /// use tapegrad_nn::{BatchNorm1d, Module};
+    /// # fn main() -> tapegrad_core::Result<()> {
+    /// let bn = BatchNorm1d::<f64>::new(1).momentum(None)?;
+    /// let tape = Tape::new();
+    /// for batch in [[1.0, 3.0], [5.0, 7.0], [0.0, 0.0]] {
+    ///     bn.forward(tape.constant(Array::from_vec(batch.to_vec(), [2, 1])?))?;
+    /// }
+    /// // the batch means 2, 6 and 0: their mean; the unbiased variances 2, 2 and 0
+    /// assert!((bn.running_mean().unwrap().data()[0] - 8.0 / 3.0).abs() < 1e-15);
+    /// assert!((bn.running_var().unwrap().data()[0] - 4.0 / 3.0).abs() < 1e-15);
+    /// assert_eq!(bn.num_batches_tracked(), Some(3));
+    /// assert_eq!(bn.to_string(),
+    ///     "BatchNorm1d(1, eps=1e-05, momentum=None, affine=True, track_running_stats=True)");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a momentum outside `[0, 1]` or not finite.
+    #[track_caller]
+    pub fn momentum(mut self, momentum: Option<f64>) -> Result<Self> {
+        if let Some(m) = momentum.filter(|m| !(0.0..=1.0).contains(m)) {
+            return Err(Error::invalid(
+                Self::name(),
+                format!("momentum must be in [0, 1] (or None), got {m}"),
+            ));
+        }
+        self.momentum = momentum;
+        Ok(self)
+    }
+
+    /// Whether to keep running statistics (torch's `track_running_stats`, default `true`).
+    /// Without them the layer has no buffers and normalizes with the batch's statistics in
+    /// evaluation mode too; turning them on again starts fresh ones (mean 0, variance 1, no
+    /// batch seen).
+    ///
+    /// ```
+    /// use tapegrad_core::{Array, Tape};
+    /// use tapegrad_nn::{BatchNorm1d, Module};
+    /// # fn main() -> tapegrad_core::Result<()> {
+    /// let mut bn = BatchNorm1d::<f64>::new(1).track_running_stats(false);
+    /// bn.eval();
+    /// let tape = Tape::new();
+    /// let y = bn.forward(tape.constant(Array::from_vec(vec![1.0, 3.0], [2, 1])?))?;
+    /// let s = 1.0 / (1.0f64 + 1e-5).sqrt(); // the batch's mean 2 and biased variance 1
+    /// assert!(y.to_array().approx_eq(&Array::from_vec(vec![-s, s], [2, 1])?, 1e-12, 0.0));
+    /// assert!(bn.running_mean().is_none() && bn.named_buffers().is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn track_running_stats(mut self, track: bool) -> Self {
+        if track != self.running.is_some() {
+            self.running = track.then(|| RefCell::new(Running::new(self.num_features)));
+        }
+        self
     }
 
     fn name() -> &'static str {
@@ -151,7 +237,7 @@ impl<T: Element, const SPATIAL: usize> BatchNorm<T, SPATIAL> {
 
     /// The number of channels, `C`.
     pub fn num_features(&self) -> usize {
-        self.running.borrow().mean.numel()
+        self.num_features
     }
 
     /// The weight `[C]` (`None` without affine).
@@ -164,19 +250,23 @@ impl<T: Element, const SPATIAL: usize> BatchNorm<T, SPATIAL> {
         self.bias.as_ref()
     }
 
-    /// The running mean `[C]` (a copy).
-    pub fn running_mean(&self) -> Array<T> {
-        self.running.borrow().mean.clone()
+    /// The running mean `[C]` (a copy; `None` without
+    /// [`track_running_stats`](BatchNorm::track_running_stats)).
+    pub fn running_mean(&self) -> Option<Array<T>> {
+        self.running.as_ref().map(|r| r.borrow().mean.clone())
     }
 
-    /// The running (unbiased) variance `[C]` (a copy).
-    pub fn running_var(&self) -> Array<T> {
-        self.running.borrow().var.clone()
+    /// The running (unbiased) variance `[C]` (a copy; `None` without
+    /// [`track_running_stats`](BatchNorm::track_running_stats)).
+    pub fn running_var(&self) -> Option<Array<T>> {
+        self.running.as_ref().map(|r| r.borrow().var.clone())
     }
 
-    /// The number of training batches seen.
-    pub fn num_batches_tracked(&self) -> u64 {
-        self.running.borrow().batches.data()[0].as_f64() as u64
+    /// The number of training batches seen (`None` without
+    /// [`track_running_stats`](BatchNorm::track_running_stats)).
+    pub fn num_batches_tracked(&self) -> Option<u64> {
+        let r = self.running.as_ref()?;
+        Some(r.borrow().batches.data()[0].as_f64() as u64)
     }
 
     /// Whether the layer is in training mode.
@@ -215,17 +305,26 @@ impl<T: Element, const SPATIAL: usize> Module<T> for BatchNorm<T, SPATIAL> {
         let tape = x.tape();
         let w = self.weight.as_ref().map(|p| tape.param(p));
         let b = self.bias.as_ref().map(|p| tape.param(p));
+        let Some(running) = &self.running else {
+            // no running statistics: the batch's, in evaluation mode too
+            let opts = BatchNormOptions {
+                training: true,
+                momentum: 0.0,
+                eps: self.eps,
+            };
+            return x.batch_norm(None, None, w, b, opts);
+        };
+        let mut r = running.borrow_mut();
+        let Running { mean, var, batches } = &mut *r;
+        let seen = batches.data()[0].as_f64() + 1.0;
         let opts = BatchNormOptions {
             training: self.training,
-            momentum: self.momentum,
+            momentum: self.momentum.unwrap_or(1.0 / seen),
             eps: self.eps,
         };
-        let mut r = self.running.borrow_mut();
-        let Running { mean, var, batches } = &mut *r;
         let y = x.batch_norm(Some(mean), Some(var), w, b, opts)?;
         if self.training {
-            let d = batches.data_mut();
-            d[0] = T::of(d[0].as_f64() + 1.0);
+            batches.data_mut()[0] = T::of(seen);
         }
         Ok(y)
     }
@@ -243,7 +342,8 @@ impl<T: Element, const SPATIAL: usize> Module<T> for BatchNorm<T, SPATIAL> {
     }
 
     fn visit_buffers(&self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &Array<T>)) {
-        let r = self.running.borrow();
+        let Some(r) = &self.running else { return };
+        let r = r.borrow();
         path.child("running_mean", |p| f(p, &r.mean));
         path.child("running_var", |p| f(p, &r.var));
         path.child("num_batches_tracked", |p| f(p, &r.batches));
@@ -254,7 +354,9 @@ impl<T: Element, const SPATIAL: usize> Module<T> for BatchNorm<T, SPATIAL> {
         path: &mut ParamPath,
         f: &mut dyn FnMut(&ParamPath, &mut Array<T>),
     ) {
-        let r = self.running.get_mut();
+        let Some(r) = self.running.as_mut().map(RefCell::get_mut) else {
+            return;
+        };
         path.child("running_mean", |p| f(p, &mut r.mean));
         path.child("running_var", |p| f(p, &mut r.var));
         path.child("num_batches_tracked", |p| f(p, &mut r.batches));
@@ -268,16 +370,13 @@ impl<T: Element, const SPATIAL: usize> Module<T> for BatchNorm<T, SPATIAL> {
     /// `BatchNorm2d(6, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)`.
     fn describe(&self) -> String {
         format!(
-            "{}({}, eps={}, momentum={}, affine={}, track_running_stats=True)",
+            "{}({}, eps={}, momentum={}, affine={}, track_running_stats={})",
             Self::name(),
             self.num_features(),
             py_float(self.eps),
-            py_float(self.momentum),
-            if self.weight.is_some() {
-                "True"
-            } else {
-                "False"
-            }
+            self.momentum.map_or("None".to_string(), py_float),
+            py_bool(self.weight.is_some()),
+            py_bool(self.running.is_some()),
         )
     }
 }
@@ -412,11 +511,7 @@ impl<T: Element> Module<T> for LayerNorm<T> {
         format!(
             "LayerNorm({shape}, eps={}, elementwise_affine={})",
             py_float(self.eps),
-            if self.weight.is_some() {
-                "True"
-            } else {
-                "False"
-            }
+            py_bool(self.weight.is_some())
         )
     }
 }

@@ -258,13 +258,13 @@ fn batch_norm_literal_train_and_eval() -> Result<()> {
         "{y:?}"
     );
     // momentum 0.5: halfway from (0, 1) to the batch's mean (4, 1) and unbiased var (20/3, 4/3)
-    assert_eq!(bn.running_mean().data(), &[2.0, 0.5]);
-    assert!(bn.running_var().approx_eq(
+    assert_eq!(bn.running_mean().unwrap().data(), &[2.0, 0.5]);
+    assert!(bn.running_var().unwrap().approx_eq(
         &Array::from_vec(vec![0.5 + 10.0 / 3.0, 0.5 + 2.0 / 3.0], [2])?,
         1e-12,
         0.0
     ));
-    assert_eq!(bn.num_batches_tracked(), 1);
+    assert_eq!(bn.num_batches_tracked(), Some(1));
     assert!(bn.is_training());
     bn.eval();
     assert!(!bn.is_training());
@@ -273,10 +273,10 @@ fn batch_norm_literal_train_and_eval() -> Result<()> {
     assert!((y.data()[0] - (1.0 - 2.0) / f64::sqrt(v0)).abs() < 1e-12);
     assert_eq!(
         bn.num_batches_tracked(),
-        1,
+        Some(1),
         "evaluation changes no statistic"
     );
-    assert_eq!(bn.running_mean().data(), &[2.0, 0.5]);
+    assert_eq!(bn.running_mean().unwrap().data(), &[2.0, 0.5]);
     // shapes: 1d takes [N, C] and [N, C, L], 2d takes [N, C, H, W]
     assert!(bn.forward(tape.constant(Array::zeros([3, 2]))).is_ok());
     let err = bn
@@ -300,6 +300,69 @@ fn batch_norm_literal_train_and_eval() -> Result<()> {
     );
     assert!(BatchNorm2d::<f32>::with_options(4, -1.0, 0.1, true).is_err());
     assert!(BatchNorm2d::<f32>::with_options(4, 1e-5, 1.5, true).is_err());
+    Ok(())
+}
+
+#[test]
+fn batch_norm_cumulative_average() -> Result<()> {
+    // torch's momentum=None: the running statistics are the mean of every batch's
+    // (factor 1/num_batches_tracked); [N=2, C=2]
+    let mut bn = BatchNorm1d::<f64>::new(2).momentum(None)?;
+    let tape = Tape::new();
+    let batches = [
+        vec![1.0, 10.0, 3.0, 30.0], // means (2, 20), unbiased vars (2, 200)
+        vec![4.0, 0.0, 8.0, 0.0],   // means (6, 0), unbiased vars (8, 0)
+        vec![0.0, 5.0, 0.0, 7.0],   // means (0, 6), unbiased vars (0, 2)
+        vec![2.0, 1.0, 2.0, 1.0],   // means (2, 1), unbiased vars (0, 0)
+    ];
+    for b in &batches {
+        bn.forward(tape.constant(Array::from_vec(b.clone(), [2, 2])?))?;
+    }
+    let mean = Array::from_vec(vec![10.0 / 4.0, 27.0 / 4.0], [2])?;
+    let var = Array::from_vec(vec![10.0 / 4.0, 202.0 / 4.0], [2])?;
+    assert!(bn.running_mean().unwrap().approx_eq(&mean, 1e-12, 0.0));
+    assert!(bn.running_var().unwrap().approx_eq(&var, 1e-12, 0.0));
+    assert_eq!(bn.num_batches_tracked(), Some(4));
+    // the first batch alone: factor 1, the batch's statistics replace the initial (0, 1)
+    let one = BatchNorm1d::<f64>::new(2).momentum(None)?;
+    one.forward(tape.constant(Array::from_vec(batches[0].clone(), [2, 2])?))?;
+    assert_eq!(one.running_mean().unwrap().data(), &[2.0, 20.0]);
+    assert_eq!(one.running_var().unwrap().data(), &[2.0, 200.0]);
+    // evaluation uses the averages: (x - 2.5) / √(2.5 + eps) in channel 0
+    bn.eval();
+    let y = bn.forward(tape.constant(Array::from_vec(vec![5.0, 0.0], [1, 2])?))?;
+    assert!((y.to_array().data()[0] - 2.5 / (2.5f64 + 1e-5).sqrt()).abs() < 1e-12);
+    assert_eq!(bn.num_batches_tracked(), Some(4));
+    assert!(bn.to_string().contains("momentum=None"), "{bn}");
+    assert!(BatchNorm1d::<f64>::new(2).momentum(Some(1.5)).is_err());
+    assert!(BatchNorm1d::<f64>::new(2).momentum(Some(f64::NAN)).is_err());
+    Ok(())
+}
+
+#[test]
+fn batch_norm_without_running_stats() -> Result<()> {
+    // torch's track_running_stats=False: no buffers, the batch's statistics in eval too
+    let mut bn = BatchNorm2d::<f64>::with_options(2, 0.0, 0.1, true)?.track_running_stats(false);
+    assert_eq!(
+        bn.to_string(),
+        "BatchNorm2d(2, eps=0, momentum=0.1, affine=True, track_running_stats=False)"
+    );
+    assert!(bn.named_buffers().is_empty());
+    assert_eq!((bn.running_mean(), bn.running_var()), (None, None));
+    assert_eq!(bn.num_batches_tracked(), None);
+    assert_eq!(bn.param_count(), 4);
+    let tape = Tape::new();
+    // [N=1, C=2, H=1, W=2]: channel 0 holds 1, 3 (mean 2, biased var 1), channel 1 4, 6
+    let x = tape.constant(Array::from_vec(vec![1.0, 3.0, 4.0, 6.0], [1, 2, 1, 2])?);
+    let train = bn.forward(x)?.to_array();
+    bn.eval();
+    let eval = bn.forward(x)?.to_array();
+    assert_eq!(train.data(), &[-1.0, 1.0, -1.0, 1.0]);
+    assert_eq!(eval.data(), train.data());
+    // turning tracking on again starts fresh statistics
+    let tracked = bn.track_running_stats(true);
+    assert_eq!(tracked.running_var().unwrap().data(), &[1.0, 1.0]);
+    assert_eq!(tracked.num_batches_tracked(), Some(0));
     Ok(())
 }
 

@@ -117,11 +117,11 @@ pub use rmsprop::{RmsProp, RmsPropSettings, RmsState};
 pub use sgd::{Sgd, SgdSettings};
 
 use crate::module::Module;
-use crate::ParamPath;
+use crate::{ParamPath, ParamRefs};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
 use std::panic::Location;
-use tapegrad_core::{Array, Element, Error, Gradients, ParamId, Result};
+use tapegrad_core::{Array, Element, Error, Gradients, Param, ParamId, Result};
 
 /// Updates a module's parameters from their gradients.
 ///
@@ -142,6 +142,38 @@ pub trait Optimizer<T: Element> {
     ///   [`Optimizer::checks_finite`]).
     #[track_caller]
     fn step(&mut self, model: &mut dyn Module<T>, grads: &Gradients<T>) -> Result<()>;
+
+    /// One update of parameters that live in separate variables, not in a module (torch's
+    /// `Adam([w, b])`): `opt.step_params(&mut [&mut w, &mut b], &grads)` is
+    /// [`Optimizer::step`] of the [`ParamRefs`](crate::ParamRefs) of the slice, which names
+    /// them `0`, `1`, ... in order, as a `Vec<Param<T>>` does. The state is kept by parameter
+    /// id, so stepping the same parameters through a module, a `Vec` or this method updates
+    /// them identically.
+    ///
+    /// ```
+    /// use tapegrad_core::{Array, Param, Tape};
+    /// use tapegrad_nn::optim::{Optimizer, Sgd};
+    /// # fn main() -> tapegrad_core::Result<()> {
+    /// let mut w = Param::new(Array::<f64>::from_vec(vec![1.0, 2.0], [2])?);
+    /// let mut b = Param::new(Array::from_vec(vec![0.5], [1])?);
+    /// let mut opt = Sgd::new(0.25);
+    /// let mut tape = Tape::new();
+    /// // loss = Σw² + b²: gradients 2w and 2b
+    /// let (_, grads) = tape.value_and_grad(|tape| {
+    ///     Ok(tape.param(&w).square().sum().add(tape.param(&b).square().sum())?)
+    /// })?;
+    /// opt.step_params(&mut [&mut w, &mut b], &grads)?;
+    /// assert_eq!(w.value().data(), &[0.5, 1.0]); // w - 0.25·2w
+    /// assert_eq!(b.value().data(), &[0.25]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Optimizer::step`].
+    #[track_caller]
+    fn step_params(&mut self, params: &mut [&mut Param<T>], grads: &Gradients<T>) -> Result<()> {
+        self.step(&mut ParamRefs(params), grads)
+    }
 
     /// The learning rate.
     fn lr(&self) -> f64;
