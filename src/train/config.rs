@@ -1,8 +1,64 @@
-//! [`FitConfig`] (how [`fit`](super::fit) trains, with its chainable setters) and
-//! [`Accuracy`] (what is reported next to the loss).
+//! [`FitConfig`] (how [`fit`](super::fit) trains, with its chainable setters),
+//! [`Accuracy`] (what is reported next to the loss) and [`Schedule`] (the learning rate as
+//! `fit` sets it, [`Every`] step or epoch).
 
 use super::{EarlyStopping, Loss, Monitor};
+use crate::nn::schedule::LrSchedule;
+use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+/// When [`fit`](super::fit) advances a [`Schedule`], as where torch's `scheduler.step()`
+/// stands in the loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Every {
+    /// Before every optimizer step, the rate is `lr_at(global step)`, the steps counted from 0
+    /// over the whole run (`scheduler.step()` after every `optimizer.step()`: warm-up, cosine
+    /// over steps).
+    Step,
+    /// Before each epoch's first step, the rate is `lr_at(epoch - 1)` (`scheduler.step()` after
+    /// every epoch: `StepLR(step_size=30)` in epochs).
+    Epoch,
+}
+
+/// A learning-rate schedule that [`fit`](super::fit) applies with the optimizer's `set_lr`
+/// ([`FitConfig::schedule`]). Schedules are pure functions of the step (or epoch) count, so
+/// a run resumed from a checkpoint continues its schedule where it stood. Two `Schedule`s are
+/// equal when they share the same schedule (the same `Arc`) and [`Every`].
+#[derive(Clone)]
+pub struct Schedule {
+    /// The learning rate for each step (or epoch) number, counted from 0.
+    pub schedule: Arc<dyn LrSchedule + Send + Sync>,
+    /// Whether it advances every step or every epoch.
+    pub every: Every,
+}
+
+impl Schedule {
+    /// The rate of a step of `epoch` (from 1) that `global_step` steps precede.
+    pub(super) fn lr(&self, epoch: usize, global_step: u64) -> f64 {
+        let n = match self.every {
+            Every::Step => global_step as usize,
+            Every::Epoch => epoch - 1,
+        };
+        self.schedule.lr_at(n)
+    }
+}
+
+impl fmt::Debug for Schedule {
+    /// `Schedule { every: Step, .. }` (a schedule need not be `Debug`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Schedule")
+            .field("every", &self.every)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for Schedule {
+    /// The same schedule (by pointer) advanced alike.
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.schedule, &other.schedule) && self.every == other.every
+    }
+}
 
 /// Which accuracy [`fit`](super::fit) and [`evaluate`](super::evaluate) report next to the loss.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -32,6 +88,34 @@ impl Accuracy {
 
 /// How [`fit`](super::fit) trains. Build it with [`FitConfig::new`] and the chainable setters, or with
 /// struct-update syntax: `FitConfig { epochs: 5, ..FitConfig::new(Loss::Mse) }`.
+///
+/// The optimizer's own settings stay the optimizer's: weight decay is one of them
+/// (`Sgd::new(0.1).weight_decay(1e-4)` and `Adam::new(1e-3).weight_decay(1e-4)` add the L2
+/// term `λ·p` to the gradient, as torch's; `AdamW::new(1e-3).weight_decay(0.01)` decays the
+/// weights decoupled from the gradient; `RmsProp` and `Adagrad` take it too), so `fit` needs
+/// no setting for it. The learning rate can follow a [`schedule`](FitConfig::schedule):
+///
+/// ```
+/// use tapegrad::nn::optim::{AdamW, Optimizer};
+/// use tapegrad::nn::schedule::{Cosine, WarmUp};
+/// use tapegrad::nn::{Activation, Mlp};
+/// use tapegrad::train::{fit, Data, Every, FitConfig, Loss};
+/// use tapegrad::{data, rng};
+/// # fn main() -> tapegrad::Result<()> {
+/// let ds = data::synthetic::two_moons(128, 0.1, 0)?;
+/// let mut model = Mlp::<f32>::new(&[2, 16, 2], Activation::Relu, Activation::Identity, &mut rng(0))?;
+/// let mut opt = AdamW::new(0.01).weight_decay(1e-2); // decoupled weight decay
+/// // 4 steps of warm-up, then a cosine over the remaining 4 epochs · 4 steps - 4
+/// let schedule = WarmUp::new(4, Cosine::new(0.01, 1e-4, 12)?)?;
+/// let config = FitConfig::new(Loss::CrossEntropy).epochs(4).batch_size(32)
+///     .schedule(schedule, Every::Step);
+/// let h = fit(&mut model, &mut opt, Data::classes(&ds.x, &ds.y), None, &config, &mut ())?;
+/// let lrs: Vec<f64> = h.epochs.iter().map(|e| e.lr).collect(); // each epoch's first step's
+/// assert!((lrs[0] - 0.01 / 4.0).abs() < 1e-12 && (lrs[1] - 0.01).abs() < 1e-12);
+/// assert!(lrs[2] < lrs[1] && lrs[3] < lrs[2]);
+/// assert!(opt.lr() < lrs[3]); // the last step's rate stays on the optimizer
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct FitConfig {
     /// What is minimized.
@@ -72,6 +156,12 @@ pub struct FitConfig {
     /// batch size, seed, shuffling, clipping, noise, accuracy and early stopping, on as many
     /// training rows (checked).
     pub resume: Option<PathBuf>,
+    /// The learning-rate schedule (default none: the optimizer's rate, as set by the program
+    /// or a [`Callback`](super::Callback)). `fit` sets the optimizer's rate from it before every
+    /// step (or each epoch's first, see [`Every`]), before the callback's
+    /// [`on_step_begin`](super::Callback::on_step_begin); a resumed run continues it at the
+    /// checkpoint's step and epoch (resume with the same schedule: it is not checked).
+    pub schedule: Option<Schedule>,
 }
 
 /// Chainable setters: `field(arg: Type) = value;` writes, with its doc comment,
@@ -91,7 +181,8 @@ macro_rules! setters {
 impl FitConfig {
     /// A configuration for `loss` with the defaults: 10 epochs, batches of 32, seed 0,
     /// shuffled, the last partial batch kept, no early stopping, no clipping, no input noise,
-    /// the accuracy that suits the loss, evaluation in batches of 1024, no checkpoints.
+    /// the accuracy that suits the loss, evaluation in batches of 1024, no checkpoints, no
+    /// learning-rate schedule.
     pub fn new(loss: Loss) -> Self {
         FitConfig {
             loss,
@@ -107,7 +198,22 @@ impl FitConfig {
             eval_batch_size: 1024,
             checkpoint: None,
             resume: None,
+            schedule: None,
         }
+    }
+
+    /// Sets [`FitConfig::schedule`]: the learning rate follows `schedule`, advanced every
+    /// step or every epoch (see [`Every`]).
+    pub fn schedule(
+        mut self,
+        schedule: impl LrSchedule + Send + Sync + 'static,
+        every: Every,
+    ) -> Self {
+        self.schedule = Some(Schedule {
+            schedule: Arc::new(schedule),
+            every,
+        });
+        self
     }
 
     setters! {

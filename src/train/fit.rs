@@ -1,5 +1,6 @@
 //! The training loop: [`fit`] and [`fit_with`].
 
+use super::callback::OptimizerLr;
 use super::early_stop::Tracker;
 use super::loss;
 use super::{at_caller, evaluate, Callback, Data, EpochStats, FitConfig, History, Targets};
@@ -180,11 +181,18 @@ pub fn fit_with<T: Element>(
         let start = Instant::now();
         callback.on_epoch_begin(epoch);
         model.train();
-        let lr = opt.lr();
+        let mut lr = opt.lr();
         let (mut loss_sum, mut rows) = (0.0, 0usize);
         let (mut hits, mut judged, mut has_acc) = (0usize, 0usize, false);
         for (s, idx) in batches.epoch(epoch as u64 - 1).enumerate() {
             let step = s + 1;
+            if let Some(schedule) = &config.schedule {
+                opt.set_lr(schedule.lr(epoch, global_step));
+            }
+            callback.on_step_begin(epoch, step, &mut OptimizerLr(&mut *opt));
+            if step == 1 {
+                lr = opt.lr();
+            }
             let mut xb = train.x.select_rows(idx)?;
             let clean = (transforms || matches!(train.targets, Targets::Input)).then(|| xb.clone());
             let stream = mix(mix(config.seed, epoch as u64), step as u64);

@@ -18,7 +18,8 @@ pub struct EpochStats {
     pub val_loss: Option<f64>,
     /// The validation accuracy after the epoch.
     pub val_accuracy: Option<f64>,
-    /// The learning rate during the epoch.
+    /// The learning rate of the epoch's first step (as the [schedule](super::FitConfig::schedule)
+    /// and the callback set it; with a per-step schedule the later steps' differ).
     pub lr: f64,
     /// Wall-clock seconds of the epoch (training and validation).
     pub seconds: f64,

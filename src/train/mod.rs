@@ -27,8 +27,10 @@
 //!
 //! What is learned is described by a [`FitConfig`]: the [`Loss`] (softmax cross-entropy on class
 //! labels, or MSE / BCE / BCE-with-logits on value targets), the epochs, the batch size, the seed,
-//! early stopping, gradient clipping, Gaussian input noise (a denoising autoencoder), and which
-//! [`Accuracy`] to report. The data is a [`Data`]: inputs plus [`Targets`] (class labels, values,
+//! early stopping, gradient clipping, Gaussian input noise (a denoising autoencoder), which
+//! [`Accuracy`] to report, and a learning-rate [`Schedule`] applied [`Every`] step or epoch
+//! (a [`Callback`] can also set the rate, through [`LrControl`]). Weight decay is a setting of
+//! the optimizer (`AdamW::new(1e-3).weight_decay(0.01)`), not of `fit`. The data is a [`Data`]: inputs plus [`Targets`] (class labels, values,
 //! or the inputs themselves for an autoencoder).
 //!
 //! Epochs and steps are counted from 1 everywhere in this module (in [`EpochStats::epoch`], in the
@@ -107,8 +109,8 @@ fn at_caller(mut e: Error, caller: &'static Location<'static>) -> Error {
     }
     e
 }
-pub use callback::Callback;
-pub use config::{Accuracy, FitConfig};
+pub use callback::{Callback, LrControl};
+pub use config::{Accuracy, Every, FitConfig, Schedule};
 pub use data::{Data, Targets};
 pub use early_stop::{EarlyStopping, Monitor};
 pub use eval::{evaluate, predict, predict_classes, Evaluation};

@@ -16,7 +16,9 @@
 //!   probabilities), nll; [`Reduction`] mean (default) or sum.
 //! - [`Init`]: Xavier/Glorot and He/Kaiming (normal, uniform), zeros, constant; seeded.
 //!   [`Dense::for_activation`] and [`Mlp`] pick He for ReLU stacks, Xavier otherwise.
-//! - [`optim`]: SGD (momentum, Nesterov, weight decay), Adam, AdamW, RMSProp, Adagrad;
+//! - [`optim`]: SGD (momentum, Nesterov, weight decay), Adam, AdamW, RMSProp, Adagrad, over a
+//!   module, a `Vec<Param<T>>` (a module without forward, torch's `ParameterList`) or loose
+//!   parameters ([`Optimizer::step_params`](optim::Optimizer::step_params), [`ParamRefs`]);
 //!   [`schedule`]s for the learning rate; [`clip_grad_norm`] / [`clip_grad_value`] on the
 //!   [`Gradients`](tapegrad_core::Gradients) that backward returns (which also accumulate).
 //! - [`train_step`]: record, backward, reset and update as one call.

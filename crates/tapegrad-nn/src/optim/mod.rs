@@ -16,7 +16,9 @@
 //! [`Gradients::accumulate`], clipped or not). It keeps its state (momentum buffers, moment
 //! estimates) per parameter id, allocated at a parameter's first update and updated in place
 //! afterwards. A parameter without a gradient is skipped: its value and its
-//! state stay as they are.
+//! state stay as they are. Parameters outside a model are stepped as one too: a
+//! `Vec<Param<T>>` is a module (torch's `ParameterList`), and [`Optimizer::step_params`] steps
+//! parameters kept in separate variables (`opt.step_params(&mut [&mut w, &mut b], &grads)`).
 //!
 //! Guarantees of every optimizer here:
 //! - A learning rate that is 0, negative, NaN or infinite (set at construction, by
