@@ -98,18 +98,18 @@ fn a_callback_that_halves_the_lr_at_epoch_2_trains_as_the_schedule_does() {
 }
 
 #[test]
-fn a_per_step_schedule_sets_every_step_and_the_history_records_the_first() {
+fn schedules_set_the_rate_per_step_or_per_epoch_before_the_callback() {
     let ds = moons();
     let schedule = StepDecay::new(0.4, 2, 0.5).unwrap(); // halves every 2 steps
     let (mut m, mut opt) = (mlp(), Sgd::new(1.0));
     let mut cb = HalveAtEpoch2::default(); // also halves, after the schedule, at (2, 1)
-    let config = config(3).schedule(schedule, Every::Step);
+    let per_step = config(3).schedule(schedule, Every::Step);
     let h = fit(
         &mut m,
         &mut opt,
         Data::classes(&ds.x, &ds.y),
         None,
-        &config,
+        &per_step,
         &mut cb,
     )
     .unwrap();
@@ -119,6 +119,22 @@ fn a_per_step_schedule_sets_every_step_and_the_history_records_the_first() {
     assert_eq!(seen, [0.4, 0.4, 0.2, 0.1, 0.1, 0.1, 0.05, 0.05, 0.025]);
     assert_eq!(lrs(&h), [0.4, 0.1, 0.05]);
     assert_eq!(opt.lr(), 0.025);
+    // per epoch, the schedule sets the rate before each epoch's first step only: the
+    // callback's halving holds to the end of epoch 2
+    let (mut m, mut opt) = (mlp(), Sgd::new(1.0));
+    let mut cb = HalveAtEpoch2::default();
+    let per_epoch = config(3).schedule(HalfAfterFirst, Every::Epoch);
+    fit(
+        &mut m,
+        &mut opt,
+        Data::classes(&ds.x, &ds.y),
+        None,
+        &per_epoch,
+        &mut cb,
+    )
+    .unwrap();
+    let seen: Vec<f64> = cb.seen.iter().map(|s| s.2).collect();
+    assert_eq!(seen, [0.2, 0.2, 0.2, 0.05, 0.05, 0.05, 0.1, 0.1, 0.1]);
 }
 
 #[test]

@@ -34,13 +34,14 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// The rate of a step of `epoch` (from 1) that `global_step` steps precede.
-    pub(super) fn lr(&self, epoch: usize, global_step: u64) -> f64 {
-        let n = match self.every {
-            Every::Step => global_step as usize,
-            Every::Epoch => epoch - 1,
-        };
-        self.schedule.lr_at(n)
+    /// The rate to set before step `step` of `epoch` (both from 1), which `global_step` steps
+    /// precede: every step's with [`Every::Step`], the epoch's before its first step only with
+    /// [`Every::Epoch`] (so a rate a callback sets holds to the end of the epoch).
+    pub(super) fn lr(&self, epoch: usize, step: usize, global_step: u64) -> Option<f64> {
+        match self.every {
+            Every::Step => Some(self.schedule.lr_at(global_step as usize)),
+            Every::Epoch => (step == 1).then(|| self.schedule.lr_at(epoch - 1)),
+        }
     }
 }
 

@@ -186,8 +186,12 @@ pub fn fit_with<T: Element>(
         let (mut hits, mut judged, mut has_acc) = (0usize, 0usize, false);
         for (s, idx) in batches.epoch(epoch as u64 - 1).enumerate() {
             let step = s + 1;
-            if let Some(schedule) = &config.schedule {
-                opt.set_lr(schedule.lr(epoch, global_step));
+            if let Some(lr) = config
+                .schedule
+                .as_ref()
+                .and_then(|s| s.lr(epoch, step, global_step))
+            {
+                opt.set_lr(lr);
             }
             callback.on_step_begin(epoch, step, &mut OptimizerLr(&mut *opt));
             if step == 1 {
