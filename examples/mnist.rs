@@ -114,24 +114,7 @@ impl fmt::Display for Report {
             self.sizes
         )?;
         writeln!(f)?;
-        writeln!(
-            f,
-            "{:>5} {:>10} {:>10} {:>10} {:>9} {:>8}",
-            "epoch", "train loss", "train acc", "test loss", "test acc", "seconds"
-        )?;
-        for e in &self.history.epochs {
-            let pct = |a: Option<f64>| a.map_or("-".into(), |a| format!("{:.2}%", 100.0 * a));
-            writeln!(
-                f,
-                "{:>5} {:>10.4} {:>10} {:>10.4} {:>9} {:>8.2}",
-                e.epoch,
-                e.train_loss,
-                pct(e.train_accuracy),
-                e.val_loss.unwrap_or(f64::NAN),
-                pct(e.val_accuracy),
-                e.seconds
-            )?;
-        }
+        common::write_epoch_table(f, &self.history, "test")?;
         writeln!(f)?;
         writeln!(f, "per-class metrics on the test set:")?;
         writeln!(f, "{:.4}", self.classification)?;

@@ -153,7 +153,7 @@ pub fn run(args: &Args) -> Result<Report> {
     let quiet = args.common.quiet;
     let (train, test) = (&images.train, &images.test);
     if !quiet {
-        images.announce(args);
+        images.announce("autoencoder", args.data_dir.as_deref(), args.digits);
     }
 
     // Train: the autoencoder learns to rebuild the training images.

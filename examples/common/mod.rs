@@ -4,6 +4,7 @@
 //!
 //! - [`CommonArgs`]: the `--out DIR` and `--quiet` flags, to `#[command(flatten)]` into an
 //!   example's clap `Args`.
+//! - [`images`]: MNIST when asked for, else the bundled 8x8 digits, split and ready to draw.
 //! - [`out_dir`]: creates the output folder (default `out/NAME/`).
 //! - [`Progress`]: a [`Callback`](tapegrad::train::Callback) for
 //!   [`fit`](tapegrad::train::fit) that draws one progress bar over the whole run with the loss
@@ -50,6 +51,7 @@
 //! ```
 #![allow(dead_code)] // each example uses a subset of the helpers
 
+pub mod images;
 pub mod mnist_data;
 pub mod optimizer;
 pub mod plot;
@@ -105,6 +107,35 @@ pub fn save_history(out: &Path, name: &str, history: &History) -> Result<PathBuf
 pub fn write_files(f: &mut fmt::Formatter<'_>, prefix: &str, files: &[PathBuf]) -> fmt::Result {
     for p in files {
         writeln!(f, "{prefix}{}", p.display())?;
+    }
+    Ok(())
+}
+
+/// Writes `history` as a table, one line per epoch: the training loss and accuracy, the
+/// validation loss and accuracy (headed `VAL loss`, `VAL acc`, e.g. `test`) and the seconds.
+pub fn write_epoch_table(f: &mut fmt::Formatter<'_>, history: &History, val: &str) -> fmt::Result {
+    writeln!(
+        f,
+        "{:>5} {:>10} {:>10} {:>10} {:>9} {:>8}",
+        "epoch",
+        "train loss",
+        "train acc",
+        format!("{val} loss"),
+        format!("{val} acc"),
+        "seconds"
+    )?;
+    for e in &history.epochs {
+        let pct = |a: Option<f64>| a.map_or("-".into(), |a| format!("{:.2}%", 100.0 * a));
+        writeln!(
+            f,
+            "{:>5} {:>10.4} {:>10} {:>10.4} {:>9} {:>8.2}",
+            e.epoch,
+            e.train_loss,
+            pct(e.train_accuracy),
+            e.val_loss.unwrap_or(f64::NAN),
+            pct(e.val_accuracy),
+            e.seconds
+        )?;
     }
     Ok(())
 }
