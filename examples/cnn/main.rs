@@ -53,7 +53,7 @@ pub const TARGET: f64 = 0.99;
 #[derive(Parser, Debug, Clone)]
 #[command(long_about = None)]
 pub struct Args {
-    /// Training epochs [default: 10 on MNIST, 30 on the small digits set]
+    /// Training epochs [default: 10 on MNIST, 60 on the small digits set]
     #[arg(long, value_name = "N")]
     pub epochs: Option<usize>,
     /// Learning rate
@@ -91,10 +91,10 @@ impl Default for Args {
 }
 
 impl Args {
-    /// The training epochs: `--epochs`, else 10 on MNIST and 30 on the digits (1,437
+    /// The training epochs: `--epochs`, else 10 on MNIST and 60 on the digits (1,437
     /// training images, 12 steps per epoch at batch 128).
     pub fn epochs(&self, mnist: bool) -> usize {
-        self.epochs.unwrap_or(if mnist { 10 } else { 30 })
+        self.epochs.unwrap_or(if mnist { 10 } else { 60 })
     }
 }
 

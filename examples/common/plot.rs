@@ -648,7 +648,7 @@ pub fn image_grid(
     let rows = images.len().div_ceil(cols).max(1);
     let (iw, ih) = images
         .iter()
-        .fold((8, 8), |(w, h), im| (w.max(im.width), h.max(im.height)));
+        .fold((1, 1), |(w, h), im| (w.max(im.width), h.max(im.height)));
     let s = scale.max(1) as i32;
     let has_caption = images.iter().any(|im| !im.caption.is_empty());
     let caption_h = if has_caption { 24 } else { 6 };
