@@ -76,7 +76,7 @@ impl fmt::Display for Report {
             ("parameters", self.parameters.to_string()),
             ("whole run", common::fmt_seconds(self.total_seconds)),
         ];
-        writeln!(f, "{:<16} {}", "result", "")?;
+        writeln!(f, "result:")?;
         for (k, v) in rows {
             writeln!(f, "  {k:<16} {v}")?;
         }
