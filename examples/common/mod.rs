@@ -1,6 +1,6 @@
-//! Helpers shared by the example programs (`xor`, `digits`, `mnist`, `autoencoder`, `pinn`):
-//! an example includes them with `mod common;` (a folder example, `examples/NAME/main.rs`,
-//! with `#[path = "../common/mod.rs"] mod common;`).
+//! Helpers shared by the example programs (`xor`, `digits`, `mnist`, `cnn`, `autoencoder`,
+//! `pinn`): an example includes them with `mod common;` (a folder example,
+//! `examples/NAME/main.rs`, with `#[path = "../common/mod.rs"] mod common;`).
 //!
 //! - [`CommonArgs`]: the `--out DIR` and `--quiet` flags, to `#[command(flatten)]` into an
 //!   example's clap `Args`.
