@@ -33,7 +33,7 @@ mod report;
 
 use clap::Parser;
 use common::images::{self, Images};
-use common::optimizer::OptKind;
+use common::optimizer::{OptKind, ScheduleKind, Scheduled};
 use common::{plot, CommonArgs, Progress};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -42,6 +42,7 @@ use tapegrad::nn::Module;
 use tapegrad::train::{fit, predict, Data, FitConfig, Loss};
 use tapegrad::{Error, Result};
 
+pub use common::optimizer;
 pub use model::{activations, as_images, lenet};
 pub use report::Report;
 
@@ -65,6 +66,9 @@ pub struct Args {
     /// Optimizer
     #[arg(long, value_enum, default_value_t = OptKind::Adam)]
     pub optimizer: OptKind,
+    /// Learning-rate schedule over the run's steps
+    #[arg(long, value_enum, default_value_t = ScheduleKind::Cosine)]
+    pub schedule: ScheduleKind,
     /// Seed of the weights and the shuffling (and the digits split)
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -127,8 +131,8 @@ pub fn train_and_report(args: &Args, images: &Images) -> Result<Report> {
     if !quiet {
         println!("{net}");
         println!(
-            "training: {epochs} epochs, {} lr {}, batch {}, softmax cross-entropy",
-            args.optimizer, args.lr, args.batch_size
+            "training: {epochs} epochs, {} lr {} ({}), batch {}, softmax cross-entropy",
+            args.optimizer, args.lr, args.schedule, args.batch_size
         );
     }
     let side = (images.width, images.height);
@@ -137,12 +141,16 @@ pub fn train_and_report(args: &Args, images: &Images) -> Result<Report> {
         .epochs(epochs)
         .batch_size(args.batch_size)
         .seed(args.seed);
-    let mut opt = args.optimizer.build(args.lr);
+    let steps = epochs * train.len().div_ceil(args.batch_size.max(1));
+    let mut opt = Scheduled::new(
+        args.optimizer.build(args.lr),
+        args.schedule.build(args.lr, steps)?,
+    );
     let mut progress = Progress::new(quiet).epoch_lines(1);
     let t = Instant::now();
     let history = fit(
         &mut net,
-        opt.as_mut(),
+        &mut opt,
         Data::classes(&x_train, &train.y),
         Some(Data::classes(&x_test, &test.y)),
         &config,
