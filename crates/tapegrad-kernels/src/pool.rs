@@ -5,7 +5,7 @@
 //!
 //! Buffers are kept in buckets by power-of-two capacity. The pool is bounded: at most 1024
 //! buffers per bucket up to 4096 elements and 64 per larger bucket, no buffer over 2^24
-//! elements (`MAX_POOLED`), and at most 2^26 elements in all (`MAX_TOTAL`); anything beyond
+//! elements (`MAX_POOLED`), and at most 2^27 elements in all (`MAX_TOTAL`); anything beyond
 //! is freed as usual.
 
 use crate::Scalar;
@@ -22,10 +22,11 @@ fn per_bucket(k: usize) -> usize {
 }
 /// The largest buffer (in elements) worth keeping: 16 M elements (64 MB of f32).
 const MAX_POOLED: usize = 1 << 24;
-/// The most elements kept in all, per thread and element type (256 MB of f32). Half of it
-/// was too little for a LeNet step on batches of 128 (the `cnn` workload): its buffers were
-/// freed and faulted in again every step (about 4 MB a step); at this size none are.
-const MAX_TOTAL: usize = 1 << 26;
+/// The most elements kept in all, per thread and element type (512 MB of f32; a bound, not
+/// a reservation). A LeNet step on batches of 128 (the `cnn` workload) needs more than 2^26:
+/// at 2^25 it refaulted about 4 MB of buffers a step, at 2^26 it still allocated 7 buffers
+/// (3.2 MB) a step; at this size it allocates none.
+const MAX_TOTAL: usize = 1 << 27;
 /// Fresh buffers up to this size are rounded up to a power of two, so they fit any request
 /// of their bucket later.
 const ROUND_UP_LIMIT: usize = 1 << 22;
