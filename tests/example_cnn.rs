@@ -1,7 +1,7 @@
 //! The CNN example at reduced size on the bundled digits: it learns (test accuracy far above
 //! chance), writes its history and figures and prints its result table; an empty MNIST folder
 //! is a clean error. Also the network itself at MNIST's size: LeNet-5's shape, parameter count
-//! and feature maps; and the cosine schedule the example trains with (`common::optimizer`).
+//! and feature maps; and the cosine schedule the example trains with (`FitConfig::schedule`).
 
 #[allow(dead_code)]
 #[path = "../examples/cnn/main.rs"]
@@ -12,11 +12,8 @@ use tapegrad::nn::Module;
 use tapegrad::train::predict;
 use tapegrad::{rng, Array};
 
-use cnn::optimizer::{OptKind, ScheduleKind, Scheduled};
-use tapegrad::nn::optim::Optimizer;
-use tapegrad::nn::schedule::LrSchedule;
-use tapegrad::nn::{Dense, Init};
-use tapegrad::Tape;
+use cnn::optimizer::ScheduleKind;
+use tapegrad::train::{Every, FitConfig, Loss};
 
 mod common;
 use common::{check_missing_mnist, check_written, file_names, TempDir};
@@ -126,27 +123,19 @@ fn lenet5_at_mnist_size() -> tapegrad::Result<()> {
 }
 
 #[test]
-fn scheduled_optimizer_follows_the_cosine() -> tapegrad::Result<()> {
+fn the_cosine_flag_sets_fits_schedule() -> tapegrad::Result<()> {
     // 5 steps from 0.1: cosine to 0.001 at step 4, through the midpoint 0.0505 at step 2
-    let mut opt = Scheduled::new(OptKind::Sgd.build(0.1), ScheduleKind::Cosine.build(0.1, 5)?);
-    assert_eq!(opt.lr(), 0.1);
-    let mut model = Dense::<f32>::new(2, 1, Init::XavierUniform, &mut rng(0));
-    let mut lrs = Vec::new();
-    for _ in 0..5 {
-        let tape = Tape::new();
-        let x = tape.constant(Array::ones([3, 2]));
-        let grads = model.forward(x)?.sum().backward()?;
-        opt.step(&mut model, &grads)?;
-        lrs.push(opt.lr());
-    }
-    assert_eq!(opt.steps(), 5);
+    let base = FitConfig::new(Loss::CrossEntropy);
+    let config = ScheduleKind::Cosine.apply(base.clone(), 0.1, 5)?;
+    let s = config.schedule.expect("the cosine flag sets a schedule");
+    assert_eq!(s.every, Every::Step);
     let want = [0.1, 0.0855, 0.0505, 0.0155, 0.001];
+    let lrs: Vec<f64> = (0..5).map(|k| s.schedule.lr_at(k)).collect();
     for (got, want) in lrs.iter().zip(want) {
         assert!((got - want).abs() < 1e-3, "{lrs:?}");
     }
-    // constant: the rate stays; a zero rate is refused when the schedule is built
-    let c = ScheduleKind::Constant.build(0.1, 5)?;
-    assert_eq!((c.lr_at(0), c.lr_at(100)), (0.1, 0.1));
-    assert!(ScheduleKind::Cosine.build(0.0, 5).is_err());
+    // constant: no schedule (the optimizer keeps its rate); a zero rate is refused
+    assert_eq!(ScheduleKind::Constant.apply(base.clone(), 0.1, 5)?, base);
+    assert!(ScheduleKind::Cosine.apply(base, 0.0, 5).is_err());
     Ok(())
 }

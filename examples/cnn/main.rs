@@ -35,7 +35,7 @@ mod report;
 
 use clap::Parser;
 use common::images::{self, Images};
-use common::optimizer::{OptKind, ScheduleKind, Scheduled};
+use common::optimizer::{OptKind, ScheduleKind};
 use common::{plot, CommonArgs, Progress};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -139,15 +139,13 @@ pub fn train_and_report(args: &Args, images: &Images) -> Result<Report> {
     }
     let side = (images.width, images.height);
     let (x_train, x_test) = (as_images(&train.x, side)?, as_images(&test.x, side)?);
+    let steps = epochs * train.len().div_ceil(args.batch_size.max(1));
     let config = FitConfig::new(Loss::CrossEntropy)
         .epochs(epochs)
         .batch_size(args.batch_size)
         .seed(args.seed);
-    let steps = epochs * train.len().div_ceil(args.batch_size.max(1));
-    let mut opt = Scheduled::new(
-        args.optimizer.build(args.lr),
-        args.schedule.build(args.lr, steps)?,
-    );
+    let config = args.schedule.apply(config, args.lr, steps)?;
+    let mut opt = args.optimizer.build(args.lr);
     let mut progress = Progress::new(quiet).epoch_lines(1);
     let t = Instant::now();
     let history = fit(
