@@ -5,20 +5,9 @@
 
 use tapegrad_core::{Activation, Array, Result, Tape, Tensor};
 
-fn arr(v: &[f64], dims: &[usize]) -> Array<f64> {
-    Array::from_vec(v.to_vec(), dims).unwrap()
-}
+mod common;
 
-#[track_caller]
-fn assert_close(got: &Array<f64>, want: &[f64]) {
-    let ok = got.data().len() == want.len()
-        && got
-            .data()
-            .iter()
-            .zip(want)
-            .all(|(a, b)| (a - b).abs() <= 1e-12 + 1e-12 * b.abs());
-    assert!(ok, "got {:?}, want {want:?}", got.data());
-}
+use common::{arr, assert_close};
 
 /// The gradient of `loss = Σ f(x) · w` for the leaf `x`.
 fn grad_weighted(

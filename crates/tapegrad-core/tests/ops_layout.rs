@@ -7,24 +7,11 @@
 
 mod common;
 
+use common::{arr, assert_close};
+
 use tapegrad_core::{grad, hessian, hvp, Array, Error, Result, Tape, Tensor};
 
 const HERE: &str = "ops_layout.rs";
-
-fn arr(v: &[f64], dims: &[usize]) -> Array<f64> {
-    Array::from_vec(v.to_vec(), dims).unwrap()
-}
-
-#[track_caller]
-fn assert_close(got: &Array<f64>, want: &[f64]) {
-    let ok = got.data().len() == want.len()
-        && got
-            .data()
-            .iter()
-            .zip(want)
-            .all(|(a, b)| (a - b).abs() <= 1e-12 + 1e-12 * b.abs());
-    assert!(ok, "got {:?}, want {want:?}", got.data());
-}
 
 /// `f(x)`'s value and the gradient of `loss = Σ f(x) · w` for the leaf `x`.
 fn value_and_grad(

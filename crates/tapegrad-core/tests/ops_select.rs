@@ -10,23 +10,10 @@ use tapegrad_core::{grad, Array, Error, Tape, Tensor};
 
 mod common;
 
+use common::{arr, assert_close};
+
 /// This file, as it appears in the location of an error raised by a call in it.
 const HERE: &str = "ops_select.rs";
-
-fn arr(v: &[f64], dims: &[usize]) -> Array<f64> {
-    Array::from_vec(v.to_vec(), dims).unwrap()
-}
-
-#[track_caller]
-fn assert_close(got: &Array<f64>, want: &[f64]) {
-    let ok = got.data().len() == want.len()
-        && got
-            .data()
-            .iter()
-            .zip(want)
-            .all(|(a, b)| a == b || (a - b).abs() <= 1e-12 + 1e-12 * b.abs());
-    assert!(ok, "got {:?}, want {want:?}", got.data());
-}
 
 /// The message of an error, checked to name this file as the caller.
 fn message(e: Error) -> String {

@@ -14,6 +14,66 @@ fn pair(p: (usize, usize)) -> String {
     }
 }
 
+/// A pooling layer: the struct (kernel, stride, padding), its constructors and its `Module`
+/// impl recording `$op`; `$pad` says what the padding holds.
+macro_rules! pooling_layer {
+    ($(#[$doc:meta])* $name:ident, $op:ident, $pad:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct $name {
+            kernel: (usize, usize),
+            stride: (usize, usize),
+            padding: (usize, usize),
+        }
+
+        impl $name {
+            /// A square `kernel × kernel` window, stride `kernel`, no padding.
+            pub fn new(kernel: usize) -> Self {
+                Self::with_options((kernel, kernel), (kernel, kernel), (0, 0))
+            }
+
+            #[doc = concat!(
+                "A `kernel = (kh, kw)` window every `stride` rows and columns over the input \
+                 padded by `padding` ", $pad, " on each side. Checked when the layer runs (a zero \
+                 size, a padding more than half the kernel, an empty output are errors of \
+                 `forward`)."
+            )]
+            pub fn with_options(
+                kernel: (usize, usize),
+                stride: (usize, usize),
+                padding: (usize, usize),
+            ) -> Self {
+                $name {
+                    kernel,
+                    stride,
+                    padding,
+                }
+            }
+        }
+
+        impl<T: Element> Module<T> for $name {
+            #[doc = concat!(
+                "The pooling of `x`.\n\n# Errors\nAs [`Tensor::", stringify!($op),
+                "`]: an input not `[N, C, H, W]`, bad settings, an empty output."
+            )]
+            fn forward<'t>(&self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
+                x.$op(self.kernel, self.stride, self.padding)
+            }
+            crate::module::no_params!(T);
+            fn describe(&self) -> String {
+                format!(
+                    "{}(kernel_size={}, stride={}, padding={})",
+                    stringify!($name),
+                    pair(self.kernel),
+                    pair(self.stride),
+                    pair(self.padding)
+                )
+            }
+        }
+    };
+}
+
+pooling_layer! {
 /// 2-D max pooling (as `torch.nn.MaxPool2d(kernel_size, stride, padding)`, dilation 1,
 /// `ceil_mode=False`): each output is the maximum of a window; the gradient goes to the
 /// window's first maximum. The stride defaults to the kernel, as in torch.
@@ -33,54 +93,12 @@ fn pair(p: (usize, usize)) -> String {
 /// assert_eq!(y.to_array().data(), &[5.0, 7.0, 13.0, 15.0]);
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MaxPool2d {
-    kernel: (usize, usize),
-    stride: (usize, usize),
-    padding: (usize, usize),
+    MaxPool2d,
+    max_pool2d,
+    "(`-inf`)"
 }
 
-impl MaxPool2d {
-    /// A square `kernel × kernel` window, stride `kernel`, no padding.
-    pub fn new(kernel: usize) -> Self {
-        Self::with_options((kernel, kernel), (kernel, kernel), (0, 0))
-    }
-
-    /// A `kernel = (kh, kw)` window every `stride` rows and columns over the input padded by
-    /// `padding` (`-inf`) on each side. Checked when the layer runs (a zero size, a padding
-    /// more than half the kernel, an empty output are errors of `forward`).
-    pub fn with_options(
-        kernel: (usize, usize),
-        stride: (usize, usize),
-        padding: (usize, usize),
-    ) -> Self {
-        MaxPool2d {
-            kernel,
-            stride,
-            padding,
-        }
-    }
-}
-
-impl<T: Element> Module<T> for MaxPool2d {
-    /// The max pooling of `x`.
-    ///
-    /// # Errors
-    /// As [`Tensor::max_pool2d`]: an input not `[N, C, H, W]`, bad settings, an empty output.
-    fn forward<'t>(&self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
-        x.max_pool2d(self.kernel, self.stride, self.padding)
-    }
-    crate::module::no_params!(T);
-    fn describe(&self) -> String {
-        format!(
-            "MaxPool2d(kernel_size={}, stride={}, padding={})",
-            pair(self.kernel),
-            pair(self.stride),
-            pair(self.padding)
-        )
-    }
-}
-
+pooling_layer! {
 /// 2-D average pooling (as `torch.nn.AvgPool2d(kernel_size, stride, padding)`,
 /// `ceil_mode=False`, `count_include_pad=True`): each output is the mean of a window, the
 /// padding counted as zeros. The stride defaults to the kernel, as in torch.
@@ -100,49 +118,7 @@ impl<T: Element> Module<T> for MaxPool2d {
 /// assert_eq!(y.to_array().data(), &[2.5, 4.5, 10.5, 12.5]);
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AvgPool2d {
-    kernel: (usize, usize),
-    stride: (usize, usize),
-    padding: (usize, usize),
-}
-
-impl AvgPool2d {
-    /// A square `kernel × kernel` window, stride `kernel`, no padding.
-    pub fn new(kernel: usize) -> Self {
-        Self::with_options((kernel, kernel), (kernel, kernel), (0, 0))
-    }
-
-    /// A `kernel = (kh, kw)` window every `stride` rows and columns over the input padded by
-    /// `padding` zeros on each side. Checked when the layer runs, as [`MaxPool2d`]'s.
-    pub fn with_options(
-        kernel: (usize, usize),
-        stride: (usize, usize),
-        padding: (usize, usize),
-    ) -> Self {
-        AvgPool2d {
-            kernel,
-            stride,
-            padding,
-        }
-    }
-}
-
-impl<T: Element> Module<T> for AvgPool2d {
-    /// The average pooling of `x`.
-    ///
-    /// # Errors
-    /// As [`Tensor::avg_pool2d`]: an input not `[N, C, H, W]`, bad settings, an empty output.
-    fn forward<'t>(&self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
-        x.avg_pool2d(self.kernel, self.stride, self.padding)
-    }
-    crate::module::no_params!(T);
-    fn describe(&self) -> String {
-        format!(
-            "AvgPool2d(kernel_size={}, stride={}, padding={})",
-            pair(self.kernel),
-            pair(self.stride),
-            pair(self.padding)
-        )
-    }
+    AvgPool2d,
+    avg_pool2d,
+    "zeros"
 }

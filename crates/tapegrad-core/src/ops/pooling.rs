@@ -9,6 +9,9 @@ use crate::op::Op;
 use crate::shape::Shape;
 use crate::tape::Tensor;
 
+/// A pooling's `(kernel, stride, padding)`, each `(height, width)`.
+type PoolAttrs = ((usize, usize), (usize, usize), (usize, usize));
+
 /// Checks a pooling's input and attributes as PyTorch does, and gives its geometry.
 #[track_caller]
 fn geometry(
@@ -103,18 +106,18 @@ impl<'t, T: Element> Tensor<'t, T> {
         stride: (usize, usize),
         padding: (usize, usize),
     ) -> Result<Tensor<'t, T>> {
-        let v = {
-            let x = self.value_ref();
-            let p = geometry("max_pool2d", x.shape(), kernel, stride, padding)?;
-            kernels::max_pool2d(&x, &p)
-        };
         let op = Op::MaxPool2d {
             x: self.id,
             kernel,
             stride,
             padding,
         };
-        Ok(self.record(op, v))
+        self.pool(
+            "max_pool2d",
+            (kernel, stride, padding),
+            op,
+            kernels::max_pool2d,
+        )
     }
 
     /// 2-D average pooling of an `[N, C, H, W]` tensor (as
@@ -145,16 +148,33 @@ impl<'t, T: Element> Tensor<'t, T> {
         stride: (usize, usize),
         padding: (usize, usize),
     ) -> Result<Tensor<'t, T>> {
-        let v = {
-            let x = self.value_ref();
-            let p = geometry("avg_pool2d", x.shape(), kernel, stride, padding)?;
-            kernels::avg_pool2d(&x, &p)
-        };
         let op = Op::AvgPool2d {
             x: self.id,
             kernel,
             stride,
             padding,
+        };
+        self.pool(
+            "avg_pool2d",
+            (kernel, stride, padding),
+            op,
+            kernels::avg_pool2d,
+        )
+    }
+
+    /// Records pooling `op`, whose window is `(kernel, stride, padding)` (checked against
+    /// this input by [`geometry`]), with the value `f` computes.
+    #[track_caller]
+    fn pool(
+        self,
+        name: &'static str,
+        (kernel, stride, padding): PoolAttrs,
+        op: Op,
+        f: fn(&crate::Array<T>, &Pool2d) -> crate::Array<T>,
+    ) -> Result<Tensor<'t, T>> {
+        let v = {
+            let x = self.value_ref();
+            f(&x, &geometry(name, x.shape(), kernel, stride, padding)?)
         };
         Ok(self.record(op, v))
     }

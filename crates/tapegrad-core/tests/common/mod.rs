@@ -16,6 +16,24 @@ use tapegrad_core::{
     grad, gradcheck, Array, Element, Error, GradcheckOptions, Result, Tape, Tensor,
 };
 
+/// A literal f64 array of the given dims (the tests' shorthand).
+pub fn arr(v: &[f64], dims: &[usize]) -> Array<f64> {
+    Array::from_vec(v.to_vec(), dims).unwrap()
+}
+
+/// Asserts `got` holds `want`, each element within `1e-12` absolute plus `1e-12` relative
+/// (equal infinities pass).
+#[track_caller]
+pub fn assert_close(got: &Array<f64>, want: &[f64]) {
+    let ok = got.data().len() == want.len()
+        && got
+            .data()
+            .iter()
+            .zip(want)
+            .all(|(a, b)| a == b || (a - b).abs() <= 1e-12 + 1e-12 * b.abs());
+    assert!(ok, "got {:?}, want {want:?}", got.data());
+}
+
 /// The largest size of any generated axis.
 pub const MAX_DIM: usize = 4;
 

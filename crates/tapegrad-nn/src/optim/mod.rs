@@ -147,7 +147,7 @@ pub trait Optimizer<T: Element> {
 
     /// One update of parameters that live in separate variables, not in a module (torch's
     /// `Adam([w, b])`): `opt.step_params(&mut [&mut w, &mut b], &grads)` is
-    /// [`Optimizer::step`] of the [`ParamRefs`](crate::ParamRefs) of the slice, which names
+    /// [`Optimizer::step`] of the [`ParamRefs`] of the slice, which names
     /// them `0`, `1`, ... in order, as a `Vec<Param<T>>` does. The state is kept by parameter
     /// id, so stepping the same parameters through a module, a `Vec` or this method updates
     /// them identically.
