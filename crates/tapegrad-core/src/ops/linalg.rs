@@ -196,7 +196,7 @@ impl MatmulDims {
             sum_run(0, dst);
             return;
         }
-        let mut partial: Vec<Vec<T>> = (1..groups)
+        let mut partial: SmallVec<[Vec<T>; SUM_GROUPS]> = (1..groups)
             .map(|_| kernels::pool::scratch(dst.len()))
             .collect();
         let mut runs: SmallVec<[(usize, &mut [T]); SUM_GROUPS]> = std::iter::once(&mut *dst)
