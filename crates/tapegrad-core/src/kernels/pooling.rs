@@ -70,6 +70,13 @@ impl Pool2d {
         (rows, cols)
     }
 
+    /// Whether every window is 2x2, every 2 rows and columns, without padding (the usual
+    /// pooling layer), which the max-pooling kernels unroll.
+    #[inline(always)]
+    fn is_2x2(&self) -> bool {
+        (self.kh, self.kw, self.sh, self.sw, self.ph, self.pw) == (2, 2, 2, 2, 0, 0)
+    }
+
     /// The smallest run of output elements worth a thread, `GRAIN` window reads.
     fn grain(&self) -> usize {
         (GRAIN / (self.kh * self.kw).max(1)).max(1)
@@ -92,10 +99,36 @@ pub(crate) fn max_pool2d<T: Element>(x: &Array<T>, p: &Pool2d) -> Array<T> {
     Array::from_parts(out, p.out_shape(x.dims()))
 }
 
-/// One plane of [`max_pool2d`]: a select per read, no branch on the data, so random
+/// Max pooling's step: `v` when it is larger than `best` or NaN (`!(v <= best)`; a NaN then
+/// stays, as nothing exceeds it), else `best`. A select, no branch on the data, so random
 /// inputs cost no mispredictions.
 #[inline(always)]
+fn take_larger<T: Element>(best: T, v: T) -> T {
+    if (v > best) | v.is_nan() {
+        v
+    } else {
+        best
+    }
+}
+
+/// One plane of [`max_pool2d`]: [`take_larger`] over each window in row-major order.
+#[inline(always)]
 fn max_plane<T: Element>(x: &[T], p: &Pool2d, out: &mut [T]) {
+    if p.is_2x2() {
+        // the common case, unrolled: each window is two pairs of two adjacent inputs
+        for (i, o) in out.chunks_exact_mut(p.ow).enumerate() {
+            let (r0, r1) = (
+                &x[2 * i * p.w..][..2 * p.ow],
+                &x[(2 * i + 1) * p.w..][..2 * p.ow],
+            );
+            for ((o, a), b) in o.iter_mut().zip(r0.chunks_exact(2)).zip(r1.chunks_exact(2)) {
+                *o = [a[0], a[1], b[0], b[1]]
+                    .into_iter()
+                    .fold(T::neg_infinity(), take_larger);
+            }
+        }
+        return;
+    }
     for (i, o) in out.chunks_exact_mut(p.ow).enumerate() {
         let (rows, _) = p.window(i, 0);
         for (j, o) in o.iter_mut().enumerate() {
@@ -103,8 +136,7 @@ fn max_plane<T: Element>(x: &[T], p: &Pool2d, out: &mut [T]) {
             let mut best = T::neg_infinity();
             for r in rows.clone() {
                 for &v in &x[r * p.w + cols.start..r * p.w + cols.end] {
-                    // `!(v <= best)`: larger, or NaN (which then stays: nothing exceeds it)
-                    best = if (v > best) | v.is_nan() { v } else { best };
+                    best = take_larger(best, v);
                 }
             }
             *o = best;
@@ -118,6 +150,13 @@ fn max_plane<T: Element>(x: &[T], p: &Pool2d, out: &mut [T]) {
 /// branches, on the data: the window is read whole, backwards for the first equal element.
 #[inline(always)]
 fn window_argmax<T: Element>(x: &[T], p: &Pool2d, i: usize, j: usize, y: T) -> usize {
+    if p.is_2x2() && !y.is_nan() {
+        // the common case, unrolled: the window's four inputs, last to first
+        let k = 2 * i * p.w + 2 * j;
+        return [k + p.w + 1, k + p.w, k + 1, k]
+            .into_iter()
+            .fold(k, |at, q| if x[q] == y { q } else { at });
+    }
     let (rows, cols) = p.window(i, j);
     let mut at = rows.start * p.w + cols.start;
     if y.is_nan() {
@@ -327,6 +366,31 @@ mod tests {
             assert_eq!(y.data(), &want[..], "{k:?} {s:?} {pd:?}");
             assert_eq!(at, want_at, "{k:?} {s:?} {pd:?}");
         }
+    }
+
+    #[test]
+    fn max_pool_2x2_takes_the_last_nan_and_the_first_tie() {
+        // one 4x4 plane, 2x2 windows: [NaN in two places], [ties], [-inf only], [plain]
+        let (n, m) = (f64::NAN, f64::NEG_INFINITY);
+        #[rustfmt::skip]
+        let rows = vec![
+            1., n, 3., 3.,
+            n, 0., 1., 3.,
+            m, m, 5., 6.,
+            m, m, 8., 7.,
+        ];
+        let x = Array::<f64>::from_vec(rows, [1, 1, 4, 4]).unwrap();
+        let p = Pool2d::new(x.dims(), (2, 2), (2, 2), (0, 0));
+        let y = max_pool2d(&x, &p);
+        assert!(y.data()[0].is_nan());
+        assert_eq!(&y.data()[1..], &[3., f64::NEG_INFINITY, 8.]);
+        // the last NaN (row 1, col 0), the first 3, the window's first element, the 8
+        assert_eq!(max_pool2d_argmax(&x, &y, &p), [4, 2, 8, 14]);
+        let g = Array::<f64>::from_vec(vec![1., 2., 3., 4.], [1, 1, 2, 2]).unwrap();
+        let dx = max_pool2d_backward(&g, &x, &y, &p);
+        let mut want = [0.0; 16];
+        (want[4], want[2], want[8], want[14]) = (1., 2., 3., 4.);
+        assert_eq!(dx.data(), &want[..]);
     }
 
     #[test]
