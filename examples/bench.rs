@@ -52,9 +52,9 @@ fn count(size: usize) {
     ALLOC_BYTES.fetch_add(size, Ordering::Relaxed);
 }
 
+#[allow(unsafe_code)]
 // SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
 // `GlobalAlloc` contract; the only addition is bumping two atomic counters.
-#[allow(unsafe_code)]
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         count(layout.size());

@@ -123,17 +123,17 @@ struct Pool {
     seq: UnsafeCell<u64>,
 }
 
+#[allow(unsafe_code)]
 // SAFETY: `job`, `slots` and `seq` are only written by the thread holding `owner`, and only
 // while no helper is between claiming a share (`POSTED -> STARTED`, which requires the
 // current job's number) and reporting it `DONE`: the owner waits for every `STARTED` share.
-#[allow(unsafe_code)]
 unsafe impl Sync for Pool {}
+#[allow(unsafe_code)]
 // SAFETY: the raw job pointer is only dereferenced under the protocol above; the function it
 // points to is `Sync`.
-#[allow(unsafe_code)]
 unsafe impl Send for JobRef {}
-// SAFETY: as for Send: shared only under the protocol above, and the function is `Sync`.
 #[allow(unsafe_code)]
+// SAFETY: as for Send: shared only under the protocol above, and the function is `Sync`.
 unsafe impl Sync for JobRef {}
 
 static POOL: Pool = Pool {
@@ -325,12 +325,12 @@ impl<T> Clone for SharedPtr<T> {
 
 impl<T> Copy for SharedPtr<T> {}
 
+#[allow(unsafe_code)]
 // SAFETY: a SharedPtr is only dereferenced by tasks that touch disjoint elements (see each
 // user), so sharing it is sharing `&mut` to disjoint parts, which `T: Send` allows.
-#[allow(unsafe_code)]
 unsafe impl<T: Send> Send for SharedPtr<T> {}
-// SAFETY: as for Send: shared use only ever touches disjoint elements.
 #[allow(unsafe_code)]
+// SAFETY: as for Send: shared use only ever touches disjoint elements.
 unsafe impl<T: Send> Sync for SharedPtr<T> {}
 
 impl<T> SharedPtr<T> {
