@@ -8,7 +8,7 @@
 #[path = "../examples/autoencoder/main.rs"]
 mod autoencoder;
 
-use autoencoder::{class_centroids, run, Args};
+use autoencoder::{class_centroids, run, Args, ImageSource};
 use tapegrad::Array;
 
 mod common;
@@ -16,7 +16,10 @@ use common::{check_missing_mnist, check_written, file_names, TempDir};
 
 fn small_args(out: &TempDir) -> Args {
     let mut args = Args {
-        digits: true,
+        source: ImageSource {
+            data_dir: None,
+            digits: true,
+        },
         epochs: Some(60),
         denoise_epochs: Some(60),
         hidden: vec![64],
@@ -89,8 +92,8 @@ fn missing_mnist_is_a_clean_error() {
     let empty = TempDir::new("example-autoencoder", "empty");
     let out = TempDir::new("example-autoencoder", "missing-out");
     let mut args = small_args(&out);
-    args.digits = false;
-    args.data_dir = Some(empty.0.clone());
+    args.source.digits = false;
+    args.source.data_dir = Some(empty.0.clone());
     let err = run(&args).expect_err("an empty folder holds no MNIST");
     let msg = err.to_string();
     check_missing_mnist(&msg, &empty.0);

@@ -7,7 +7,7 @@
 #[path = "../examples/cnn/main.rs"]
 mod cnn;
 
-use cnn::{activations, as_images, lenet, run, Args};
+use cnn::{activations, as_images, lenet, run, Args, ImageSource};
 use tapegrad::nn::Module;
 use tapegrad::train::predict;
 use tapegrad::{rng, Array};
@@ -20,7 +20,10 @@ use common::{check_missing_mnist, check_written, file_names, TempDir};
 
 fn small_args(out: &TempDir) -> Args {
     let mut args = Args {
-        digits: true,
+        source: ImageSource {
+            data_dir: None,
+            digits: true,
+        },
         epochs: Some(20),
         batch_size: 64,
         ..Args::default()
@@ -73,8 +76,8 @@ fn missing_mnist_is_a_clean_error() {
     let empty = TempDir::new("example-cnn", "empty");
     let out = TempDir::new("example-cnn", "missing-out");
     let mut args = small_args(&out);
-    args.digits = false;
-    args.data_dir = Some(empty.0.clone());
+    args.source.digits = false;
+    args.source.data_dir = Some(empty.0.clone());
     let err = run(&args).expect_err("an empty folder holds no MNIST");
     check_missing_mnist(&err.to_string(), &empty.0);
     assert_eq!(std::fs::read_dir(&out.0).unwrap().count(), 0);

@@ -12,5 +12,5 @@ use tapegrad::Result;
 /// # Errors
 /// MNIST's reading errors (a missing file names the folder and the files expected).
 pub fn load_images(args: &Args) -> Result<Images> {
-    super::common::images::load(args.data_dir.as_deref(), args.digits, args.seed)
+    args.source.load(args.seed)
 }

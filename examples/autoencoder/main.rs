@@ -48,11 +48,11 @@ use latent::LatentSpace;
 use model::{LossKind, Model};
 use reconstruction::Reconstruction;
 use report::Report;
-use std::path::PathBuf;
 use std::time::Instant;
 use tapegrad::train::{Data, FitConfig};
 use tapegrad::{Error, Result};
 
+pub use common::images::ImageSource;
 pub use latent::class_centroids;
 
 /// An MLP autoencoder on MNIST (or the bundled digits): reconstructions, latent space, k-NN on
@@ -104,14 +104,9 @@ pub struct Args {
     /// Skip the denoising autoencoder (about halves the run time)
     #[arg(long)]
     pub skip_denoise: bool,
-    /// Folder with the four MNIST IDX files: train-images-idx3-ubyte, train-labels-idx1-ubyte,
-    /// t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (each may be gzipped, .gz)
-    /// [default: $TAPEGRAD_DATA; without either, the bundled 8x8 digits are used]
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Use the bundled 8x8 digits even when MNIST is available
-    #[arg(long, conflicts_with = "data_dir")]
-    pub digits: bool,
+    /// `--data-dir` and `--digits`.
+    #[command(flatten)]
+    pub source: ImageSource,
     /// `--out` and `--quiet`.
     #[command(flatten)]
     pub common: CommonArgs,
@@ -153,7 +148,11 @@ pub fn run(args: &Args) -> Result<Report> {
     let quiet = args.common.quiet;
     let (train, test) = (&images.train, &images.test);
     if !quiet {
-        images.announce("autoencoder", args.data_dir.as_deref(), args.digits);
+        images.announce(
+            "autoencoder",
+            args.source.data_dir.as_deref(),
+            args.source.digits,
+        );
     }
 
     // Train: the autoencoder learns to rebuild the training images.

@@ -34,16 +34,16 @@ mod model;
 mod report;
 
 use clap::Parser;
-use common::images::{self, Images};
+use common::images::Images;
 use common::optimizer::{OptKind, ScheduleKind};
 use common::{plot, CommonArgs, Progress};
-use std::path::PathBuf;
 use std::time::Instant;
 use tapegrad::data::ConfusionMatrix;
 use tapegrad::nn::Module;
 use tapegrad::train::{fit, predict, Data, FitConfig, Loss};
 use tapegrad::{Error, Result};
 
+pub use common::images::ImageSource;
 pub use common::optimizer;
 pub use model::{activations, as_images, lenet};
 pub use report::Report;
@@ -77,14 +77,9 @@ pub struct Args {
     /// The test image whose feature maps are drawn
     #[arg(long, default_value_t = 0, value_name = "I")]
     pub show: usize,
-    /// Folder with the four MNIST IDX files: train-images-idx3-ubyte, train-labels-idx1-ubyte,
-    /// t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (each may be gzipped, .gz)
-    /// [default: $TAPEGRAD_DATA; without either, the bundled 8x8 digits are used]
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Use the bundled 8x8 digits even when MNIST is available
-    #[arg(long, conflicts_with = "data_dir")]
-    pub digits: bool,
+    /// `--data-dir` and `--digits`.
+    #[command(flatten)]
+    pub source: ImageSource,
     /// `--out` and `--quiet`.
     #[command(flatten)]
     pub common: CommonArgs,
@@ -206,9 +201,9 @@ pub fn train_and_report(args: &Args, images: &Images) -> Result<Report> {
 /// is missing; the errors of [`train_and_report`].
 pub fn run(args: &Args) -> Result<Report> {
     let start = Instant::now();
-    let images = images::load(args.data_dir.as_deref(), args.digits, args.seed)?;
+    let images = args.source.load(args.seed)?;
     if !args.common.quiet {
-        images.announce("cnn", args.data_dir.as_deref(), args.digits);
+        images.announce("cnn", args.source.data_dir.as_deref(), args.source.digits);
     }
     let mut report = train_and_report(args, &images)?;
     report.total_seconds = start.elapsed().as_secs_f64();

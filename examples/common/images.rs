@@ -3,9 +3,34 @@
 //! ([`row_of`], [`Images::picture`], [`Images::save_grid`]).
 
 use super::plot::{self, GridImage};
+use clap::Args as ClapArgs;
 use std::path::{Path, PathBuf};
 use tapegrad::data::{self, mnist, train_test_split, Dataset};
 use tapegrad::{Array, Result};
+
+/// Where an image example's pictures come from: `--data-dir` (MNIST) or `--digits`, shared by
+/// the examples that fall back to the bundled digits (flatten it into their flags).
+#[derive(ClapArgs, Clone, Debug, Default)]
+pub struct ImageSource {
+    /// Folder with the four MNIST IDX files: train-images-idx3-ubyte, train-labels-idx1-ubyte,
+    /// t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (each may be gzipped, .gz)
+    /// [default: $TAPEGRAD_DATA; without either, the bundled 8x8 digits are used]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Use the bundled 8x8 digits even when MNIST is available
+    #[arg(long, conflicts_with = "data_dir")]
+    pub digits: bool,
+}
+
+impl ImageSource {
+    /// The images, as [`load`] reads them (the digits split by `seed`).
+    ///
+    /// # Errors
+    /// As [`load`].
+    pub fn load(&self, seed: u64) -> Result<Images> {
+        load(self.data_dir.as_deref(), self.digits, seed)
+    }
+}
 
 /// Images with labels, split into training and test rows.
 #[derive(Clone, Debug)]
