@@ -621,17 +621,47 @@ fn rule<T: Element>(
             let p = kernels::Pool2d::new(y.dims(), *kernel, *stride, *padding);
             emit(*src, kernels::avg_pool2d(&g, &p))
         }
-        // im2col copies each input element to the column entries reading it: the adjoint
-        // col2im adds g's entries back onto the element
-        Op::Im2col { x, geo } => emit(
-            *x,
-            Array::from_parts(kernels::col2im(g.data(), geo), val(*x).shape().clone()),
-        ),
-        // col2im is linear with adjoint im2col: each column entry gets g at its element
-        Op::Col2im { cols, geo } => emit(
-            *cols,
-            Array::from_parts(kernels::im2col(g.data(), geo), val(*cols).shape().clone()),
-        ),
+        // y = conv(x, w): dx = conv's transpose of g (input_grad), dw = weight_grad(x, g)
+        Op::Conv2d { x, w, geo } => {
+            let (xv, wv) = (val(*x), val(*w));
+            let c_out = wv.dims()[0];
+            if need(*x) {
+                let dx = kernels::conv2d_input_grad(g.data(), wv.data(), geo, c_out);
+                emit(*x, Array::from_parts(dx, xv.shape().clone()));
+            }
+            if need(*w) {
+                let dw = kernels::conv2d_weight_grad(xv.data(), g.data(), geo, c_out);
+                emit(*w, Array::from_parts(dw, wv.shape().clone()));
+            }
+        }
+        // y = input_grad(s, w), linear in each: <u, y> = <conv(u, w), s>, so
+        // ds = conv(u, w) and dw = weight_grad(u, s)
+        Op::Conv2dInputGrad { g: src, w, geo } => {
+            let (sv, wv) = (val(*src), val(*w));
+            let c_out = wv.dims()[0];
+            if need(*src) {
+                let ds = kernels::conv2d(g.data(), wv.data(), geo, c_out);
+                emit(*src, Array::from_parts(ds, sv.shape().clone()));
+            }
+            if need(*w) {
+                let dw = kernels::conv2d_weight_grad(g.data(), sv.data(), geo, c_out);
+                emit(*w, Array::from_parts(dw, wv.shape().clone()));
+            }
+        }
+        // y = weight_grad(x, s), linear in each: <u, y> = <conv(x, u), s>, so
+        // ds = conv(x, u) and dx = input_grad(s, u)
+        Op::Conv2dWeightGrad { x, g: src, geo } => {
+            let (xv, sv) = (val(*x), val(*src));
+            let c_out = sv.dims()[1];
+            if need(*src) {
+                let ds = kernels::conv2d(xv.data(), g.data(), geo, c_out);
+                emit(*src, Array::from_parts(ds, sv.shape().clone()));
+            }
+            if need(*x) {
+                let dx = kernels::conv2d_input_grad(sv.data(), g.data(), geo, c_out);
+                emit(*x, Array::from_parts(dx, xv.shape().clone()));
+            }
+        }
         // d sin x/dx = cos x
         Op::Sin(x) => emit(*x, map2(&g, val(*x), d::sin)),
         // d cos x/dx = -sin x

@@ -914,11 +914,33 @@ fn rule<'t, T: Element>(
             padding,
             ..
         } => emit(*src, g.avg_pool2d(*kernel, *stride, *padding)?)?,
-        // im2col copies each input element to the column entries reading it: the adjoint
-        // col2im adds g's entries back onto the element
-        Op::Im2col { x, geo } => emit(*x, g.col2im(*geo))?,
-        // col2im is linear with adjoint im2col: each column entry gets g at its element
-        Op::Col2im { cols, geo } => emit(*cols, g.im2col(*geo))?,
+        // y = conv(x, w): dx = conv's transpose of g (input_grad), dw = weight_grad(x, g)
+        Op::Conv2d { x, w, geo } => {
+            if need(*x) {
+                emit(*x, g.conv2d_input_grad(t(*w), *geo))?;
+            }
+            if need(*w) {
+                emit(*w, t(*x).conv2d_weight_grad(g, *geo))?;
+            }
+        }
+        // y = input_grad(s, w), linear in each: ds = conv(u, w), dw = weight_grad(u, s)
+        Op::Conv2dInputGrad { g: src, w, geo } => {
+            if need(*src) {
+                emit(*src, g.conv2d_raw(t(*w), *geo))?;
+            }
+            if need(*w) {
+                emit(*w, g.conv2d_weight_grad(t(*src), *geo))?;
+            }
+        }
+        // y = weight_grad(x, s), linear in each: ds = conv(x, u), dx = input_grad(s, u)
+        Op::Conv2dWeightGrad { x, g: src, geo } => {
+            if need(*src) {
+                emit(*src, t(*x).conv2d_raw(g, *geo))?;
+            }
+            if need(*x) {
+                emit(*x, t(*src).conv2d_input_grad(g, *geo))?;
+            }
+        }
         // d sin x/dx = cos x
         Op::Sin(x) => emit(*x, d::sin(g, t(*x)))?,
         // d cos x/dx = -sin x

@@ -293,19 +293,36 @@ pub enum Op {
         /// The `(H, W)` of the result.
         size: (usize, usize),
     },
-    /// The columns of a `[N, C, H, W]` input for a 2-D convolution (im2col): every kernel tap
-    /// at every output position, padding as 0 (see [`Tensor::conv2d`](crate::Tensor::conv2d)).
-    Im2col {
+    /// A 2-D convolution without its bias: an input `[N, C_in, H, W]` and a weight
+    /// `[C_out, C_in/groups, kH, kW]` give `[N, C_out, H_out, W_out]` (see
+    /// [`Tensor::conv2d`](crate::Tensor::conv2d)). Its gradients are the two ops below.
+    Conv2d {
         /// The input.
         x: NodeId,
+        /// The weight.
+        w: NodeId,
         /// The convolution's geometry.
         geo: Conv2dGeometry,
     },
-    /// The adjoint of [`Op::Im2col`] (col2im): each column entry added back onto the input
-    /// element it was read from.
-    Col2im {
-        /// The columns.
-        cols: NodeId,
+    /// The gradient of [`Op::Conv2d`] with respect to its input (a transposed convolution):
+    /// `g` (`[N, C_out, H_out, W_out]`) through the weight's transpose, each entry added back
+    /// onto the input element it was read from; the result has `geo.input`'s shape.
+    Conv2dInputGrad {
+        /// The output gradient.
+        g: NodeId,
+        /// The weight.
+        w: NodeId,
+        /// The convolution's geometry.
+        geo: Conv2dGeometry,
+    },
+    /// The gradient of [`Op::Conv2d`] with respect to its weight: for every output channel
+    /// and tap, the sum over samples and output positions of `g` times the input element
+    /// the tap reads; the result has the weight's shape.
+    Conv2dWeightGrad {
+        /// The convolution's input.
+        x: NodeId,
+        /// The output gradient.
+        g: NodeId,
         /// The convolution's geometry.
         geo: Conv2dGeometry,
     },
@@ -476,8 +493,9 @@ impl Op {
             | NarrowBackward { g: x, .. }
             | ScatterAdd { g: x, .. }
             | AvgPool2dBackward { g: x, .. } => SmallVec::from_slice(&[*x]),
-            Im2col { x, .. } => SmallVec::from_slice(&[*x]),
-            Col2im { cols, .. } => SmallVec::from_slice(&[*cols]),
+            Conv2d { x, w, .. } => SmallVec::from_slice(&[*x, *w]),
+            Conv2dInputGrad { g, w, .. } => SmallVec::from_slice(&[*g, *w]),
+            Conv2dWeightGrad { x, g, .. } => SmallVec::from_slice(&[*x, *g]),
             Sin(x) | Cos(x) | Log1p(x) | Expm1(x) | Reciprocal(x) | Rsqrt(x) | Silu(x) => {
                 SmallVec::from_slice(&[*x])
             }
@@ -541,8 +559,9 @@ impl Op {
             MaxPool2d { .. } => "max_pool2d",
             AvgPool2d { .. } => "avg_pool2d",
             AvgPool2dBackward { .. } => "avg_pool2d_backward",
-            Im2col { .. } => "im2col",
-            Col2im { .. } => "col2im",
+            Conv2d { .. } => "conv2d",
+            Conv2dInputGrad { .. } => "conv2d_input_grad",
+            Conv2dWeightGrad { .. } => "conv2d_weight_grad",
             Sin(_) => "sin",
             Cos(_) => "cos",
             Log1p(_) => "log1p",
@@ -584,7 +603,9 @@ impl fmt::Display for Op {
             Op::IndexSelect { indices, .. } => write!(f, ", {} rows", indices.len())?,
             Op::Linear { act, .. } => write!(f, ", {act:?}")?,
             Op::MatmulT { ta, tb, .. } => write!(f, ", ta={ta}, tb={tb}")?,
-            Op::Im2col { geo, .. } | Op::Col2im { geo, .. } => write!(
+            Op::Conv2d { geo, .. }
+            | Op::Conv2dInputGrad { geo, .. }
+            | Op::Conv2dWeightGrad { geo, .. } => write!(
                 f,
                 ", kernel={:?}, stride={:?}, padding={:?}, dilation={:?}, groups={}",
                 geo.kernel, geo.stride, geo.padding, geo.dilation, geo.groups

@@ -329,7 +329,7 @@ fn second_derivative_of_a_squared_convolution_by_hand() {
 }
 
 #[test]
-fn the_tape_records_im2col_and_its_adjoint() {
+fn the_tape_records_one_conv2d_and_its_gradients_as_ops() {
     let tape = Tape::<f64>::new();
     let x = tape.var(Array::ones([1, 2, 4, 4]));
     let w = tape.var(Array::ones([2, 1, 3, 3]));
@@ -338,17 +338,28 @@ fn the_tape_records_im2col_and_its_adjoint() {
     let printout = tape.to_string();
     assert!(
         printout.contains(
-            "im2col(#0, kernel=(3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), groups=2)"
+            "conv2d(#0, #1, kernel=(3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), groups=2)"
         ),
         "{printout}"
     );
-    // the gradient of x, recorded, goes through col2im
-    let gx = grad(&[y.sum()], &[x], None, true).unwrap()[0].unwrap();
-    assert_eq!(gx.op().name(), "col2im");
+    // the gradients, recorded, are the two gradient ops
+    let g = grad(&[y.sum()], &[x, w], None, true).unwrap();
+    let (gx, gw) = (g[0].unwrap(), g[1].unwrap());
+    assert_eq!(gx.op().name(), "conv2d_input_grad");
+    assert_eq!(gw.op().name(), "conv2d_weight_grad");
     // each interior input element meets all 9 taps, a corner 4
     let gv = gx.to_array();
     assert_eq!(gv.get(&[0, 0, 1, 1]), Some(9.0));
     assert_eq!(gv.get(&[0, 1, 0, 0]), Some(4.0));
+    // each tap of a 3x3 kernel over a padded 4x4 input of ones sees 16, 12 or 9 ones
+    assert_eq!(gw.to_array().get(&[0, 0, 1, 1]), Some(16.0));
+    assert_eq!(gw.to_array().get(&[1, 0, 0, 0]), Some(9.0));
+    // and their gradients are convolutions again: Σ gx is Σ over taps in range, linear in w
+    let d2 = grad(&[gx.sum()], &[w], None, true).unwrap()[0].unwrap();
+    assert_eq!(d2.op().name(), "conv2d_weight_grad");
+    assert_eq!(d2.to_array().get(&[0, 0, 1, 1]), Some(16.0));
+    let d2 = grad(&[gw.sum()], &[x], None, true).unwrap()[0].unwrap();
+    assert_eq!(d2.op().name(), "conv2d_input_grad");
 }
 
 /// The message of a `conv2d` error, checked to be a shape error naming this file.

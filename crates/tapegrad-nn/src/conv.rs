@@ -1,5 +1,6 @@
 //! `Conv2d`: a 2-D convolution layer over `[N, C, H, W]` inputs, recorded as the core's
-//! [`Tensor::conv2d`] (im2col and a GEMM), with PyTorch's parameter names, layout and init.
+//! [`Tensor::conv2d`] (per sample im2col and a GEMM), with PyTorch's parameter names, layout
+//! and init.
 
 use crate::module::{visit_weight_bias, visit_weight_bias_mut, Module};
 use crate::path::ParamPath;

@@ -27,7 +27,7 @@ pub(crate) mod parallel {
 }
 
 pub(crate) use broadcast::{binary, sum_to_shape};
-pub(crate) use conv::{col2im, im2col};
+pub(crate) use conv::{conv2d, conv2d_input_grad, conv2d_weight_grad};
 pub(crate) use gather::{gather, pad_axis, scatter_add};
 pub(crate) use layout::{concat, gather_rows, permute, scatter_add_rows, slice_axis};
 pub(crate) use pooling::{

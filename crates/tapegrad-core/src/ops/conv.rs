@@ -1,5 +1,7 @@
-//! Convolution: `conv2d` (PyTorch's `F.conv2d`), recorded as im2col, a matrix product on the
-//! GEMM, and a bias add, so its gradients (of any order) are those of these ops.
+//! Convolution: `conv2d` (PyTorch's `F.conv2d`), recorded as one [`Op::Conv2d`] and a bias add.
+//! Its two gradients are ops of their own ([`Op::Conv2dInputGrad`], [`Op::Conv2dWeightGrad`]),
+//! and the three are each other's derivatives, so gradients of any order are convolutions
+//! again (the kernels: `kernels/conv.rs`).
 
 use crate::element::Element;
 use crate::error::{Error, Result};
@@ -74,7 +76,7 @@ impl Conv2dOptions {
     }
 }
 
-/// The geometry of one convolution, as [`Op::Im2col`] and [`Op::Col2im`] record it: the
+/// The geometry of one convolution, as [`Op::Conv2d`] and its gradients record it: the
 /// input's shape, the kernel's size, the settings, and the output's size (all checked by
 /// [`Tensor::conv2d`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,21 +138,11 @@ impl Conv2dGeometry {
         self.input[1] / self.groups
     }
 
-    /// The number of column entries: `N·C·kH·kW·H_out·W_out`.
-    pub(crate) fn cols_len(&self) -> usize {
-        self.cols_shape().numel()
-    }
-
-    /// The columns' shape: `[N, K, L]` for one group, `[G, N, K, L]` for `G` groups, with
-    /// `K = C/G·kH·kW` taps and `L = H_out·W_out` output positions.
-    pub(crate) fn cols_shape(&self) -> Shape {
-        let k = self.channels_per_group() * self.kernel.0 * self.kernel.1;
-        let (n, l) = (self.input[0], self.out.0 * self.out.1);
-        if self.groups == 1 {
-            Shape::new(&[n, k, l])
-        } else {
-            Shape::new(&[self.groups, n, k, l])
-        }
+    /// The shape of one sample's columns, `[C, kH, kW, H_out, W_out]` (rows `(c, i, j)`, one
+    /// entry per output position; `kernels/conv.rs` lays them out).
+    pub(crate) fn sample_cols_shape(&self) -> Shape {
+        let (c, (kh, kw), (ho, wo)) = (self.input[1], self.kernel, self.out);
+        Shape::new(&[c, kh, kw, ho, wo])
     }
 }
 
@@ -161,10 +153,11 @@ impl<'t, T: Element> Tensor<'t, T> {
     /// `[N, C_out, H_out, W_out]` with
     /// `H_out = (H + 2·ph - dh·(kH - 1) - 1) / sh + 1` (and `W_out` alike).
     ///
-    /// Recorded as im2col (the input's patches as the columns of a matrix), one matrix
-    /// product per sample (and group) on the GEMM, and the bias add: its gradients are
-    /// those ops' rules, im2col's being col2im (and the reverse), so they can be
-    /// differentiated again.
+    /// Computed per sample as im2col (the input's patches as the columns of a matrix) and a
+    /// matrix product on the GEMM for each group, and recorded as one op plus the bias add.
+    /// Its gradients with respect to the input (a transposed convolution) and the weight are
+    /// recorded ops too, whose own gradients are these three again, so a convolution can be
+    /// differentiated any number of times.
     ///
     /// ```
     /// use tapegrad_core::{Array, Conv2dOptions, Tape};
@@ -199,57 +192,74 @@ impl<'t, T: Element> Tensor<'t, T> {
             self.check_tape(b, "conv2d")?;
         }
         let geo = conv2d_geometry(&self.shape(), &w.shape(), b.map(|b| b.shape()), opts)?;
-        let [n, _, _, _] = geo.input;
         let c_out = w.shape().dim(0);
-        let (ho, wo) = geo.out;
-        let groups = geo.groups;
-        let k = geo.channels_per_group() * geo.kernel.0 * geo.kernel.1;
-        let cols = self.im2col(geo);
-        // [N, C_out, L]: w[C_out, K] · cols[n] for each sample, one product per group
-        let y = if groups == 1 {
-            w.reshape([c_out, k])?.matmul(cols)?
-        } else {
-            let og = c_out / groups;
-            let wg = w.reshape([groups, og * k])?;
-            let parts = (0..groups)
-                .map(|g| {
-                    let cg = cols.index_select(&[g])?.reshape([n, k, ho * wo])?;
-                    wg.index_select(&[g])?.reshape([og, k])?.matmul(cg)
-                })
-                .collect::<Result<Vec<_>>>()?;
-            Tensor::concat(&parts, 1)?
-        };
-        let y = match b {
-            Some(b) => y.add(b.reshape([c_out, 1])?)?,
-            None => y,
-        };
-        y.reshape([n, c_out, ho, wo])
+        let y = self.conv2d_raw(w, geo);
+        match b {
+            Some(b) => y.add(b.reshape([c_out, 1, 1])?),
+            None => Ok(y),
+        }
     }
 
-    /// The columns of this `[N, C, H, W]` input for the convolution `geo` (see
-    /// `kernels/conv.rs` for their layout).
+    /// The convolution of this input with `w` for the checked geometry `geo`, no bias.
     #[track_caller]
-    pub(crate) fn im2col(self, geo: Conv2dGeometry) -> Tensor<'t, T> {
+    pub(crate) fn conv2d_raw(self, w: Tensor<'t, T>, geo: Conv2dGeometry) -> Tensor<'t, T> {
+        let c_out = w.shape().dim(0);
         let v = {
-            let x = self.value_ref();
+            let (x, wv) = (self.value_ref(), w.value_ref());
             debug_assert_eq!(x.dims(), &geo.input);
-            let data = kernels::im2col(x.data(), &geo);
-            crate::Array::from_parts(data, geo.cols_shape())
+            let data = kernels::conv2d(x.data(), wv.data(), &geo, c_out);
+            let [n, ..] = geo.input;
+            crate::Array::from_parts(data, Shape::new(&[n, c_out, geo.out.0, geo.out.1]))
         };
-        self.record(Op::Im2col { x: self.id, geo }, v)
+        self.record(
+            Op::Conv2d {
+                x: self.id,
+                w: w.id,
+                geo,
+            },
+            v,
+        )
     }
 
-    /// The adjoint of [`im2col`](Self::im2col): these columns added back onto an input of
-    /// `geo.input`'s shape.
+    /// The gradient of [`conv2d_raw`](Self::conv2d_raw) with respect to its input, this
+    /// tensor being the output gradient `[N, C_out, H_out, W_out]`: `geo.input`'s shape.
     #[track_caller]
-    pub(crate) fn col2im(self, geo: Conv2dGeometry) -> Tensor<'t, T> {
+    pub(crate) fn conv2d_input_grad(self, w: Tensor<'t, T>, geo: Conv2dGeometry) -> Tensor<'t, T> {
         let v = {
-            let c = self.value_ref();
-            debug_assert_eq!(c.shape(), &geo.cols_shape());
-            let data = kernels::col2im(c.data(), &geo);
+            let (g, wv) = (self.value_ref(), w.value_ref());
+            let data = kernels::conv2d_input_grad(g.data(), wv.data(), &geo, wv.dims()[0]);
             crate::Array::from_parts(data, Shape::new(&geo.input))
         };
-        self.record(Op::Col2im { cols: self.id, geo }, v)
+        self.record(
+            Op::Conv2dInputGrad {
+                g: self.id,
+                w: w.id,
+                geo,
+            },
+            v,
+        )
+    }
+
+    /// The gradient of [`conv2d_raw`](Self::conv2d_raw) with respect to its weight, this
+    /// tensor being the convolution's input and `g` the output gradient: the weight's shape
+    /// `[C_out, C_in/groups, kH, kW]`.
+    #[track_caller]
+    pub(crate) fn conv2d_weight_grad(self, g: Tensor<'t, T>, geo: Conv2dGeometry) -> Tensor<'t, T> {
+        let v = {
+            let (x, gv) = (self.value_ref(), g.value_ref());
+            let c_out = gv.dims()[1];
+            let data = kernels::conv2d_weight_grad(x.data(), gv.data(), &geo, c_out);
+            let shape = [c_out, geo.channels_per_group(), geo.kernel.0, geo.kernel.1];
+            crate::Array::from_parts(data, Shape::new(&shape))
+        };
+        self.record(
+            Op::Conv2dWeightGrad {
+                x: self.id,
+                g: g.id,
+                geo,
+            },
+            v,
+        )
     }
 }
 
@@ -343,9 +353,10 @@ fn conv2d_geometry(
     let input = [x.dim(0), x.dim(1), x.dim(2), x.dim(3)];
     let geo = Conv2dGeometry::new(input, kernel, stride, padding, dilation, groups);
     let out = Shape::new(&[input[0], c_out, geo.out.0, geo.out.1]);
-    if out.try_numel().is_none() || geo.cols_shape().try_numel().is_none() {
+    let cols = geo.sample_cols_shape();
+    if out.try_numel().is_none() || cols.try_numel().is_none() {
         return Err(err(format!(
-            "the output {out} or its columns hold too many elements"
+            "the output {out} or a sample's columns {cols} hold too many elements"
         )));
     }
     Ok(geo)
