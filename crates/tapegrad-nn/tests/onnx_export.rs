@@ -373,3 +373,33 @@ fn a_missing_folder_or_a_folder_path_is_an_error_and_leaves_no_file() -> Result<
     assert_entries(&dir, &["a-folder"]);
     Ok(())
 }
+
+#[test]
+fn a_truncated_file_reads_back_as_an_error_naming_it() -> Result<()> {
+    let dir = Scratch::new("onnx", "truncated");
+    let path = dir.join("mlp.onnx");
+    let mlp = Mlp::<f32>::new(
+        &[6, 4, 2],
+        Activation::Tanh,
+        Activation::Identity,
+        &mut rng(0),
+    )?;
+    save_onnx(&mlp, &[6], &path)?;
+    assert_eq!(onnx::load_model(&path)?, onnx::to_model(&mlp, &[6])?);
+    let bytes = std::fs::read(&path).unwrap();
+    for keep in [1, bytes.len() / 3, bytes.len() - 1] {
+        std::fs::write(&path, &bytes[..keep]).unwrap();
+        match onnx::load_model(&path) {
+            Err(Error::Format {
+                path: p, message, ..
+            }) => {
+                assert_eq!(p, path);
+                assert!(message.contains("not a valid ONNX model"), "{message}");
+            }
+            other => panic!("truncated to {keep} bytes: expected a Format error, got {other:?}"),
+        }
+    }
+    let err = onnx::load_model(dir.join("absent.onnx")).unwrap_err();
+    assert!(matches!(err, Error::Io { .. }) && err.to_string().contains("absent.onnx"));
+    Ok(())
+}

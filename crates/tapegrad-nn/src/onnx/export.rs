@@ -161,3 +161,43 @@ pub fn save<T: Element>(
     let bytes = to_bytes(model, input_dims)?;
     crate::write_file_atomic(path, &bytes)
 }
+
+/// Reads the ONNX model in the file at `path` (one [`save`] wrote, or any `.onnx` file) into
+/// the schema's messages, to look at its graph. Fields this crate's [`proto`](super::proto)
+/// leaves out are skipped.
+///
+/// ```
+/// use tapegrad_core::rng;
+/// use tapegrad_nn::{onnx, save_onnx, Activation, Mlp};
+/// # fn main() -> tapegrad_core::Result<()> {
+/// let dir = std::env::temp_dir().join(format!("tapegrad-doc-onnx-load-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("mlp.onnx");
+/// let mlp = Mlp::<f32>::new(&[4, 3], Activation::Relu, Activation::Identity, &mut rng(0))?;
+/// save_onnx(&mlp, &[4], &path)?;
+/// let model = onnx::load_model(&path)?;
+/// assert_eq!(model.graph.unwrap().node.len(), 1); // Gemm
+/// // a truncated file is an error naming it
+/// let bytes = std::fs::read(&path).unwrap();
+/// std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+/// let err = onnx::load_model(&path).unwrap_err().to_string();
+/// assert!(err.contains("mlp.onnx") && err.contains("not a valid ONNX model"), "{err}");
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`Error::Io`] naming `path` when it cannot be read; [`Error::Format`] naming it when its
+/// bytes are not a protobuf `ModelProto` (a truncated or corrupt file).
+pub fn load_model(path: impl AsRef<Path>) -> Result<ModelProto> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    ModelProto::decode(bytes.as_slice()).map_err(|e| Error::Format {
+        path: path.to_path_buf(),
+        offset: None,
+        message: format!("not a valid ONNX model ({} bytes): {e}", bytes.len()),
+    })
+}

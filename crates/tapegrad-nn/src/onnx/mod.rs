@@ -2,7 +2,7 @@
 //! axis) that ONNX Runtime, or any other ONNX runtime, runs with tapegrad's outputs.
 //!
 //! - [`save`] (also `tapegrad_nn::save_onnx`) writes the file atomically; [`to_bytes`] and
-//!   [`to_model`] give its bytes and its decoded form.
+//!   [`to_model`] give its bytes and its decoded form; [`load_model`] reads a file back.
 //! - Each module describes itself with [`Module::export_onnx`](crate::Module::export_onnx):
 //!   [`Dense`](crate::Dense), every [`Activation`](crate::Activation), [`Mlp`](crate::Mlp),
 //!   [`Autoencoder`](crate::Autoencoder), [`Sequential`](crate::Sequential),
@@ -24,6 +24,6 @@ pub mod proto;
 mod window;
 
 pub(crate) use activation::export as activation;
-pub use export::{save, to_bytes, to_model, BATCH, INPUT, OPSET, OUTPUT};
+pub use export::{load_model, save, to_bytes, to_model, BATCH, INPUT, OPSET, OUTPUT};
 pub use graph::{Attr, ChildScope, OnnxDims, OnnxGraph};
 pub(crate) use window::{spatial_out, Window};
