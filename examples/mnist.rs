@@ -16,6 +16,8 @@
 //! F1 and the confusion matrix. Writes `confusion.png`, `misclassified.png`, `curves.png` (loss
 //! and accuracy per epoch) and `history.csv` to `out/mnist/` (or `--out DIR`). The test set is
 //! measured after every epoch to draw the curves; nothing is chosen by it (no early stopping).
+//! `--export-onnx PATH` also writes the trained model as an ONNX file (input `[batch, 784]`,
+//! the logits out) for ONNX Runtime.
 
 mod common;
 
@@ -27,7 +29,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Instant;
 use tapegrad::data::{ClassificationReport, ConfusionMatrix, Dataset};
-use tapegrad::nn::{Activation, Mlp};
+use tapegrad::nn::{save_onnx, Activation, Mlp};
 use tapegrad::train::{fit, predict, Data, FitConfig, History, Loss};
 use tapegrad::{rng, Array, Error, Result};
 
@@ -67,6 +69,10 @@ pub struct Args {
     /// [default: $TAPEGRAD_DATA]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// After training, write the model to PATH as ONNX (opset 17, input `[batch, 784]`; see
+    /// docs/interop.md to run it in ONNX Runtime)
+    #[arg(long, value_name = "PATH")]
+    pub export_onnx: Option<PathBuf>,
     /// `--out` and `--quiet`.
     #[command(flatten)]
     pub common: CommonArgs,
@@ -236,6 +242,10 @@ pub fn train_and_report(
     let test_accuracy = confusion.accuracy();
 
     let mut files = vec![common::save_history(&out, "history.csv", &history)?];
+    if let Some(path) = &args.export_onnx {
+        save_onnx(&net, &[train.features()], path)?;
+        files.push(path.clone());
+    }
     files.push(plot::history(
         &out.join("curves.png"),
         "MNIST MLP (validation = test set)",

@@ -142,3 +142,57 @@ fn the_cosine_flag_sets_fits_schedule() -> tapegrad::Result<()> {
     assert!(ScheduleKind::Cosine.apply(base, 0.0, 5).is_err());
     Ok(())
 }
+
+/// An exported file's input and output dims (the symbolic ones by name), its operators, and
+/// the number of weights in its initializers.
+fn onnx_summary(path: &std::path::Path) -> (Vec<String>, Vec<String>, Vec<String>, usize) {
+    use tapegrad::nn::onnx::proto::{
+        tensor_shape_proto::dimension::Value, type_proto, ValueInfoProto,
+    };
+    let model = tapegrad::nn::onnx::load_model(path).expect("the .onnx file reads back");
+    let g = model.graph.expect("a graph");
+    let dims = |v: &ValueInfoProto| -> Vec<String> {
+        let Some(type_proto::Value::TensorType(t)) = &v.r#type.as_ref().unwrap().value else {
+            panic!("not a tensor");
+        };
+        let shape = t.shape.as_ref().unwrap();
+        shape
+            .dim
+            .iter()
+            .map(|d| match d.value.as_ref().unwrap() {
+                Value::DimValue(n) => n.to_string(),
+                Value::DimParam(s) => s.clone(),
+            })
+            .collect()
+    };
+    let ops = g.node.iter().map(|n| n.op_type.clone().unwrap()).collect();
+    let weights = g
+        .initializer
+        .iter()
+        .map(|t| t.raw_data.as_ref().unwrap().len() / 4)
+        .sum();
+    (dims(&g.input[0]), dims(&g.output[0]), ops, weights)
+}
+
+#[test]
+fn exports_the_trained_network_to_onnx() {
+    let out = TempDir::new("example-cnn", "onnx");
+    let mut args = small_args(&out);
+    args.epochs = Some(1);
+    let path = out.0.join("lenet.onnx");
+    args.export_onnx = Some(path.clone());
+    let r = run(&args).expect("the example runs with --export-onnx");
+    assert_eq!(file_names(&r.files)[1], "lenet.onnx");
+    assert!(
+        r.to_string().contains("lenet.onnx"),
+        "the report names the file"
+    );
+    let (input, output, ops, weights) = onnx_summary(&path);
+    assert_eq!(input, ["batch", "1", "8", "8"]);
+    assert_eq!(output, ["batch", "10"]);
+    assert_eq!(ops.iter().filter(|o| *o == "Conv").count(), 2);
+    assert_eq!(weights, r.parameters);
+    // the flag as the command line spells it
+    let parsed = <Args as clap::Parser>::parse_from(["cnn", "--export-onnx", "m.onnx"]);
+    assert_eq!(parsed.export_onnx, Some(std::path::PathBuf::from("m.onnx")));
+}

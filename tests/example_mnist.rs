@@ -125,3 +125,78 @@ fn missing_mnist_is_a_clean_error() {
     check_missing_mnist(&msg, &empty.0);
     assert_eq!(std::fs::read_dir(&out.0).unwrap().count(), 0);
 }
+
+/// An exported file's input and output dims (the symbolic ones by name), its operators, and
+/// the number of weights in its initializers.
+fn onnx_summary(path: &std::path::Path) -> (Vec<String>, Vec<String>, Vec<String>, usize) {
+    use tapegrad::nn::onnx::proto::{
+        tensor_shape_proto::dimension::Value, type_proto, ValueInfoProto,
+    };
+    let model = tapegrad::nn::onnx::load_model(path).expect("the .onnx file reads back");
+    let g = model.graph.expect("a graph");
+    let dims = |v: &ValueInfoProto| -> Vec<String> {
+        let Some(type_proto::Value::TensorType(t)) = &v.r#type.as_ref().unwrap().value else {
+            panic!("not a tensor");
+        };
+        let shape = t.shape.as_ref().unwrap();
+        shape
+            .dim
+            .iter()
+            .map(|d| match d.value.as_ref().unwrap() {
+                Value::DimValue(n) => n.to_string(),
+                Value::DimParam(s) => s.clone(),
+            })
+            .collect()
+    };
+    let ops = g.node.iter().map(|n| n.op_type.clone().unwrap()).collect();
+    let weights = g
+        .initializer
+        .iter()
+        .map(|t| t.raw_data.as_ref().unwrap().len() / 4)
+        .sum();
+    (dims(&g.input[0]), dims(&g.output[0]), ops, weights)
+}
+
+#[test]
+fn exports_the_trained_model_to_onnx() {
+    let data = TempDir::new("example-mnist", "onnx-data");
+    write_pair(
+        &data.0,
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        100,
+        3,
+    );
+    write_pair(
+        &data.0,
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+        50,
+        4,
+    );
+    let out = TempDir::new("example-mnist", "onnx-out");
+    let path = out.0.join("mnist.onnx");
+    let mut args = Args {
+        epochs: 1,
+        hidden: vec![16],
+        show_errors: 0,
+        data_dir: Some(data.0.clone()),
+        export_onnx: Some(path.clone()),
+        ..Args::default()
+    };
+    args.common.out = Some(out.0.clone());
+    args.common.quiet = true;
+    let r = run(&args).expect("the example runs with --export-onnx");
+    assert_eq!(file_names(&r.files)[1], "mnist.onnx");
+    assert!(
+        r.to_string().contains("mnist.onnx"),
+        "the report names the file"
+    );
+    let (input, output, ops, weights) = onnx_summary(&path);
+    assert_eq!(input, ["batch", "784"]);
+    assert_eq!(output, ["batch", "10"]);
+    assert_eq!(ops, ["Gemm", "Relu", "Gemm"]);
+    assert_eq!(weights, 784 * 16 + 16 + 16 * 10 + 10);
+    let parsed = <Args as clap::Parser>::parse_from(["mnist", "--export-onnx", "m.onnx"]);
+    assert_eq!(parsed.export_onnx, Some(std::path::PathBuf::from("m.onnx")));
+}

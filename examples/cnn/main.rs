@@ -26,6 +26,8 @@
 //! to draw the curves; nothing is chosen by it. MNIST is read from `--data-dir` or
 //! `$TAPEGRAD_DATA`: a folder holding `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
 //! `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte` (each may be gzipped, `.gz`).
+//! `--export-onnx PATH` also writes the trained network as an ONNX file (input
+//! `[batch, 1, H, W]`, the logits out) for ONNX Runtime.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -37,9 +39,10 @@ use clap::Parser;
 use common::images::Images;
 use common::optimizer::{OptKind, ScheduleKind};
 use common::{plot, CommonArgs, Progress};
+use std::path::PathBuf;
 use std::time::Instant;
 use tapegrad::data::ConfusionMatrix;
-use tapegrad::nn::Module;
+use tapegrad::nn::{save_onnx, Module};
 use tapegrad::train::{fit, predict, Data, FitConfig, Loss};
 use tapegrad::{Error, Result};
 
@@ -80,6 +83,10 @@ pub struct Args {
     /// `--data-dir` and `--digits`.
     #[command(flatten)]
     pub source: ImageSource,
+    /// After training, write the model to PATH as ONNX (opset 17, input `[batch, 1, H, W]`;
+    /// see docs/interop.md to run it in ONNX Runtime)
+    #[arg(long, value_name = "PATH")]
+    pub export_onnx: Option<PathBuf>,
     /// `--out` and `--quiet`.
     #[command(flatten)]
     pub common: CommonArgs,
@@ -158,6 +165,10 @@ pub fn train_and_report(args: &Args, images: &Images) -> Result<Report> {
         ConfusionMatrix::new(&pred, &test.y, test.classes)?.with_names(&test.class_names)?;
     let test_accuracy = confusion.accuracy();
     let mut files = vec![common::save_history(&out, "history.csv", &history)?];
+    if let Some(path) = &args.export_onnx {
+        save_onnx(&net, &[1, images.height, images.width], path)?;
+        files.push(path.clone());
+    }
     files.push(plot::history(
         &out.join("curves.png"),
         &format!("LeNet on {} (validation = test set)", images.name),

@@ -5,6 +5,7 @@
 //! and [`Autoencoder`](crate::Autoencoder) take it for their hidden and output activations.
 
 use crate::module::Module;
+use crate::onnx::OnnxGraph;
 use tapegrad_core::{Activation, Element, Result, Tensor};
 
 impl<T: Element> Module<T> for Activation {
@@ -15,6 +16,9 @@ impl<T: Element> Module<T> for Activation {
     /// input does not have.
     fn forward<'t>(&self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
         x.activate(*self)
+    }
+    fn export_onnx(&self, g: &mut OnnxGraph, input: &str) -> Result<String> {
+        crate::onnx::activation(*self, g, input)
     }
     crate::module::no_params!(T);
     fn describe(&self) -> String {

@@ -2,6 +2,7 @@
 
 use crate::mlp::Mlp;
 use crate::module::{describe_children, display_with_count, in_child, Module};
+use crate::onnx::OnnxGraph;
 use crate::path::ParamPath;
 use rand::Rng;
 use std::fmt;
@@ -151,6 +152,18 @@ impl<T: Element> Module<T> for Autoencoder<T> {
     fn forward<'t>(&self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
         let z = self.encode(x)?;
         self.decode(z)
+    }
+
+    /// The encoder (scope `encoder`), then the decoder (scope `decoder`).
+    fn export_onnx(&self, g: &mut OnnxGraph, input: &str) -> Result<String> {
+        let z = match self.encoder.export_onnx(&mut g.child("encoder"), input) {
+            Ok(z) => z,
+            Err(e) => return Err(in_child(e, "encoder", || self.encoder.describe())),
+        };
+        match self.decoder.export_onnx(&mut g.child("decoder"), &z) {
+            Ok(y) => Ok(y),
+            Err(e) => Err(in_child(e, "decoder", || self.decoder.describe())),
+        }
     }
 
     fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<T>)) {

@@ -3,6 +3,7 @@
 //! and init.
 
 use crate::module::{visit_weight_bias, visit_weight_bias_mut, Module};
+use crate::onnx::{spatial_out, Attr, OnnxGraph, Window};
 use crate::path::ParamPath;
 use rand::Rng;
 use tapegrad_core::{Array, Conv2dOptions, Element, Error, Param, Result, Tensor};
@@ -195,6 +196,41 @@ impl<T: Element> Module<T> for Conv2d<T> {
         let w = tape.param(&self.weight);
         let b = self.bias.as_ref().map(|b| tape.param(b));
         x.conv2d(w, b, self.opts)
+    }
+
+    /// `Conv` with the weight `[C_out, C_in/groups, kH, kW]` (ONNX's layout too), the bias,
+    /// and the strides, pads, dilations and group.
+    fn export_onnx(&self, g: &mut OnnxGraph, input: &str) -> Result<String> {
+        let c = self.in_channels();
+        let (k, o) = (self.kernel_size(), self.opts);
+        let window = Window {
+            kernel: [k.0, k.1],
+            stride: [o.stride.0, o.stride.1],
+            padding: [o.padding.0, o.padding.1],
+            dilation: [o.dilation.0, o.dilation.1],
+        };
+        let out = spatial_out(
+            g,
+            &self.describe(),
+            input,
+            Some(c),
+            Some(self.out_channels()),
+            &window,
+            false,
+        )?;
+        let w = g.initializer("weight", self.weight.value());
+        let b = self.bias.as_ref().map(|b| g.initializer("bias", b.value()));
+        let mut inputs = vec![input, &w];
+        inputs.extend(b.as_deref());
+        let pair = |p: (usize, usize)| vec![p.0 as i64, p.1 as i64];
+        let attrs = vec![
+            Attr::Ints("kernel_shape", pair(k)),
+            Attr::Ints("strides", pair(o.stride)),
+            Attr::Ints("pads", [pair(o.padding), pair(o.padding)].concat()),
+            Attr::Ints("dilations", pair(o.dilation)),
+            Attr::Int("group", o.groups as i64),
+        ];
+        g.node("Conv", &inputs, attrs, out)
     }
 
     fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<T>)) {

@@ -3,6 +3,7 @@
 
 use crate::init::Init;
 use crate::module::{visit_weight_bias, visit_weight_bias_mut, Module};
+use crate::onnx::OnnxGraph;
 use crate::path::ParamPath;
 use rand::Rng;
 use tapegrad_core::{Activation, Array, Element, Error, Param, Result, Shape, Tensor};
@@ -159,6 +160,34 @@ impl<T: Element> Module<T> for Dense<T> {
     /// [`Error::Shape`] when the input's last axis is not `in` (naming both shapes).
     fn forward<'t>(&self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
         self.forward_with(x, Activation::Identity)
+    }
+
+    /// `Gemm` (input, weight `[in, out]`, bias) for a 2-D input; `MatMul` then `Add` for
+    /// other ranks.
+    fn export_onnx(&self, g: &mut OnnxGraph, input: &str) -> Result<String> {
+        let dims = g.dims(input)?.to_vec();
+        let i = self.inputs();
+        if dims.last() != Some(&Some(i)) {
+            return Err(g.input_error(
+                &self.describe(),
+                input,
+                format!("the last axis must be in={i}"),
+            ));
+        }
+        let mut out = dims.clone();
+        *out.last_mut().expect("internal: rank >= 1") = Some(self.outputs());
+        let w = g.initializer("weight", self.weight.value());
+        let b = self.bias.as_ref().map(|b| g.initializer("bias", b.value()));
+        if dims.len() == 2 {
+            let mut inputs = vec![input, &w];
+            inputs.extend(b.as_deref());
+            return g.node("Gemm", &inputs, vec![], out);
+        }
+        let y = g.node("MatMul", &[input, &w], vec![], out.clone())?;
+        match b {
+            Some(b) => g.node("Add", &[&y, &b], vec![], out),
+            None => Ok(y),
+        }
     }
 
     fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<T>)) {

@@ -1,6 +1,7 @@
 //! `Dropout`: inverted dropout in training mode, the identity in evaluation mode; seeded.
 
 use crate::module::Module;
+use crate::onnx::OnnxGraph;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::cell::RefCell;
@@ -111,6 +112,12 @@ impl<T: Element> Module<T> for Dropout {
             }
         });
         x.mul(x.tape().constant(mask))
+    }
+
+    /// Nothing: the exported graph is the evaluation, where dropout is the identity.
+    fn export_onnx(&self, g: &mut OnnxGraph, input: &str) -> Result<String> {
+        g.dims(input)?;
+        Ok(input.to_string())
     }
 
     crate::module::no_params!(T);

@@ -3,6 +3,8 @@
 //! gradients).
 
 use crate::module::Module;
+use crate::onnx::proto::DataType;
+use crate::onnx::{Attr, OnnxGraph};
 use crate::path::ParamPath;
 use rand::Rng;
 use tapegrad_core::{Array, Element, Error, Param, Result, Shape, Tape, Tensor};
@@ -122,6 +124,22 @@ impl<T: Element> Module<T> for Embedding<T> {
         let mut dims = x.shape().dims().to_vec();
         dims.push(self.embedding_dim());
         rows.reshape(Shape::new(&dims))
+    }
+
+    /// `Cast` of the indices to `INT64` (ONNX truncates; `forward` refuses an index that is not
+    /// a whole number), then `Gather` of the weight's rows.
+    fn export_onnx(&self, g: &mut OnnxGraph, input: &str) -> Result<String> {
+        let d = g.dims(input)?.to_vec();
+        let idx = g.node(
+            "Cast",
+            &[input],
+            vec![Attr::Int("to", DataType::Int64 as i64)],
+            d.clone(),
+        )?;
+        let w = g.initializer("weight", self.weight.value());
+        let mut out = d;
+        out.push(Some(self.embedding_dim()));
+        g.node("Gather", &[&w, &idx], vec![Attr::Int("axis", 0)], out)
     }
 
     fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<T>)) {

@@ -2,6 +2,7 @@
 //! `torch.nn.Flatten()`; between convolutional and dense layers.
 
 use crate::module::Module;
+use crate::onnx::{Attr, OnnxGraph};
 use tapegrad_core::{Element, Error, Result, Tensor};
 
 /// Flattens every axis but the first: `[N, C, H, W]` becomes `[N, C·H·W]` (as
@@ -39,6 +40,28 @@ impl<T: Element> Module<T> for Flatten {
         }
         let rest: usize = s.dims()[1..].iter().product();
         x.reshape([s.dim(0), rest])
+    }
+
+    /// `Flatten` with `axis = 1` (nothing for a 2-D input).
+    fn export_onnx(&self, g: &mut OnnxGraph, input: &str) -> Result<String> {
+        let d = g.dims(input)?.to_vec();
+        if d.len() < 2 {
+            return Err(g.input_error(
+                &Module::<T>::describe(self),
+                input,
+                "expects at least 2 axes [N, ...]",
+            ));
+        }
+        if d.len() == 2 {
+            return Ok(input.to_string());
+        }
+        let rest = d[1..].iter().map(|n| n.unwrap_or(0)).product();
+        g.node(
+            "Flatten",
+            &[input],
+            vec![Attr::Int("axis", 1)],
+            vec![d[0], Some(rest)],
+        )
     }
     crate::module::no_params!(T);
     fn describe(&self) -> String {

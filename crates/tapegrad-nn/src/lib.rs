@@ -24,6 +24,7 @@
 //! - [`train_step`]: record, backward, reset and update as one call.
 //! - [`save`] / [`load`]: safetensors files that PyTorch reads; [`Checkpoint`]: the model, the
 //!   optimizer's state and the [`Progress`] in one file, to resume training exactly.
+//! - [`onnx`]: [`save_onnx`] writes a model as an `.onnx` file that ONNX Runtime runs.
 //!
 //! # A training loop
 //!
@@ -75,6 +76,7 @@ pub mod loss;
 mod mlp;
 mod module;
 mod norm;
+pub mod onnx;
 pub mod optim;
 mod param_list;
 mod path;
@@ -98,6 +100,7 @@ pub use loss::{Loss, Reduction};
 pub use mlp::Mlp;
 pub use module::{mix_seed, Module};
 pub use norm::{BatchNorm, BatchNorm1d, BatchNorm2d, LayerNorm};
+pub use onnx::save as save_onnx;
 pub use param_list::ParamRefs;
 pub use path::{ParamPath, Segment};
 pub use pool::{AvgPool2d, MaxPool2d};

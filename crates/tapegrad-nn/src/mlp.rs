@@ -4,6 +4,7 @@
 use crate::dense::Dense;
 use crate::init::Init;
 use crate::module::{describe_children, display_with_count, in_child, Module};
+use crate::onnx::OnnxGraph;
 use crate::path::ParamPath;
 use rand::Rng;
 use std::fmt;
@@ -203,6 +204,24 @@ impl<T: Element> Module<T> for Mlp<T> {
         let mut x = x;
         for k in 0..self.layers.len() {
             x = self.layer_forward(k, x)?;
+        }
+        Ok(x)
+    }
+
+    /// Each layer (scope `2k`) and its activation (scope `2k + 1`), as in the printout.
+    fn export_onnx(&self, g: &mut OnnxGraph, input: &str) -> Result<String> {
+        let mut x = input.to_string();
+        let n = self.layers.len();
+        for (k, layer) in self.layers.iter().enumerate() {
+            x = match layer.export_onnx(&mut g.child(2 * k), &x) {
+                Ok(y) => y,
+                Err(e) => return Err(in_child(e, &(2 * k).to_string(), || layer.describe())),
+            };
+            let act = if k + 1 == n { self.output } else { self.act };
+            x = match Module::<T>::export_onnx(&act, &mut g.child(2 * k + 1), &x) {
+                Ok(y) => y,
+                Err(e) => return Err(in_child(e, &(2 * k + 1).to_string(), || act.to_string())),
+            };
         }
         Ok(x)
     }

@@ -2,6 +2,7 @@
 //! parameters by dotted path (`encoder.0.weight`), a training/evaluation switch, and a
 //! printable summary.
 
+use crate::onnx::OnnxGraph;
 use crate::path::ParamPath;
 use std::fmt;
 use std::path::Path;
@@ -90,6 +91,32 @@ pub trait Module<T: Element> {
     /// Shape errors when `x` does not fit the module (each names both shapes).
     #[track_caller]
     fn forward<'t>(&self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>>;
+
+    /// Adds the module's computation in evaluation mode to the ONNX graph `g`, reading the
+    /// value named `input`, and returns the name of its output value (see
+    /// [`onnx`](crate::onnx); [`save_onnx`](crate::save_onnx) calls it on the whole model).
+    /// Parameters become initializers with [`OnnxGraph::initializer`], named as the
+    /// parameters; containers call each child with its scope, `child.export_onnx(&mut
+    /// g.child(i), x)`, so the names are the dotted paths of [`Module::visit`].
+    ///
+    /// The default is an error naming the module ([`Module::describe`]): a module is
+    /// exportable only if it says how.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the module has no ONNX form, or cannot take the
+    /// shape of `input` (as `forward` would refuse it).
+    #[track_caller]
+    fn export_onnx(&self, g: &mut OnnxGraph, input: &str) -> Result<String> {
+        let _ = (g, input);
+        let d = self.describe();
+        Err(Error::invalid(
+            "onnx export",
+            format!(
+                "{} has no ONNX form (a module is exported by its Module::export_onnx)",
+                d.lines().next().unwrap_or_default()
+            ),
+        ))
+    }
 
     /// Calls `f` with every parameter and its path, in a fixed order. `path` is where this
     /// module stands (pass `&mut ParamPath::new()` at the top); push a child's or a
@@ -312,6 +339,9 @@ impl<T: Element> fmt::Display for dyn Module<T> + '_ {
 impl<T: Element> Module<T> for Box<dyn Module<T> + '_> {
     fn forward<'t>(&self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
         (**self).forward(x)
+    }
+    fn export_onnx(&self, g: &mut OnnxGraph, input: &str) -> Result<String> {
+        (**self).export_onnx(g, input)
     }
     fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<T>)) {
         (**self).visit(path, f);

@@ -4,6 +4,7 @@
 //! `num_batches_tracked`); [`LayerNorm`], recorded as the core's [`Tensor::layer_norm`].
 
 use crate::module::{visit_weight_bias, visit_weight_bias_mut, Module};
+use crate::onnx::{Attr, OnnxGraph};
 use crate::path::ParamPath;
 use std::cell::RefCell;
 use tapegrad_core::{Array, BatchNormOptions, Element, Error, Param, Result, Tensor};
@@ -329,6 +330,82 @@ impl<T: Element, const SPATIAL: usize> Module<T> for BatchNorm<T, SPATIAL> {
         Ok(y)
     }
 
+    /// `BatchNormalization` with the running statistics (the evaluation, whatever the mode);
+    /// without running statistics, the batch's own, by `ReduceMean`, `Sub`, `Mul`, `Sqrt` and
+    /// `Div` over the batch and spatial axes (as `forward` does then). Without `affine`, the
+    /// scale is ones and the shift zeros.
+    fn export_onnx(&self, g: &mut OnnxGraph, input: &str) -> Result<String> {
+        let d = g.dims(input)?.to_vec();
+        let c = self.num_features();
+        let rank_ok = if SPATIAL == 1 {
+            d.len() == 2 || d.len() == 3
+        } else {
+            d.len() == 2 + SPATIAL
+        };
+        if !rank_ok || d[1] != Some(c) {
+            let want = if SPATIAL == 1 {
+                format!("[N, {c}] or [N, {c}, L]")
+            } else {
+                format!("[N, {c}, H, W]")
+            };
+            return Err(g.input_error(&self.describe(), input, format!("expects an input {want}")));
+        }
+        // the scale and shift, [C] for BatchNormalization, [C, 1, ..] to broadcast over
+        // [N, C, ..] in the batch-statistics form
+        let shape: Vec<usize> = match &self.running {
+            Some(_) => vec![c],
+            None => std::iter::once(c)
+                .chain(std::iter::repeat_n(1, d.len() - 2))
+                .collect(),
+        };
+        let scale_arr = match &self.weight {
+            Some(p) => p.value().reshape(shape.as_slice())?,
+            None => Array::ones(shape.as_slice()),
+        };
+        let shift_arr = match &self.bias {
+            Some(p) => p.value().reshape(shape.as_slice())?,
+            None => Array::zeros(shape.as_slice()),
+        };
+        let scale = g.initializer(
+            if self.weight.is_some() {
+                "weight"
+            } else {
+                "ones"
+            },
+            &scale_arr,
+        );
+        let shift = g.initializer(
+            if self.bias.is_some() { "bias" } else { "zeros" },
+            &shift_arr,
+        );
+        if let Some(r) = &self.running {
+            let r = r.borrow();
+            let mean = g.initializer("running_mean", &r.mean);
+            let var = g.initializer("running_var", &r.var);
+            let eps = vec![Attr::Float("epsilon", self.eps as f32)];
+            return g.node(
+                "BatchNormalization",
+                &[input, &scale, &shift, &mean, &var],
+                eps,
+                d,
+            );
+        }
+        let axes: Vec<i64> = std::iter::once(0).chain(2..d.len() as i64).collect();
+        let mut stat = vec![Some(1), Some(c)];
+        stat.resize(d.len(), Some(1));
+        let reduce = || vec![Attr::Ints("axes", axes.clone()), Attr::Int("keepdims", 1)];
+        let mean = g.node("ReduceMean", &[input], reduce(), stat.clone())?;
+        let diff = g.node("Sub", &[input, &mean], vec![], d.clone())?;
+        let sq = g.node("Mul", &[&diff, &diff], vec![], d.clone())?;
+        let var = g.node("ReduceMean", &[&sq], reduce(), stat.clone())?;
+        let eps = g.constant("eps", &[self.eps as f32], &[])?;
+        let ve = g.node("Add", &[&var, &eps], vec![], stat.clone())?;
+        let sd = g.node("Sqrt", &[&ve], vec![], stat)?;
+        let n = g.node("Div", &[&diff, &sd], vec![], d.clone())?;
+        let y = g.node("Mul", &[&n, &scale], vec![], d.clone())?;
+        g.node("Add", &[&y, &shift], vec![], d)
+    }
+
     fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<T>)) {
         visit_weight_bias(path, f, self.weight.as_ref(), self.bias.as_ref());
     }
@@ -482,6 +559,40 @@ impl<T: Element> Module<T> for LayerNorm<T> {
         let w = self.weight.as_ref().map(|p| tape.param(p));
         let b = self.bias.as_ref().map(|p| tape.param(p));
         x.layer_norm(&self.normalized_shape, w, b, self.eps)
+    }
+
+    /// `LayerNormalization` over the last `normalized_shape.len()` axes (ones and zeros for
+    /// the scale and shift without `elementwise_affine`).
+    fn export_onnx(&self, g: &mut OnnxGraph, input: &str) -> Result<String> {
+        let d = g.dims(input)?.to_vec();
+        let ns = &self.normalized_shape;
+        let tail = d.len().saturating_sub(ns.len());
+        if d.len() <= ns.len() || d[tail..].iter().zip(ns).any(|(a, b)| *a != Some(*b)) {
+            return Err(g.input_error(
+                &self.describe(),
+                input,
+                format!(
+                    "expects an input [N, ..., {}]",
+                    ns.iter()
+                        .map(usize::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        let scale = match &self.weight {
+            Some(p) => g.initializer("weight", p.value()),
+            None => g.initializer("ones", &Array::<T>::ones(ns.as_slice())),
+        };
+        let shift = match &self.bias {
+            Some(p) => g.initializer("bias", p.value()),
+            None => g.initializer("zeros", &Array::<T>::zeros(ns.as_slice())),
+        };
+        let attrs = vec![
+            Attr::Int("axis", -(ns.len() as i64)),
+            Attr::Float("epsilon", self.eps as f32),
+        ];
+        g.node("LayerNormalization", &[input, &scale, &shift], attrs, d)
     }
 
     fn visit<'a>(&'a self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, &'a Param<T>)) {

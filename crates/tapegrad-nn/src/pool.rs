@@ -2,6 +2,7 @@
 //! core's [`Tensor::max_pool2d`] and [`Tensor::avg_pool2d`]; no parameters.
 
 use crate::module::Module;
+use crate::onnx::{spatial_out, Attr, OnnxGraph, Window};
 use tapegrad_core::{Element, Result, Tensor};
 
 /// A pair printed as torch prints a pooling attribute: `2` when both sizes are equal (as
@@ -17,7 +18,8 @@ fn pair(p: (usize, usize)) -> String {
 /// A pooling layer: the struct (kernel, stride, padding), its constructors and its `Module`
 /// impl recording `$op`; `$pad` says what the padding holds.
 macro_rules! pooling_layer {
-    ($(#[$doc:meta])* $name:ident, $op:ident, $pad:literal) => {
+    ($(#[$doc:meta])* $name:ident, $op:ident, $pad:literal, $onnx:literal, $onnx_note:literal,
+     $extra:expr) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub struct $name {
@@ -59,6 +61,33 @@ macro_rules! pooling_layer {
             fn forward<'t>(&self, x: Tensor<'t, T>) -> Result<Tensor<'t, T>> {
                 x.$op(self.kernel, self.stride, self.padding)
             }
+            #[doc = concat!("`", $onnx, "` (", $onnx_note, ").")]
+            fn export_onnx(&self, g: &mut OnnxGraph, input: &str) -> Result<String> {
+                let pair = |p: (usize, usize)| [p.0, p.1];
+                let window = Window {
+                    kernel: pair(self.kernel),
+                    stride: pair(self.stride),
+                    padding: pair(self.padding),
+                    dilation: [1, 1],
+                };
+                let out = spatial_out(
+                    g,
+                    &Module::<T>::describe(self),
+                    input,
+                    None,
+                    None,
+                    &window,
+                    true,
+                )?;
+                let ints = |p: (usize, usize)| vec![p.0 as i64, p.1 as i64];
+                let mut attrs = vec![
+                    Attr::Ints("kernel_shape", ints(self.kernel)),
+                    Attr::Ints("strides", ints(self.stride)),
+                    Attr::Ints("pads", [ints(self.padding), ints(self.padding)].concat()),
+                ];
+                attrs.extend($extra);
+                g.node($onnx, &[input], attrs, out)
+            }
             crate::module::no_params!(T);
             fn describe(&self) -> String {
                 format!(
@@ -95,7 +124,10 @@ pooling_layer! {
 /// ```
     MaxPool2d,
     max_pool2d,
-    "(`-inf`)"
+    "(`-inf`)",
+    "MaxPool",
+    "its padding never wins, as tapegrad's `-inf`",
+    None::<Attr>
 }
 
 pooling_layer! {
@@ -120,5 +152,8 @@ pooling_layer! {
 /// ```
     AvgPool2d,
     avg_pool2d,
-    "zeros"
+    "zeros",
+    "AveragePool",
+    "`count_include_pad = 1`: every window divided by `kh·kw`, as tapegrad's",
+    Some(Attr::Int("count_include_pad", 1))
 }

@@ -1,6 +1,7 @@
 //! `Sequential`: a list of boxed modules applied in order.
 
 use crate::module::{describe_children, display_with_count, in_child, Module};
+use crate::onnx::OnnxGraph;
 use crate::path::ParamPath;
 use std::fmt;
 use tapegrad_core::{Array, Element, Param, Result, Tensor};
@@ -93,6 +94,18 @@ impl<T: Element> Module<T> for Sequential<T> {
         for (i, m) in self.layers.iter().enumerate() {
             // a plain loop, not a closure: the caller's location passes through
             x = match m.forward(x) {
+                Ok(y) => y,
+                Err(e) => return Err(in_child(e, &i.to_string(), || m.describe())),
+            };
+        }
+        Ok(x)
+    }
+
+    /// Each module in order, in scope `i`.
+    fn export_onnx(&self, g: &mut OnnxGraph, input: &str) -> Result<String> {
+        let mut x = input.to_string();
+        for (i, m) in self.layers.iter().enumerate() {
+            x = match m.export_onnx(&mut g.child(i), &x) {
                 Ok(y) => y,
                 Err(e) => return Err(in_child(e, &i.to_string(), || m.describe())),
             };
