@@ -634,8 +634,7 @@ impl Npz {
                 labels.len()
             )));
         }
-        let features = if rows == 0 { 0 } else { xs.numel() / rows };
-        let features = if xs.rank() == 0 { 1 } else { features };
+        let features: usize = xs.dims().iter().skip(1).product();
         let xs = xs
             .into_shape([rows, features])
             .map_err(|e| bad(format!("`{x}` cannot be made into rows: {e}")))?;

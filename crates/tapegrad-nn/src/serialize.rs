@@ -309,6 +309,14 @@ pub(crate) fn model_tensors<'a, T: Element>(
     tensors
 }
 
+/// One tensor of a [`Parsed`] file as it is stored: its dtype, shape (borrowed from the
+/// header) and bytes (borrowed from the file).
+pub(crate) struct RawTensor<'h, 'a> {
+    pub(crate) dtype: Dtype,
+    pub(crate) shape: &'h [usize],
+    pub(crate) bytes: &'a [u8],
+}
+
 /// A parsed safetensors file: its header and its data section (borrowed).
 pub(crate) struct Parsed<'a> {
     meta: Metadata,
@@ -350,11 +358,7 @@ impl<'a> Parsed<'a> {
 
     /// The dtype, shape and bytes of tensor `name` (`None` when the file has no such
     /// tensor; an error when its bytes lie beyond the end of the file).
-    pub(crate) fn raw(
-        &self,
-        path: &Path,
-        name: &str,
-    ) -> Result<Option<(Dtype, &[usize], &'a [u8])>> {
+    pub(crate) fn raw(&self, path: &Path, name: &str) -> Result<Option<RawTensor<'_, 'a>>> {
         let Some(info) = self.meta.info(name) else {
             return Ok(None);
         };
@@ -365,7 +369,11 @@ impl<'a> Parsed<'a> {
                 format!("tensor `{name}` lies beyond the end of the file"),
             )
         })?;
-        Ok(Some((info.dtype, &info.shape, bytes)))
+        Ok(Some(RawTensor {
+            dtype: info.dtype,
+            shape: &info.shape,
+            bytes,
+        }))
     }
 
     /// Whether the file has a tensor `name`.

@@ -20,7 +20,7 @@
 use crate::module::Module;
 use crate::serialize::{
     dtype_of, encode_bytes, format_err, from_bytes, max_file_len, param_bytes, read_bounded,
-    to_bytes, write_file_atomic, Bytes, Parsed,
+    to_bytes, write_file_atomic, Bytes, Parsed, RawTensor,
 };
 use crate::ParamPath;
 use safetensors::tensor::Dtype;
@@ -289,7 +289,12 @@ fn torch_value<T: Element>(
 ) -> Result<Array<T>> {
     let want_dims = layout.torch_dims(a.dims());
     let want_dtype = layout.dtype::<T>();
-    let Some((dtype, dims, bytes)) = file.raw(path, name)? else {
+    let Some(RawTensor {
+        dtype,
+        shape: dims,
+        bytes,
+    }) = file.raw(path, name)?
+    else {
         return Err(format_err(
             path,
             format!(
