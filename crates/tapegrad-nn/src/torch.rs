@@ -298,10 +298,9 @@ fn torch_value<T: Element>(
         return Err(format_err(
             path,
             format!(
-                "tensor `{name}` (shape {}, {want_dtype:?}{}) is missing from the file (a \
+                "tensor `{name}` (shape {}, {want_dtype:?}) is missing from the file (a \
                  state dict of another architecture?)",
                 Shape::new(&want_dims),
-                layout.note()
             ),
         ));
     };
