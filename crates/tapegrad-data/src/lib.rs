@@ -7,7 +7,8 @@
 //!   (XOR, two moons, spirals, linear regression).
 //! - Readers: [`idx`] (the MNIST IDX format, raw or gzip), [`csv`] (numeric CSV: comma, tab or
 //!   whitespace separated, headers of names or scikit-learn's counts line, raw or gzip; see
-//!   [`csv::CsvOptions`]) and [`read`] (gzip with a bound on the inflated size). A broken file
+//!   [`csv::CsvOptions`]), [`npy`] (NumPy's `.npy` arrays and labels, `.npz` archives and
+//!   datasets, read and written) and [`read`] (gzip with a bound on the inflated size). A broken file
 //!   gives an [`Error::Io`](tapegrad_core::Error::Io) or
 //!   [`Error::Format`](tapegrad_core::Error::Format) naming the file and where it is broken;
 //!   no file makes a reader panic or allocate beyond a documented bound (the repository's
@@ -42,6 +43,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod atomic;
 pub mod batch;
 pub mod csv;
 mod dataset;
@@ -50,6 +52,7 @@ pub mod idx;
 pub mod knn;
 pub mod metrics;
 pub mod mnist;
+pub mod npy;
 pub mod pca;
 pub mod read;
 pub mod scale;

@@ -673,3 +673,125 @@ fn csv_memory_is_a_small_multiple_of_the_text() {
         "peak {peak}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// NumPy: `.npy` files and `.npz` archives.
+
+use tapegrad_core::Array;
+use tapegrad_data::npy;
+
+/// Tokens that an `.npy` header cares about.
+const NPY_TOKENS: &[&[u8]] = &[
+    b"'shape'",
+    b"'descr'",
+    b"'fortran_order'",
+    b"True",
+    b"(",
+    b")",
+    b"[",
+    b",",
+    b":",
+    b"4294967296",
+    b"18446744073709551615",
+    b"-1",
+    b"'<f8'",
+    b"'>i2'",
+    b"'|O'",
+    b"'<U9'",
+    b"[('a', '<f4')]",
+    b"\x93NUMPY\x02\x00",
+    b"\xff\xff\xff\xff",
+];
+
+fn npy_seeds() -> Vec<Vec<u8>> {
+    let f32s = Array::<f32>::from_vec((0..6).map(|v| v as f32 - 2.5).collect(), [2, 3]).unwrap();
+    let mut v2 = npy::encode_npy(&Array::<f64>::from_vec(vec![1.0, -2.0], [2]).unwrap());
+    // version 2.0: a 4-byte header length
+    v2[6] = 2;
+    v2.splice(10..10, [0, 0]);
+    vec![
+        npy::encode_npy(&f32s),
+        npy::encode_npy(&Array::<f64>::scalar(0.5)),
+        npy::encode_npy_labels(&[3, 0, 9, 1]),
+        v2,
+    ]
+}
+
+/// `.npy`, decoded as an `f64` array and as labels. Bound: the input plus 8 bytes per input
+/// byte (at most one element per byte, as `f64`) plus 256 KiB (the header's parse).
+#[test]
+#[cfg_attr(miri, ignore)] // thousands of cases: far too slow under Miri
+fn mutated_npy_never_panics_and_stays_bounded() {
+    let _g = lock();
+    let seeds = npy_seeds();
+    // the seeds themselves are valid (the v2 header length is still right)
+    for s in &seeds {
+        npy::decode_npy::<f64>(s, Path::new("seed.npy")).unwrap();
+    }
+    runner(1500, 6)
+        .run(&(0..seeds.len(), mutations(NPY_TOKENS)), |(i, ms)| {
+            let mut b = seeds[i].clone();
+            apply(&mut b, &ms);
+            let p = Path::new("m.npy");
+            let (r, peak) = peak_of(|| npy::decode_npy::<f64>(&b, p).map(|a| a.numel()));
+            if let Err(e) = &r {
+                let msg = e.to_string();
+                check(msg.starts_with("m.npy: ") && !msg.contains('\n'), || {
+                    msg.clone()
+                })?;
+            }
+            let bound = 9 * b.len() + 256 * KIB;
+            check(peak <= bound, || {
+                format!("decode_npy: peak {peak} > {bound} ({r:?})")
+            })?;
+            let (r, peak) = peak_of(|| npy::decode_npy_labels(&b, p).map(|l| l.len()));
+            check(peak <= bound, || {
+                format!("labels: peak {peak} > {bound} ({r:?})")
+            })
+        })
+        .unwrap();
+}
+
+/// `.npz`, stored or deflated, the archive's bytes mutated, read under a 64 KiB limit, then
+/// every member decoded. Bound: the file plus three times the limit (a member's buffer while
+/// it grows, the decoded values) plus 512 KiB.
+#[test]
+#[cfg_attr(miri, ignore)] // thousands of cases: far too slow under Miri
+fn mutated_npz_never_panics_and_stays_bounded() {
+    let _g = lock();
+    let tmp = TempDir::new("fuzz-npz");
+    let x = Array::<f32>::from_vec((0..12).map(|v| v as f32).collect(), [4, 3]).unwrap();
+    let ds = tapegrad_data::Dataset::new(x, vec![0, 2, 1, 1], 3).unwrap();
+    let seeds: Vec<Vec<u8>> = [false, true]
+        .iter()
+        .map(|&c| {
+            let p = tmp.path("seed.npz");
+            npy::write_npz_dataset(&p, &ds, c).unwrap();
+            std::fs::read(&p).unwrap()
+        })
+        .collect();
+    let f = tmp.path("m.npz");
+    const LIMIT: usize = 64 * KIB;
+    runner(800, 7)
+        .run(&(0..seeds.len(), mutations(BIN_TOKENS)), |(i, ms)| {
+            let mut b = seeds[i].clone();
+            apply(&mut b, &ms);
+            std::fs::write(&f, &b).unwrap();
+            let (r, peak) = peak_of(|| {
+                let npz = npy::read_npz_with_limit(&f, LIMIT as u64)?;
+                let names: Vec<String> = npz.names().iter().map(|n| n.to_string()).collect();
+                for n in &names {
+                    let _ = npz.array::<f64>(n);
+                    let _ = npz.labels(n);
+                }
+                npz.dataset::<f32>("x", "y", None).map(|d| d.len())
+            });
+            if let Err(e) = &r {
+                let msg = e.to_string();
+                check(msg.contains("m.npz") && !msg.contains('\n'), || msg.clone())?;
+            }
+            let bound = b.len() + 3 * LIMIT + 512 * KIB;
+            check(peak <= bound, || format!("peak {peak} > {bound} ({r:?})"))
+        })
+        .unwrap();
+}

@@ -4,9 +4,10 @@ use crate::mlp::Mlp;
 use crate::module::{describe_children, display_with_count, in_child, Module};
 use crate::onnx::OnnxGraph;
 use crate::path::ParamPath;
+use crate::torch::TorchLayout;
 use rand::Rng;
 use std::fmt;
-use tapegrad_core::{Activation, Element, Error, Param, Result, Tensor};
+use tapegrad_core::{Activation, Array, Element, Error, Param, Result, Tensor};
 
 /// An autoencoder: `encoder` maps an input to a latent code, `decoder` maps the code back.
 /// Parameters are named `encoder.*` and `decoder.*` (`encoder.0.weight`, ...).
@@ -189,6 +190,15 @@ impl<T: Element> Module<T> for Autoencoder<T> {
                 ("decoder".to_string(), self.decoder.describe()),
             ],
         )
+    }
+
+    fn visit_torch(
+        &self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &Array<T>, TorchLayout),
+    ) {
+        path.child("encoder", |p| self.encoder.visit_torch(p, f));
+        path.child("decoder", |p| self.decoder.visit_torch(p, f));
     }
 }
 

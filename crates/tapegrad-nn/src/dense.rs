@@ -5,6 +5,7 @@ use crate::init::Init;
 use crate::module::{visit_weight_bias, visit_weight_bias_mut, Module};
 use crate::onnx::OnnxGraph;
 use crate::path::ParamPath;
+use crate::torch::TorchLayout;
 use rand::Rng;
 use tapegrad_core::{Activation, Array, Element, Error, Param, Result, Shape, Tensor};
 
@@ -213,6 +214,20 @@ impl<T: Element> Module<T> for Dense<T> {
                 "no bias"
             }
         )
+    }
+
+    /// torch's `nn.Linear` holds the weight as `[out, in]`: [`TorchLayout::Transposed`].
+    fn visit_torch(
+        &self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &Array<T>, TorchLayout),
+    ) {
+        path.child("weight", |p| {
+            f(p, self.weight.value(), TorchLayout::Transposed)
+        });
+        if let Some(b) = &self.bias {
+            path.child("bias", |p| f(p, b.value(), TorchLayout::Same));
+        }
     }
 }
 

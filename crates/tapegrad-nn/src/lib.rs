@@ -23,7 +23,9 @@
 //!   [`Gradients`](tapegrad_core::Gradients) that backward returns (which also accumulate).
 //! - [`train_step`]: record, backward, reset and update as one call.
 //! - [`save`] / [`load`]: safetensors files that PyTorch reads; [`Checkpoint`]: the model, the
-//!   optimizer's state and the [`Progress`] in one file, to resume training exactly.
+//!   optimizer's state and the [`Progress`] in one file, to resume training exactly;
+//!   [`save_torch`] / [`load_torch`]: PyTorch state dicts (torch's names, layouts and dtypes),
+//!   for `model.load_state_dict(safetensors.torch.load_file(path))` and back ([`torch`]).
 //! - [`onnx`]: [`save_onnx`] writes a model as an `.onnx` file that ONNX Runtime runs.
 //!
 //! # A training loop
@@ -85,6 +87,7 @@ pub mod schedule;
 mod sequential;
 mod serialize;
 mod step;
+pub mod torch;
 
 pub use autoencoder::Autoencoder;
 pub use check::gradcheck_module;
@@ -108,3 +111,4 @@ pub use sequential::Sequential;
 pub use serialize::{load, save, write_file_atomic};
 pub use step::train_step;
 pub use tapegrad_core::Activation;
+pub use torch::{load_torch, save_torch, TorchLayout};

@@ -6,9 +6,10 @@ use crate::init::Init;
 use crate::module::{describe_children, display_with_count, in_child, Module};
 use crate::onnx::OnnxGraph;
 use crate::path::ParamPath;
+use crate::torch::TorchLayout;
 use rand::Rng;
 use std::fmt;
-use tapegrad_core::{Activation, Element, Error, Param, Result, Tensor};
+use tapegrad_core::{Activation, Array, Element, Error, Param, Result, Tensor};
 
 /// A multi-layer perceptron: [`Dense`] layers of the given sizes, the hidden activation after
 /// every layer but the last, and the output activation after the last.
@@ -260,6 +261,16 @@ impl<T: Element> Module<T> for Mlp<T> {
             }
         }
         describe_children("Mlp", children)
+    }
+
+    fn visit_torch(
+        &self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &Array<T>, TorchLayout),
+    ) {
+        for (k, layer) in self.layers.iter().enumerate() {
+            path.child(2 * k, |p| layer.visit_torch(p, f));
+        }
     }
 }
 

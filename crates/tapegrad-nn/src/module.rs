@@ -4,6 +4,7 @@
 
 use crate::onnx::OnnxGraph;
 use crate::path::ParamPath;
+use crate::torch::TorchLayout;
 use std::fmt;
 use std::path::Path;
 use tapegrad_core::{Array, Element, Error, Param, Result, Tensor};
@@ -244,6 +245,53 @@ pub trait Module<T: Element> {
     {
         crate::serialize::load(self, path)
     }
+
+    /// Calls `f` with every tensor of PyTorch's `state_dict()` for the matching torch model:
+    /// every parameter and buffer with its dotted name, its value as tapegrad holds it, and
+    /// the [`TorchLayout`] that says how torch holds it. [`save_torch`](crate::save_torch)
+    /// and [`load_torch`](crate::load_torch) are built on it.
+    ///
+    /// The default visits the parameters ([`Module::visit`]) and then the buffers
+    /// ([`Module::visit_buffers`]) as [`TorchLayout::Same`]: right for a layer that stores
+    /// its tensors as torch does (`Conv2d`, `LayerNorm`, `Embedding`, a `Vec<Param<T>>`).
+    /// A layer whose layout differs overrides it ([`Dense`](crate::Dense): its `[in, out]`
+    /// weight is torch's `[out, in]`, [`TorchLayout::Transposed`]; a
+    /// [`BatchNorm`](crate::BatchNorm)'s `num_batches_tracked` is an `int64`,
+    /// [`TorchLayout::Int64`]); and a container overrides it to pass it to every child with
+    /// the child's segment pushed, as in [`Module::visit`], so that each child tells its own
+    /// layout. A container of your own must do the same.
+    fn visit_torch(
+        &self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &Array<T>, TorchLayout),
+    ) {
+        self.visit(path, &mut |p, param| f(p, param.value(), TorchLayout::Same));
+        self.visit_buffers(path, &mut |p, b| f(p, b, TorchLayout::Same));
+    }
+
+    /// Saves the parameters and buffers as PyTorch's state dict; see
+    /// [`save_torch`](crate::save_torch).
+    ///
+    /// # Errors
+    /// As [`save_torch`](crate::save_torch).
+    fn save_torch(&self, path: impl AsRef<Path>) -> Result<()>
+    where
+        Self: Sized,
+    {
+        crate::torch::save_torch(self, path)
+    }
+
+    /// Loads the parameters and buffers from PyTorch's state dict; see
+    /// [`load_torch`](crate::load_torch).
+    ///
+    /// # Errors
+    /// As [`load_torch`](crate::load_torch).
+    fn load_torch(&mut self, path: impl AsRef<Path>) -> Result<()>
+    where
+        Self: Sized,
+    {
+        crate::torch::load_torch(self, path)
+    }
 }
 
 /// The two parameter visits of a module without parameters (they visit nothing).
@@ -371,6 +419,13 @@ impl<T: Element> Module<T> for Box<dyn Module<T> + '_> {
     }
     fn describe(&self) -> String {
         (**self).describe()
+    }
+    fn visit_torch(
+        &self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &Array<T>, TorchLayout),
+    ) {
+        (**self).visit_torch(path, f);
     }
 }
 

@@ -6,6 +6,7 @@
 use crate::module::{visit_weight_bias, visit_weight_bias_mut, Module};
 use crate::onnx::{Attr, OnnxGraph};
 use crate::path::ParamPath;
+use crate::torch::TorchLayout;
 use std::cell::RefCell;
 use tapegrad_core::{Array, BatchNormOptions, Element, Error, Param, Result, Tensor};
 
@@ -455,6 +456,23 @@ impl<T: Element, const SPATIAL: usize> Module<T> for BatchNorm<T, SPATIAL> {
             py_bool(self.weight.is_some()),
             py_bool(self.running.is_some()),
         )
+    }
+
+    /// As torch's `state_dict()`: `weight`, `bias`, then `running_mean`, `running_var` and
+    /// `num_batches_tracked`, the last an `int64` scalar ([`TorchLayout::Int64`]).
+    fn visit_torch(
+        &self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &Array<T>, TorchLayout),
+    ) {
+        self.visit(path, &mut |p, param| f(p, param.value(), TorchLayout::Same));
+        let Some(r) = &self.running else { return };
+        let r = r.borrow();
+        path.child("running_mean", |p| f(p, &r.mean, TorchLayout::Same));
+        path.child("running_var", |p| f(p, &r.var, TorchLayout::Same));
+        path.child("num_batches_tracked", |p| {
+            f(p, &r.batches, TorchLayout::Int64)
+        });
     }
 }
 

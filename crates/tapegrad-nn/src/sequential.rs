@@ -3,6 +3,7 @@
 use crate::module::{describe_children, display_with_count, in_child, Module};
 use crate::onnx::OnnxGraph;
 use crate::path::ParamPath;
+use crate::torch::TorchLayout;
 use std::fmt;
 use tapegrad_core::{Array, Element, Param, Result, Tensor};
 
@@ -163,6 +164,16 @@ impl<T: Element> Module<T> for Sequential<T> {
                 .enumerate()
                 .map(|(i, m)| (i.to_string(), m.describe())),
         )
+    }
+
+    fn visit_torch(
+        &self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, &Array<T>, TorchLayout),
+    ) {
+        for (i, m) in self.layers.iter().enumerate() {
+            path.child(i, |p| m.visit_torch(p, f));
+        }
     }
 }
 

@@ -3,8 +3,12 @@
 //! the module stores them. PyTorch's
 //! `safetensors.torch.load_file` (and `safetensors.numpy.load_file`) read these files.
 //!
-//! Note for PyTorch users: a [`Dense`](crate::Dense) weight is stored `[in, out]`; torch's
-//! `nn.Linear.weight` is `[out, in]`, so transpose it when moving weights across.
+//! These files are tapegrad's own layout: a [`Dense`](crate::Dense) weight is stored
+//! `[in, out]` (torch's `nn.Linear.weight` is `[out, in]`) and a batch norm's
+//! `num_batches_tracked` in the model's float dtype (torch's is `int64`). For a file that
+//! `model.load_state_dict` takes as it is, use [`save_torch`](crate::save_torch) /
+//! [`load_torch`](crate::load_torch) (the module [`torch`](crate::torch) docs list the
+//! layouts).
 
 use crate::module::Module;
 use crate::ParamPath;
@@ -19,10 +23,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tapegrad_core::{Array, Element, Error, Result};
 
 /// One parameter's bytes, as the safetensors writer wants them.
-struct Bytes {
-    dtype: Dtype,
-    shape: Vec<usize>,
-    data: Vec<u8>,
+pub(crate) struct Bytes {
+    pub(crate) dtype: Dtype,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) data: Vec<u8>,
 }
 
 impl View for &Bytes {
@@ -40,7 +44,7 @@ impl View for &Bytes {
     }
 }
 
-fn dtype_of<T: Element>() -> Dtype {
+pub(crate) fn dtype_of<T: Element>() -> Dtype {
     if T::DTYPE == "F64" {
         Dtype::F64
     } else {
@@ -48,7 +52,7 @@ fn dtype_of<T: Element>() -> Dtype {
     }
 }
 
-fn to_bytes<T: Element>(a: &Array<T>) -> Vec<u8> {
+pub(crate) fn to_bytes<T: Element>(a: &Array<T>) -> Vec<u8> {
     let mut out = Vec::with_capacity(a.numel() * std::mem::size_of::<T>());
     if T::DTYPE == "F64" {
         a.data()
@@ -62,7 +66,7 @@ fn to_bytes<T: Element>(a: &Array<T>) -> Vec<u8> {
     out
 }
 
-fn from_bytes<T: Element>(bytes: &[u8]) -> Vec<T> {
+pub(crate) fn from_bytes<T: Element>(bytes: &[u8]) -> Vec<T> {
     if T::DTYPE == "F64" {
         bytes
             .chunks_exact(8)
@@ -237,18 +241,11 @@ pub(crate) fn encode<T: Element>(
     tensors: &[(String, &Array<T>)],
     meta: HashMap<String, String>,
 ) -> Result<Vec<u8>> {
-    let mut seen = HashSet::new();
-    if let Some((name, _)) = tensors.iter().find(|(n, _)| !seen.insert(n.as_str())) {
-        return Err(Error::invalid(
-            "save",
-            format!("two tensors are named `{name}`"),
-        ));
-    }
-    let bytes: Vec<(&str, Bytes)> = tensors
+    let bytes: Vec<(String, Bytes)> = tensors
         .iter()
         .map(|(n, a)| {
             (
-                n.as_str(),
+                n.clone(),
                 Bytes {
                     dtype: dtype_of::<T>(),
                     shape: a.dims().to_vec(),
@@ -257,7 +254,25 @@ pub(crate) fn encode<T: Element>(
             )
         })
         .collect();
-    safetensors::tensor::serialize(bytes.iter().map(|(n, b)| (*n, b)), Some(meta))
+    encode_bytes(path, "save", &bytes, meta)
+}
+
+/// Encodes named tensors (already as bytes) and metadata as a safetensors file; `op` names
+/// the caller in the error for two tensors of one name.
+pub(crate) fn encode_bytes(
+    path: &Path,
+    op: &'static str,
+    tensors: &[(String, Bytes)],
+    meta: HashMap<String, String>,
+) -> Result<Vec<u8>> {
+    let mut seen = HashSet::new();
+    if let Some((name, _)) = tensors.iter().find(|(n, _)| !seen.insert(n.as_str())) {
+        return Err(Error::invalid(
+            op,
+            format!("two tensors are named `{name}`"),
+        ));
+    }
+    safetensors::tensor::serialize(tensors.iter().map(|(n, b)| (n.as_str(), b)), Some(meta))
         .map_err(|e| format_err(path, format!("cannot encode safetensors: {e}")))
 }
 
@@ -292,6 +307,14 @@ pub(crate) fn model_tensors<'a, T: Element>(
     let mut tensors = named_values(model);
     tensors.extend(buffers.iter().map(|(n, b)| (n.clone(), b)));
     tensors
+}
+
+/// One tensor of a [`Parsed`] file as it is stored: its dtype, shape (borrowed from the
+/// header) and bytes (borrowed from the file).
+pub(crate) struct RawTensor<'h, 'a> {
+    pub(crate) dtype: Dtype,
+    pub(crate) shape: &'h [usize],
+    pub(crate) bytes: &'a [u8],
 }
 
 /// A parsed safetensors file: its header and its data section (borrowed).
@@ -331,6 +354,26 @@ impl<'a> Parsed<'a> {
         let mut v: Vec<String> = self.meta.tensors().into_keys().collect();
         v.sort_unstable();
         v
+    }
+
+    /// The dtype, shape and bytes of tensor `name` (`None` when the file has no such
+    /// tensor; an error when its bytes lie beyond the end of the file).
+    pub(crate) fn raw(&self, path: &Path, name: &str) -> Result<Option<RawTensor<'_, 'a>>> {
+        let Some(info) = self.meta.info(name) else {
+            return Ok(None);
+        };
+        let (s, e) = info.data_offsets;
+        let bytes = self.data.get(s..e).ok_or_else(|| {
+            format_err(
+                path,
+                format!("tensor `{name}` lies beyond the end of the file"),
+            )
+        })?;
+        Ok(Some(RawTensor {
+            dtype: info.dtype,
+            shape: &info.shape,
+            bytes,
+        }))
     }
 
     /// Whether the file has a tensor `name`.
