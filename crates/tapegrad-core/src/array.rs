@@ -276,7 +276,7 @@ impl<T: Element> Array<T> {
 
     /// Applies `f` to every element.
     pub fn map(&self, f: impl Fn(T) -> T) -> Self {
-        let mut data = kernels::pool::filled(self.data.len(), T::zero());
+        let mut data = kernels::pool::scratch(self.data.len());
         kernels::simd::vectorized(|| kernels::simd::map_into(&self.data, &mut data, f));
         Array {
             shape: self.shape.clone(),

@@ -157,7 +157,8 @@ fn map3<T: Element>(
     f: impl Fn(T, T, T) -> T + Sync,
 ) -> Array<T> {
     let (ad, bd, cd) = (a.data(), b.data(), c.data());
-    let mut out = kernels::pool::filled(ad.len(), T::zero());
+    // every element is written below: no zero fill first
+    let mut out = kernels::pool::scratch(ad.len());
     kernels::parallel::for_each_run(&mut out, kernels::simd::COSTLY_GRAIN, 1, |at, dst| {
         let to = at + dst.len();
         let (a, b, c) = (&ad[at..to], &bd[at..to], &cd[at..to]);

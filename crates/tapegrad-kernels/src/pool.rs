@@ -45,22 +45,32 @@ impl<T> Pool<T> {
         }
     }
 
-    fn take(&mut self, len: usize) -> Option<Vec<T>> {
+    /// A kept buffer with room for `len` elements. With `initialized`, one already holding
+    /// `len` values (so [`scratch`] need not zero a tail) is preferred among those looked at.
+    fn take(&mut self, len: usize, initialized: bool) -> Option<Vec<T>> {
         let ceil = ceil_log2(len);
-        for k in [ceil, ceil.wrapping_sub(1), ceil + 1] {
-            let Some(bucket) = self.buckets.get_mut(k) else {
-                continue;
-            };
-            // every buffer of bucket `ceil` or above fits; below, look at the last few only
-            let found = bucket
-                .iter()
-                .rev()
-                .take(8)
-                .position(|v| v.capacity() >= len);
-            if let Some(back) = found {
-                let v = bucket.swap_remove(bucket.len() - 1 - back);
-                self.total -= v.capacity();
-                return Some(v);
+        let buckets = [ceil, ceil.wrapping_sub(1), ceil + 1];
+        let passes: &[fn(usize, usize, usize) -> bool] = if initialized {
+            &[|vlen, _, len| vlen >= len, |_, cap, len| cap >= len]
+        } else {
+            &[|_, cap, len| cap >= len]
+        };
+        for fits in passes {
+            for k in buckets {
+                let Some(bucket) = self.buckets.get_mut(k) else {
+                    continue;
+                };
+                // every buffer of bucket `ceil` or above fits; below, look at the last few only
+                let found = bucket
+                    .iter()
+                    .rev()
+                    .take(8)
+                    .position(|v| fits(v.len(), v.capacity(), len));
+                if let Some(back) = found {
+                    let v = bucket.swap_remove(bucket.len() - 1 - back);
+                    self.total -= v.capacity();
+                    return Some(v);
+                }
             }
         }
         None
@@ -137,17 +147,17 @@ fn with_pool<T: Scalar, R>(f: impl FnOnce(&mut Pool<T>) -> R) -> Option<R> {
 
 /// An empty buffer with room for at least `len` elements, reused when possible.
 pub fn take<T: Scalar>(len: usize) -> Vec<T> {
-    let mut v = take_kept(len);
+    let mut v = take_kept(len, false);
     v.clear();
     v
 }
 
 /// A buffer with room for `len` elements, as the pool kept it (its old values, if any).
-fn take_kept<T: Scalar>(len: usize) -> Vec<T> {
+fn take_kept<T: Scalar>(len: usize, initialized: bool) -> Vec<T> {
     if len == 0 {
         return Vec::new();
     }
-    if let Some(v) = with_pool::<T, _>(|p| p.take(len)).flatten() {
+    if let Some(v) = with_pool::<T, _>(|p| p.take(len, initialized)).flatten() {
         return v;
     }
     let cap = if len <= ROUND_UP_LIMIT {
@@ -170,7 +180,7 @@ pub fn give<T: Scalar>(v: Vec<T>) {
 /// (zeros past its old length), for an output a kernel overwrites in full (a GEMM that does
 /// not accumulate). Saves the fill that [`filled`] does.
 pub fn scratch<T: Scalar>(len: usize) -> Vec<T> {
-    let mut v = take_kept(len);
+    let mut v = take_kept(len, true);
     if v.len() >= len {
         v.truncate(len);
     } else {
@@ -240,6 +250,21 @@ mod tests {
         assert!(t.is_empty() && t.capacity() >= 64);
         let z: Vec<f32> = scratch(0);
         assert!(z.is_empty());
+    }
+
+    #[test]
+    fn scratch_prefers_a_buffer_that_already_holds_the_length() {
+        // two buffers of one bucket, given back short and long: scratch takes the long one
+        // (nothing to zero), whichever was given last
+        let long: Vec<f32> = filled(120, 3.0);
+        let short: Vec<f32> = filled(70, 5.0);
+        let long_ptr = long.as_ptr();
+        give(long);
+        give(short);
+        let w: Vec<f32> = scratch(100);
+        assert_eq!((w.as_ptr(), w.len()), (long_ptr, 100));
+        assert!(w.iter().all(|&x| x == 3.0));
+        give(w);
     }
 
     #[test]

@@ -46,10 +46,11 @@ pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     arch().dispatch(f)
 }
 
-/// `f` of every element, into a pooled buffer.
+/// `f` of every element, into a pooled buffer (a [`pool::scratch`]: every element is written,
+/// so it is not zeroed first).
 #[inline(always)]
 pub fn map<T: Scalar>(src: &[T], grain: usize, f: impl Fn(T) -> T + Sync) -> Vec<T> {
-    let mut out = pool::filled(src.len(), T::zero());
+    let mut out = pool::scratch(src.len());
     for_each_run(&mut out, grain, 1, |at, dst| {
         vectorized(|| map_into(&src[at..at + dst.len()], dst, &f))
     });
@@ -64,10 +65,11 @@ pub fn map_into<T: Scalar>(src: &[T], dst: &mut [T], f: impl Fn(T) -> T) {
     }
 }
 
-/// `f` of every pair of elements, into a pooled buffer (same lengths).
+/// `f` of every pair of elements, into a pooled buffer (same lengths; not zeroed first, as
+/// [`map`]).
 #[inline(always)]
 pub fn zip<T: Scalar>(a: &[T], b: &[T], grain: usize, f: impl Fn(T, T) -> T + Sync) -> Vec<T> {
-    let mut out = pool::filled(a.len(), T::zero());
+    let mut out = pool::scratch(a.len());
     for_each_run(&mut out, grain, 1, |at, dst| {
         let to = at + dst.len();
         vectorized(|| zip_into(&a[at..to], &b[at..to], dst, &f))

@@ -28,7 +28,8 @@ pub(crate) fn binary<T: Element>(
     }
     let sa = a.shape().broadcast_strides(out);
     let sb = b.shape().broadcast_strides(out);
-    let mut data = pool::filled(out.numel(), T::zero());
+    // every element is written below (one innermost row at a time), so no zero fill first
+    let mut data = pool::scratch(out.numel());
     let mut at = 0;
     simd::vectorized(|| {
         for_each_row(out, &sa, &sb, |oa, ob, n, ia, ib| {
