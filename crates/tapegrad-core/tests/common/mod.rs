@@ -1396,7 +1396,10 @@ macro_rules! gradient_properties {
 
             #[test]
             fn scalar_operators(
-                a in array(0..=3, |s| away_from_zero(s, 0.5)),
+                // |x| >= 1: at |x| = 0.5 the third derivative of 4c/x (24|c|/x⁴, up to 1152)
+                // makes the f32 central difference's own error (h²/6 times it, h = 1e-2)
+                // exceed the bound; CI drew such a case (tape -0.2024, numeric -0.2174)
+                a in array(0..=3, |s| away_from_zero(s, 1.0)),
                 c in prop_oneof![-3.0..-0.5f64, 0.5..3.0f64],
                 seed in any::<u64>(),
             ) {
