@@ -48,10 +48,11 @@ pub fn gather_rows<T: Scalar>(src: &[T], row: usize, indices: &[usize]) -> Vec<T
         },
     );
     #[allow(unsafe_code)]
-    // SAFETY: the runs cover the first n = indices.len() * row elements of the spare
-    // capacity exactly (whole rows, `n` a multiple of `row`), and every row of each run was
-    // written above (a panic in any run unwinds through `for_each_run` before this line);
-    // `take(n)` gave at least n of capacity.
+    // The runs cover the first n = indices.len() * row elements of the spare capacity
+    // exactly (whole rows, `n` a multiple of `row`); a panic in any run unwinds through
+    // `for_each_run` before this line.
+    // SAFETY: so all n elements were written above, and `take(n)` gave at least n of
+    // capacity: setting the length to n exposes only initialized elements.
     unsafe {
         data.set_len(n)
     };

@@ -228,12 +228,12 @@ fn gemm_in_parts<T: Scalar>(
             (m, len, from, 0, from * rhs.cs)
         };
         #[allow(unsafe_code)]
-        // SAFETY: the block covers rows (or columns) from..from+len of dst, disjoint from
-        // every other part's, so the threads write disjoint elements; every element read or
-        // written lies inside its slice by the bounds asserted in `gemm` (the block's last
-        // element is the whole product's at most); `dst` stays mutably borrowed by this
-        // function until `run` has returned, after every part has finished, and does not
-        // overlap `lhs` or `rhs` (a `&mut` and two `&`).
+        // The block covers rows (or columns) from..from+len of dst, disjoint from every other
+        // part's; every element read or written lies inside its slice by the bounds asserted
+        // in `gemm` (the block's last element is the whole product's at most); `dst` stays
+        // mutably borrowed until `run` has returned, after every part has finished.
+        // SAFETY: so the threads write disjoint, in-bounds elements of a `dst` that overlaps
+        // neither `lhs` nor `rhs` (a `&mut` and two `&`), and nothing outlives the borrow.
         unsafe {
             super::gemm::gemm_serial(
                 bm,

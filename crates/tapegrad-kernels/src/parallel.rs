@@ -124,9 +124,10 @@ struct Pool {
 }
 
 #[allow(unsafe_code)]
+// A helper claims a share (`POSTED -> STARTED`, which requires the current job's number) and
+// reports it `DONE`; the owner waits for every `STARTED` share before it writes again.
 // SAFETY: `job`, `slots` and `seq` are only written by the thread holding `owner`, and only
-// while no helper is between claiming a share (`POSTED -> STARTED`, which requires the
-// current job's number) and reporting it `DONE`: the owner waits for every `STARTED` share.
+// while no helper is between claiming a share and reporting it done (above).
 unsafe impl Sync for Pool {}
 #[allow(unsafe_code)]
 // SAFETY: the raw job pointer is only dereferenced under the protocol above; the function it
@@ -298,9 +299,9 @@ pub fn parallel_for_each<I: Send>(items: &mut [I], f: impl Fn(&mut I) + Sync) {
         let to = (from + per).min(len);
         for i in from..to {
             #[allow(unsafe_code)]
-            // SAFETY: task t visits indices from..to only, disjoint from every other task's,
-            // all below `items.len()`; `items` stays mutably borrowed until `run` returns,
-            // after every task has finished.
+            // Task t visits indices from..to only, disjoint from every other task's.
+            // SAFETY: i < `items.len()`, no other task touches item i, and `items` stays
+            // mutably borrowed until `run` returns, after every task has finished.
             let item = unsafe { &mut *base.at(i) };
             f(item);
         }
@@ -479,9 +480,10 @@ fn helper_loop(slot: &Slot, task: usize) {
             continue; // the caller took this share back
         }
         #[allow(unsafe_code)]
-        // SAFETY: the owner wrote `job` before posting (SeqCst store, seen by our Acquire
-        // loads above) and, since we claimed the share, waits for our `DONE` before it
-        // returns or writes `job` again; so the function is alive and the cell is stable.
+        // The owner wrote `job` before posting (SeqCst store, seen by our Acquire loads
+        // above) and, since we claimed the share, waits for our `DONE` before it returns.
+        // SAFETY: so `job` is not written again while we read it, and the function it
+        // points to is alive until we post `DONE`.
         let f = unsafe { &*(*POOL.job.get()).expect("internal: a job was posted").0 };
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(task)));
         if let Err(payload) = result {

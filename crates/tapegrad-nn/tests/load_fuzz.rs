@@ -32,9 +32,9 @@ fn grew(n: usize) {
 }
 
 #[allow(unsafe_code)]
+// The one place of this test binary that needs `unsafe`.
 // SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
-// `GlobalAlloc` contract; the counters are plain atomics and allocate nothing. (The one
-// place of this test binary that needs `unsafe`.)
+// `GlobalAlloc` contract; the counters are plain atomics and allocate nothing.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded unchanged (the caller upholds `alloc`'s contract).

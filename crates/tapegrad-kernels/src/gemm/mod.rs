@@ -61,9 +61,8 @@ macro_rules! simd_kernel {
             // Every address is computed from the operand's start and the offset of an element
             // that is read (step p < k), never by stepping a pointer on: a pointer stepped
             // past the last step would leave its allocation, which is UB even unread.
-            // SAFETY: the reads and writes are exactly those of the KernelFn contract, which
-            // the caller guarantees (so each offset is in bounds and fits isize); the
-            // features are enabled on this function.
+            // SAFETY: the accesses are the KernelFn contract's, which the caller guarantees (each
+            // offset in bounds, fitting isize); the features are enabled on this function.
             unsafe {
                 for p in 0..k {
                     let (ap, bp) = (a.add(p * a_cs), b.add(p * b_rs));

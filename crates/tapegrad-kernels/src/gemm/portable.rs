@@ -33,9 +33,10 @@ unsafe fn kernel<
     // Addresses come from in-bounds offsets of elements that are read or written (never a
     // pointer stepped past the last one), and `c` is written through raw pointers only: it
     // may be the uninitialized scratch tile, which must not be borrowed as a slice.
+    // `b`'s row `p` holds NR initialized elements (an operand, or a packed panel padded
+    // with zeros).
     // SAFETY: the reads and writes are exactly those of the KernelFn contract, which the
-    // caller guarantees; `b`'s row `p` holds NR initialized elements (an operand, or a
-    // packed panel padded with zeros).
+    // caller guarantees, and every element read is initialized (above).
     unsafe {
         for p in 0..k {
             let bp = &*b.add(p * b_rs).cast::<[T; NR]>();
