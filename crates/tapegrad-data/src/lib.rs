@@ -43,7 +43,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod atomic;
 pub mod batch;
 pub mod csv;
 mod dataset;

@@ -42,12 +42,12 @@
 //! # Ok(()) }
 //! ```
 
-use crate::atomic::write_file_atomic;
 use crate::dataset::Dataset;
 use crate::read::{read_raw, DEFAULT_LIMIT};
 use npyz::{DType, NpyFile, Order, TypeChar, WriterBuilder};
 use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
+use tapegrad_core::write_file_atomic;
 use tapegrad_core::{Array, Element, Error, Result};
 
 /// The first six bytes of every `.npy` file.
