@@ -57,11 +57,12 @@ fn register_font() {
     });
 }
 
-type Drawn = std::result::Result<(), Box<dyn StdError>>;
+/// What a drawing returns: plotters' errors, boxed.
+pub type Drawn = std::result::Result<(), Box<dyn StdError>>;
 
 /// Runs a drawing on a fresh white `w`x`h` bitmap at `path` and turns a plotters error into
 /// an [`Error::Io`] naming the file.
-fn figure(
+pub fn figure(
     path: &Path,
     (w, h): (u32, u32),
     draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Drawn,
@@ -82,7 +83,7 @@ fn figure(
 }
 
 /// A text style of `size` pixels, anchored at `pos`.
-fn text(size: f64, color: &RGBColor, h: HPos, v: VPos) -> TextStyle<'_> {
+pub fn text(size: f64, color: &RGBColor, h: HPos, v: VPos) -> TextStyle<'_> {
     TextStyle::from((FONT, size).into_font())
         .color(color)
         .pos(Pos::new(h, v))
