@@ -1,0 +1,76 @@
+//! [`StudyData`]: the images every run of a study shares (by reference): the training rows
+//! the models learn from, the validation rows carved from the training set (10%, stratified,
+//! seed 0), and the test rows, touched once at the end of each run.
+
+use super::common::images;
+use super::Context;
+use tapegrad::data::{train_test_split, Dataset};
+use tapegrad::Result;
+
+/// The share of the training set held out for validation.
+pub const VALIDATION: f64 = 0.1;
+
+/// The most training images `--quick` keeps from MNIST.
+pub const QUICK_MNIST_ROWS: usize = 6_000;
+
+/// A study's data, split three ways.
+pub struct StudyData {
+    /// `MNIST` or `digits` (and `6000 rows` with `--quick` on MNIST): the CSV's `dataset`.
+    pub name: String,
+    /// The rows the models train on (the training set less the validation rows).
+    pub train: Dataset<f32>,
+    /// The validation rows (from the training set).
+    pub val: Dataset<f32>,
+    /// The test rows.
+    pub test: Dataset<f32>,
+    /// Whether these are MNIST's images (not the bundled digits).
+    pub mnist: bool,
+}
+
+impl StudyData {
+    /// The inputs per image.
+    pub fn features(&self) -> usize {
+        self.train.features()
+    }
+}
+
+/// Loads MNIST (when `--data-dir` or `$TAPEGRAD_DATA` names it) or the bundled digits, and
+/// splits off the validation rows.
+///
+/// # Errors
+/// MNIST's reading errors; the split's errors.
+pub fn load(ctx: &Context) -> Result<StudyData> {
+    let source = &ctx.args.source;
+    let images = source.load(0)?;
+    let mnist = images.is_mnist();
+    let mut name = if mnist { "MNIST" } else { "digits" }.to_string();
+    let mut all = images.train;
+    if ctx.args.quick && mnist && all.len() > QUICK_MNIST_ROWS {
+        let drop = 1.0 - QUICK_MNIST_ROWS as f64 / all.len() as f64;
+        all = train_test_split(&all, drop, 0, true)?.0;
+        name = format!("MNIST {} rows", all.len());
+    }
+    let (train, val) = train_test_split(&all, VALIDATION, 0, true)?;
+    if ctx.progress {
+        println!(
+            "data: {} ({} training, {} validation (from the training set), {} test images)",
+            images.name,
+            train.len(),
+            val.len(),
+            images.test.len()
+        );
+        if !images::mnist_requested(source.data_dir.as_deref(), source.digits) && !source.digits {
+            println!(
+                "  (no MNIST given: pass --data-dir DIR or set {}=DIR to use it)",
+                tapegrad::data::mnist::ENV_VAR
+            );
+        }
+    }
+    Ok(StudyData {
+        name,
+        train,
+        val,
+        test: images.test,
+        mnist,
+    })
+}
