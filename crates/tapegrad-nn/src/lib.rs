@@ -27,6 +27,7 @@
 //!   [`save_torch`] / [`load_torch`]: PyTorch state dicts (torch's names, layouts and dtypes),
 //!   for `model.load_state_dict(safetensors.torch.load_file(path))` and back ([`torch`]).
 //! - [`onnx`]: [`save_onnx`] writes a model as an `.onnx` file that ONNX Runtime runs.
+//! - [`tsne`]: t-SNE maps, the KL(P‖Q) loss written as tape expressions.
 //!
 //! # A training loop
 //!
@@ -88,6 +89,7 @@ mod sequential;
 mod serialize;
 mod step;
 pub mod torch;
+pub mod tsne;
 
 pub use autoencoder::Autoencoder;
 pub use check::gradcheck_module;
