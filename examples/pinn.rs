@@ -416,6 +416,7 @@ pub fn run(args: &Args) -> Result<Report> {
             x_label: "x",
             y_label: "u(x)",
             log_y: false,
+            integer_x: false,
         },
         &[
             plot::Series::new("exact sin(πx)", curve(&exact), plot::color(0)),
@@ -431,6 +432,7 @@ pub fn run(args: &Args) -> Result<Report> {
             x_label: "x",
             y_label: "error",
             log_y: false,
+            integer_x: false,
         },
         &[plot::Series::new("u - exact", curve(&err), plot::color(3))],
     )?);

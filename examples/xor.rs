@@ -207,6 +207,7 @@ pub fn run(args: &Args) -> Result<Report> {
             x_label: "x1",
             y_label: "x2",
             log_y: false,
+            integer_x: false,
         },
         &mut prob,
         &points,

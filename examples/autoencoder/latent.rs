@@ -121,6 +121,7 @@ fn scatter(z: &Array<f32>, set: &Dataset<f32>, out: &Path) -> Result<((f64, f64)
         x_label: &x_label,
         y_label: &y_label,
         log_y: false,
+        integer_x: false,
     };
     let figure = plot::scatter(
         &out.join("latent.png"),

@@ -131,6 +131,9 @@ pub struct Axes<'a> {
     pub y_label: &'a str,
     /// A logarithmic y axis (positive values only; others are left out).
     pub log_y: bool,
+    /// An x axis of whole numbers (epochs, steps): ticks only at integers, labelled `1`, `2`,
+    /// ... (see [`integer_ticks`] and [`integer_tick`]).
+    pub integer_x: bool,
 }
 
 /// The x and y ranges of the series, padded a little.
@@ -193,7 +196,11 @@ where
         .y_desc(axes.y_label)
         .label_style((FONT, 16))
         .axis_desc_style((FONT, 18))
-        .x_label_formatter(&format_tick)
+        .x_label_formatter(if axes.integer_x {
+            &integer_tick
+        } else {
+            &format_tick
+        })
         .y_label_formatter(&format_tick)
         .light_line_style(WHITE.mix(0.0));
     style
@@ -206,28 +213,57 @@ fn draw_panel(
     series: &[Series],
 ) -> Drawn {
     let ((x0, x1), (y0, y1)) = bounds(series, axes.log_y);
+    let x_ticks = if axes.integer_x {
+        integer_ticks(x0, x1)
+    } else {
+        10
+    };
     let mut builder = panel(area, axes.title, 70);
     if axes.log_y {
         let chart = builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale())?;
-        draw_curves(chart, axes, series)
+        draw_curves(chart, axes, series, x_ticks)
     } else {
         let chart = builder.build_cartesian_2d(x0..x1, y0..y1)?;
-        draw_curves(chart, axes, series)
+        draw_curves(chart, axes, series, x_ticks)
     }
 }
 
-/// Draws the mesh, the curves (finite points only; positive ones only on a log scale) and the
-/// legend of one panel on a `chart` built for `axes`.
+/// The most x ticks an axis of whole numbers from `x0` to `x1` may ask plotters for: at most
+/// one per integer (and at most 10), so that its steps of 1, 2 or 5 times a power of ten are
+/// never fractions.
+pub fn integer_ticks(x0: f64, x1: f64) -> usize {
+    let span = (x1 - x0).abs();
+    if span.is_finite() {
+        (span.floor() as usize + 1).clamp(1, 10)
+    } else {
+        10
+    }
+}
+
+/// The label of a tick on an axis of whole numbers: the integer (`3`, not `3.0`), or nothing
+/// for a tick that is not one.
+pub fn integer_tick(v: &f64) -> String {
+    let r = v.round();
+    if (v - r).abs() < 1e-6 && r.abs() < 1e15 {
+        format!("{}", r as i64)
+    } else {
+        String::new()
+    }
+}
+
+/// Draws the mesh (at most `x_ticks` x ticks), the curves (finite points only; positive ones
+/// only on a log scale) and the legend of one panel on a `chart` built for `axes`.
 fn draw_curves<'a, X, Y>(
     mut chart: ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>,
     axes: &Axes,
     series: &[Series],
+    x_ticks: usize,
 ) -> Drawn
 where
     X: Ranged<ValueType = f64> + ValueFormatter<f64>,
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
-    mesh(&mut chart, axes).draw()?;
+    mesh(&mut chart, axes).x_labels(x_ticks).draw()?;
     for s in series {
         let pts: Vec<(f64, f64)> = s
             .points
@@ -385,6 +421,7 @@ pub fn loss_curve(path: &Path, title: &str, h: &History) -> Result<PathBuf> {
             x_label: "step",
             y_label: "loss (log scale)",
             log_y: true,
+            integer_x: true,
         },
         &[Series::new("train", points, color(0))],
     )
@@ -450,6 +487,7 @@ pub fn history(path: &Path, title: &str, h: &History) -> Result<PathBuf> {
                 x_label: "epoch",
                 y_label: "loss",
                 log_y,
+                integer_x: true,
             },
             &loss,
         )?;
@@ -461,6 +499,7 @@ pub fn history(path: &Path, title: &str, h: &History) -> Result<PathBuf> {
                     x_label: "epoch",
                     y_label: "accuracy (%)",
                     log_y: false,
+                    integer_x: true,
                 },
                 &acc,
             )?;
