@@ -17,12 +17,12 @@ use common::{check_missing_mnist, check_written, file_names, TempDir};
 fn small_args(out: &TempDir) -> Args {
     let mut args = Args {
         source: ImageSource {
-            data_dir: None,
             digits: true,
+            ..ImageSource::default()
         },
         epochs: Some(60),
         denoise_epochs: Some(60),
-        hidden: vec![64],
+        hidden: Some(vec![64]),
         latent: 4,
         batch_size: 32,
         lr: 3e-3,
@@ -37,7 +37,7 @@ fn small_args(out: &TempDir) -> Args {
 fn learns_digits_codes_and_denoises() {
     let out = TempDir::new("example-autoencoder", "digits");
     let r = run(&small_args(&out)).expect("the example runs on the bundled digits");
-    assert_eq!(r.rows, (1437, 360));
+    assert_eq!(r.rows, (1293, 144, 360));
     assert_eq!(r.encoder, [64, 64, 4]);
     assert_eq!(r.history.len(), 60);
     // Reconstructions: far better than drawing every digit as the mean image.

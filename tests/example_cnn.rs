@@ -21,8 +21,8 @@ use common::{check_missing_mnist, check_written, file_names, TempDir};
 fn small_args(out: &TempDir) -> Args {
     let mut args = Args {
         source: ImageSource {
-            data_dir: None,
             digits: true,
+            ..ImageSource::default()
         },
         epochs: Some(20),
         batch_size: 64,
@@ -37,15 +37,16 @@ fn small_args(out: &TempDir) -> Args {
 fn learns_the_digits_and_draws_them() {
     let out = TempDir::new("example-cnn", "digits");
     let r = run(&small_args(&out)).expect("the example runs on the bundled digits");
-    assert_eq!(r.rows, (1437, 360));
+    assert_eq!(r.rows, (1293, 144, 360));
     // conv1 1-6 5x5 (156), conv2 6-16 3x3 (880), dense 64-120 (7,800), 120-84 (10,164),
     // 84-10 (850)
     assert_eq!(r.parameters, 19_850);
     assert_eq!(r.history.len(), 20);
     // chance is 10%; the small LeNet reaches about 93% in 20 epochs
     assert!(r.test_accuracy > 0.85, "test accuracy {}", r.test_accuracy);
+    // the curves are the validation rows' (the test rows are measured once, at the end)
     let last = r.history.last().unwrap();
-    assert_eq!(last.val_accuracy, Some(r.test_accuracy));
+    assert!(last.val_accuracy.is_some_and(|a| a > 0.8), "{last:?}");
     assert!(last.train_loss < r.history.epochs[0].train_loss / 3.0);
     assert_eq!(r.confusion.total(), 360);
     assert_eq!(

@@ -49,9 +49,11 @@ pub struct Denoising {
     pub seconds: f64,
 }
 
-/// Trains a denoising autoencoder (code size `latent`, seeded `--seed` + 1) as `config` says
+/// Trains a denoising autoencoder (hidden sizes `hidden`, code size `latent`, seeded
+/// `--seed` + 1) as `config` says
 /// with `--denoise-epochs` and Gaussian input noise `--noise` clipped to [0, 1], validated on
-/// the test images at the first of [`SIGMAS`]; then judges it and `plain` at each level and
+/// the validation images (carved from the training set) at the first of [`SIGMAS`]; then
+/// judges it and `plain` on the test images at each level and
 /// writes `out/denoise_history.csv` and `out/denoising.png` (rows: ten clean test images,
 /// then noisy and denoised at each level), pushing their paths on `files`.
 ///
@@ -62,12 +64,14 @@ pub fn train_and_judge(
     images: &Images,
     args: &Args,
     config: &FitConfig,
-    latent: usize,
+    (hidden, latent): (&[usize], usize),
     out: &Path,
     files: &mut Vec<PathBuf>,
 ) -> Result<Denoising> {
-    let (train, test) = (&images.train, &images.test);
-    // The test images at each noise level (the first also validates training).
+    let (train, val, test) = (&images.train, &images.val, &images.test);
+    // The validation images at the first noise level validate training; the test images at
+    // each level judge the trained models.
+    let noisy_val = add_noise(&val.x, SIGMAS[0], args.seed.wrapping_add(99));
     let noisy_sets: Vec<(f64, Array<f32>)> = SIGMAS
         .iter()
         .enumerate()
@@ -79,15 +83,25 @@ pub fn train_and_judge(
     if !args.common.quiet {
         println!(
             "training the denoising autoencoder (input noise sigma {}, clipped to [0, 1]; \
-             validation: test images at sigma {})",
+             validation: validation images at sigma {})",
             args.noise, SIGMAS[0]
         );
     }
-    let mut den = Model::new(train.features(), latent, args, args.seed.wrapping_add(1))?;
-    let config = config
-        .clone()
-        .epochs(args.denoise_epochs.unwrap_or(config.epochs))
-        .input_noise(args.noise);
+    let mut den = Model::new(
+        train.features(),
+        hidden,
+        latent,
+        args,
+        args.seed.wrapping_add(1),
+    )?;
+    let epochs = args.denoise_epochs.unwrap_or(config.epochs);
+    let config = config.clone().epochs(epochs).input_noise(args.noise);
+    // the schedule over this run's own steps
+    let config = args.schedule.apply(
+        config,
+        args.lr,
+        super::steps(epochs, train.len(), args.batch_size),
+    )?;
     // `fit` has added the noise; keep the pixels in [0, 1] as a real image would be.
     let mut clip = |xb: &mut Array<f32>, _epoch: usize, _step: usize| {
         xb.data_mut()
@@ -99,7 +113,7 @@ pub fn train_and_judge(
         args,
         &config,
         Data::autoencoder(&train.x),
-        Data::values(&noisy_sets[0].1, &test.x),
+        Data::values(&noisy_val, &val.x),
         &mut clip,
     )?;
     files.push(common::save_history(out, "denoise_history.csv", &history)?);

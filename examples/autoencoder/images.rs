@@ -7,7 +7,8 @@ use super::Args;
 use tapegrad::Result;
 
 /// The data as `args` asks: MNIST (`--data-dir`, `$TAPEGRAD_DATA`) unless `--digits`, else the
-/// bundled digits split 80/20 by `--seed` (see `common::images::load`).
+/// bundled digits split 80/20 by `--seed`; then `--val-fraction` of the training rows held out
+/// for validation (see `common::images::load`).
 ///
 /// # Errors
 /// MNIST's reading errors (a missing file names the folder and the files expected).

@@ -1,7 +1,13 @@
 //! An autoencoder on MNIST (or, when no MNIST is given, on the bundled 8x8 digits): an MLP
 //! encoder squeezes each image into a 4-number code, a mirrored MLP decoder with a sigmoid
 //! output rebuilds the image, trained on MSE (or binary cross-entropy) with Adam through
-//! `tapegrad::train::fit_with`.
+//! `tapegrad::train::fit_with`. On MNIST the encoder is 784-512-256-128-4, trained 10 epochs
+//! at batch 128 with the rate annealed by a cosine from 2e-3 to 2e-5 (the shallower
+//! 784-256-64-4 at a constant 1e-3 stopped near 89-90% k-NN accuracy on its codes); on the
+//! digits it is 64-256-64-4 for 300 epochs.
+//!
+//! A tenth of the training images (`--val-fraction`, stratified, seeded) is held out as
+//! validation rows for the loss curves; the test images are only used after training.
 //!
 //! ```text
 //! cargo run --release --example autoencoder -- --data-dir /path/to/mnist   # MNIST
@@ -41,7 +47,7 @@ mod reconstruction;
 mod report;
 
 use clap::Parser;
-use common::optimizer::OptKind;
+use common::optimizer::{OptKind, ScheduleKind};
 use common::{plot, CommonArgs};
 use images::{load_images, MNIST};
 use latent::LatentSpace;
@@ -60,23 +66,19 @@ pub use latent::class_centroids;
 #[derive(Parser, Debug, Clone)]
 #[command(long_about = None)]
 pub struct Args {
-    /// Training epochs [default: 20 on MNIST, 300 on the small digits set]
+    /// Training epochs [default: 10 on MNIST, 300 on the small digits set]
     #[arg(long, value_name = "N")]
     pub epochs: Option<usize>,
-    /// Learning rate
-    #[arg(long, default_value_t = 1e-3)]
+    /// Learning rate (the peak of the schedule)
+    #[arg(long, default_value_t = 2e-3)]
     pub lr: f64,
     /// Rows per training step
     #[arg(long, default_value_t = 128)]
     pub batch_size: usize,
     /// Hidden layer sizes of the encoder, comma-separated (the decoder mirrors them)
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "256,64",
-        value_name = "SIZES"
-    )]
-    pub hidden: Vec<usize>,
+    /// [default: 512,256,128 on MNIST, 256,64 on the small digits set]
+    #[arg(long, value_delimiter = ',', value_name = "SIZES")]
+    pub hidden: Option<Vec<usize>>,
     /// Size of the latent code
     #[arg(long, default_value_t = 4)]
     pub latent: usize,
@@ -86,6 +88,9 @@ pub struct Args {
     /// Optimizer
     #[arg(long, value_enum, default_value_t = OptKind::Adam)]
     pub optimizer: OptKind,
+    /// Learning-rate schedule over the run's steps
+    #[arg(long, value_enum, default_value_t = ScheduleKind::Cosine)]
+    pub schedule: ScheduleKind,
     /// Seed of the weights, the shuffling, the noise (and the digits split)
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -119,11 +124,28 @@ impl Default for Args {
 }
 
 impl Args {
-    /// The training epochs: `--epochs`, else 20 on MNIST and 300 on the digits (1,437
-    /// training images, 12 steps per epoch at batch 128).
+    /// The training epochs: `--epochs`, else 10 on MNIST and 300 on the digits (1,293
+    /// training images, 11 steps per epoch at batch 128).
     pub fn epochs(&self, mnist: bool) -> usize {
-        self.epochs.unwrap_or(if mnist { 20 } else { 300 })
+        self.epochs.unwrap_or(if mnist { 10 } else { 300 })
     }
+
+    /// The encoder's hidden sizes: `--hidden`, else 512-256-128 on MNIST (depth is what
+    /// separates the classes in a 4-number code) and 256-64 on the 64-pixel digits.
+    pub fn hidden(&self, mnist: bool) -> Vec<usize> {
+        self.hidden.clone().unwrap_or_else(|| {
+            if mnist {
+                vec![512, 256, 128]
+            } else {
+                vec![256, 64]
+            }
+        })
+    }
+}
+
+/// The optimizer steps of `epochs` passes over `rows` rows in batches of `batch_size`.
+pub fn steps(epochs: usize, rows: usize, batch_size: usize) -> usize {
+    epochs * rows.div_ceil(batch_size.max(1))
 }
 
 /// Runs the experiment.
@@ -137,6 +159,7 @@ pub fn run(args: &Args) -> Result<Report> {
     // Load: the images, the epochs they call for, the output folder.
     let images = load_images(args)?;
     let epochs = args.epochs(images.name == MNIST);
+    let hidden = args.hidden(images.name == MNIST);
     let denoise_latent = args.denoise_latent.unwrap_or(args.latent);
     if args.knn_k == 0 || args.latent == 0 || epochs == 0 || denoise_latent == 0 {
         return Err(Error::invalid(
@@ -146,7 +169,7 @@ pub fn run(args: &Args) -> Result<Report> {
     }
     let out = common::out_dir("autoencoder", &args.common)?;
     let quiet = args.common.quiet;
-    let (train, test) = (&images.train, &images.test);
+    let (train, val, test) = (&images.train, &images.val, &images.test);
     if !quiet {
         images.announce(
             "autoencoder",
@@ -156,29 +179,35 @@ pub fn run(args: &Args) -> Result<Report> {
     }
 
     // Train: the autoencoder learns to rebuild the training images.
-    let mut model = Model::new(train.features(), args.latent, args, args.seed)?;
+    let mut model = Model::new(train.features(), &hidden, args.latent, args, args.seed)?;
     if !quiet {
         println!("{}", model.ae);
         println!(
-            "training: {} epochs, {} lr {}, batch {}, {} loss",
-            epochs, args.optimizer, args.lr, args.batch_size, args.loss
+            "training: {} epochs, {} lr {} ({}), batch {}, {} loss",
+            epochs, args.optimizer, args.lr, args.schedule, args.batch_size, args.loss
         );
     }
     let config = FitConfig::new(model.loss())
         .epochs(epochs)
         .batch_size(args.batch_size)
         .seed(args.seed);
+    let config =
+        args.schedule
+            .apply(config, args.lr, steps(epochs, train.len(), args.batch_size))?;
     let (history, train_seconds) = model.train(
         args,
         &config,
         Data::autoencoder(&train.x),
-        Data::autoencoder(&test.x),
+        Data::autoencoder(&val.x),
         &mut |_, _, _| Ok(()),
     )?;
     let mut files = vec![common::save_history(&out, "history.csv", &history)?];
     files.push(plot::history(
         &out.join("loss.png"),
-        &format!("autoencoder loss ({}, {})", args.loss, images.name),
+        &format!(
+            "autoencoder loss ({}, {}; validation rows from the training set)",
+            args.loss, images.name
+        ),
         &history,
     )?);
 
@@ -204,7 +233,7 @@ pub fn run(args: &Args) -> Result<Report> {
                 &images,
                 args,
                 &config,
-                denoise_latent,
+                (&hidden, denoise_latent),
                 &out,
                 &mut files,
             )
@@ -214,7 +243,7 @@ pub fn run(args: &Args) -> Result<Report> {
     // The report.
     Ok(Report {
         dataset: images.name.clone(),
-        rows: (train.len(), test.len()),
+        rows: (train.len(), val.len(), test.len()),
         encoder: model.ae.encoder().sizes(),
         loss: args.loss,
         test_mse,

@@ -58,21 +58,20 @@ impl Model {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`](tapegrad::Error::InvalidArgument) for a zero size.
-    pub fn new(input: usize, latent: usize, args: &Args, seed: u64) -> Result<Self> {
+    pub fn new(
+        input: usize,
+        hidden: &[usize],
+        latent: usize,
+        args: &Args,
+        seed: u64,
+    ) -> Result<Self> {
         let logits = args.loss == LossKind::Bce;
         let out = if logits {
             Activation::Identity
         } else {
             Activation::Sigmoid
         };
-        let ae = Autoencoder::new(
-            input,
-            &args.hidden,
-            latent,
-            Activation::Relu,
-            out,
-            &mut rng(seed),
-        )?;
+        let ae = Autoencoder::new(input, hidden, latent, Activation::Relu, out, &mut rng(seed))?;
         Ok(Model { ae, logits })
     }
 

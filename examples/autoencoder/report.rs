@@ -12,8 +12,8 @@ use tapegrad::train::History;
 pub struct Report {
     /// The data set used.
     pub dataset: String,
-    /// Training and test rows.
-    pub rows: (usize, usize),
+    /// Training, validation and test rows.
+    pub rows: (usize, usize, usize),
     /// The encoder's layer sizes (the decoder mirrors them).
     pub encoder: Vec<usize>,
     /// The reconstruction loss trained on.
@@ -56,11 +56,11 @@ fn mean_epoch(h: &History) -> f64 {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (ntr, nte) = self.rows;
+        let (ntr, nva, nte) = self.rows;
         let dec: Vec<usize> = self.encoder.iter().rev().copied().collect();
         writeln!(
             f,
-            "autoencoder on {} ({ntr} training / {nte} test images)",
+            "autoencoder on {} ({ntr} training / {nva} validation / {nte} test images)",
             self.dataset
         )?;
         writeln!(

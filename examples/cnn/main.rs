@@ -18,12 +18,17 @@
 //! and the feature maps a digit lights up after each convolution. On the 8x8 digits the second
 //! convolution is 3x3 and unpooled (see `model::lenet`), the rest is the same code.
 //!
-//! Prints each epoch's loss and test accuracy, then a table of the result (test accuracy, the
-//! epoch 99% was first reached, seconds per epoch, parameters). Writes `history.csv`,
-//! `curves.png` (loss and accuracy per epoch, train and test), `filters.png` (conv1's 6
-//! filters), `feature_maps_conv1.png` and `feature_maps_conv2.png` (one test digit's maps) and
-//! `confusion.png` to `out/cnn/` (or `--out DIR`). The test set is measured after every epoch
-//! to draw the curves; nothing is chosen by it. MNIST is read from `--data-dir` or
+//! The validation rows (`--val-fraction`, default 0.1: 6,000 of MNIST's 60,000 training images,
+//! stratified and seeded) are carved from the training set and measured after every epoch for
+//! the curves; the network trains on the rest (54,000) and the test set is measured once, at
+//! the end.
+//!
+//! Prints each epoch's loss and validation accuracy, then a table of the result (test accuracy,
+//! the epoch 99% validation accuracy was first reached, seconds per epoch, parameters). Writes
+//! `history.csv`, `curves.png` (loss and accuracy per epoch, train and validation),
+//! `filters.png` (conv1's 6 filters), `feature_maps_conv1.png` and `feature_maps_conv2.png`
+//! (one test digit's maps) and `confusion.png` to `out/cnn/` (or `--out DIR`). MNIST is read
+//! from `--data-dir` or
 //! `$TAPEGRAD_DATA`: a folder holding `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
 //! `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte` (each may be gzipped, `.gz`).
 //! `--export-onnx PATH` also writes the trained network as an ONNX file (input
@@ -106,8 +111,9 @@ impl Args {
     }
 }
 
-/// Trains the network on `images`, measuring the test rows after each epoch, and judges and
-/// draws it: everything [`run`] does after loading, so tests can call it on any images.
+/// Trains the network on `images`' training rows, measuring the validation rows after each
+/// epoch, then judges it once on the test rows and draws it: everything [`run`] does after
+/// loading, so tests can call it on any images.
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] for bad flags or images that are not square; training errors;
@@ -115,7 +121,7 @@ impl Args {
 pub fn train_and_report(args: &Args, images: &Images) -> Result<Report> {
     let start = Instant::now();
     let epochs = args.epochs(images.is_mnist());
-    let (train, test) = (&images.train, &images.test);
+    let (train, val, test) = (&images.train, &images.val, &images.test);
     if epochs == 0 || args.show >= test.len() || images.width != images.height {
         return Err(Error::invalid(
             "cnn",
@@ -140,7 +146,8 @@ pub fn train_and_report(args: &Args, images: &Images) -> Result<Report> {
         );
     }
     let side = (images.width, images.height);
-    let (x_train, x_test) = (as_images(&train.x, side)?, as_images(&test.x, side)?);
+    let x_train = as_images(&train.x, side)?;
+    let x_val = as_images(&val.x, side)?;
     let steps = epochs * train.len().div_ceil(args.batch_size.max(1));
     let config = FitConfig::new(Loss::CrossEntropy)
         .epochs(epochs)
@@ -154,12 +161,14 @@ pub fn train_and_report(args: &Args, images: &Images) -> Result<Report> {
         &mut net,
         &mut opt,
         Data::classes(&x_train, &train.y),
-        Some(Data::classes(&x_test, &test.y)),
+        Some(Data::classes(&x_val, &val.y)),
         &config,
         &mut progress,
     )?;
     let train_seconds = t.elapsed().as_secs_f64();
 
+    // The test rows, once.
+    let x_test = as_images(&test.x, side)?;
     let pred = predict(&mut net, &x_test, 1024)?.argmax_rows()?;
     let confusion =
         ConfusionMatrix::new(&pred, &test.y, test.classes)?.with_names(&test.class_names)?;
@@ -171,7 +180,10 @@ pub fn train_and_report(args: &Args, images: &Images) -> Result<Report> {
     }
     files.push(plot::history(
         &out.join("curves.png"),
-        &format!("LeNet on {} (validation = test set)", images.name),
+        &format!(
+            "LeNet on {} (validation rows from the training set)",
+            images.name
+        ),
         &history,
     )?);
     files.push(figures::filters(&net, &out)?);
@@ -188,7 +200,7 @@ pub fn train_and_report(args: &Args, images: &Images) -> Result<Report> {
 
     Ok(Report {
         dataset: images.name.clone(),
-        rows: (train.len(), test.len()),
+        rows: (train.len(), val.len(), test.len()),
         parameters: net.param_count(),
         test_accuracy,
         target_epoch: history

@@ -12,19 +12,19 @@ use tapegrad::train::History;
 pub struct Report {
     /// The images trained on (`MNIST`, `digits (8x8, bundled)`).
     pub dataset: String,
-    /// Training and test rows.
-    pub rows: (usize, usize),
+    /// Training, validation and test rows.
+    pub rows: (usize, usize, usize),
     /// The network's parameter count.
     pub parameters: usize,
-    /// Test accuracy after the last epoch.
+    /// Test accuracy after the last epoch (the test rows' only use).
     pub test_accuracy: f64,
-    /// The first epoch whose test accuracy reached [`TARGET`], if any.
+    /// The first epoch whose validation accuracy reached [`TARGET`], if any.
     pub target_epoch: Option<usize>,
     /// The test confusion matrix (rows: true class, columns: predicted).
     pub confusion: ConfusionMatrix,
-    /// The per-epoch history (validation = the test set).
+    /// The per-epoch history (validation: rows carved from the training set).
     pub history: History,
-    /// Seconds spent in `fit` (training and the per-epoch test pass).
+    /// Seconds spent in `fit` (training and the per-epoch validation pass).
     pub train_seconds: f64,
     /// Seconds for the whole run (loading, training, evaluating, figures).
     pub total_seconds: f64,
@@ -33,7 +33,7 @@ pub struct Report {
 }
 
 impl Report {
-    /// The mean seconds of an epoch (its training steps and its test pass).
+    /// The mean seconds of an epoch (its training steps and its validation pass).
     pub fn seconds_per_epoch(&self) -> f64 {
         self.train_seconds / self.history.len().max(1) as f64
     }
@@ -41,14 +41,14 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (ntr, nte) = self.rows;
+        let (ntr, nva, nte) = self.rows;
         writeln!(
             f,
-            "LeNet on {} ({ntr} training / {nte} test images)",
+            "LeNet on {} ({ntr} training / {nva} validation / {nte} test images)",
             self.dataset
         )?;
         writeln!(f)?;
-        common::write_epoch_table(f, &self.history, "test")?;
+        common::write_epoch_table(f, &self.history, "val")?;
         writeln!(f)?;
         writeln!(
             f,
@@ -57,7 +57,7 @@ impl fmt::Display for Report {
         writeln!(f, "{}", self.confusion)?;
         let right = (self.test_accuracy * nte as f64).round() as usize;
         let target = match self.target_epoch {
-            Some(e) => format!("first at epoch {e}"),
+            Some(e) => format!("on validation first at epoch {e}"),
             None => "not reached".into(),
         };
         let rows = [
