@@ -2,7 +2,7 @@
 //! training rows only (stratified, seeded) and never meet the test rows; and epoch axes are
 //! labelled with whole numbers.
 
-#[allow(dead_code)]
+#[allow(unused_imports)] // the module's own `#![allow(dead_code)]` covers its unused items
 #[path = "../examples/common/mod.rs"]
 mod example_common;
 
