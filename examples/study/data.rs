@@ -1,14 +1,12 @@
 //! [`StudyData`]: the images every run of a study shares (by reference): the training rows
-//! the models learn from, the validation rows carved from the training set (10%, stratified,
-//! seed 0), and the test rows, touched once at the end of each run.
+//! the models learn from, the validation rows carved from the training set (`--val-fraction`,
+//! 10% by default, stratified, seed 0: `common::images::carve_validation`), and the test rows,
+//! touched once at the end of each run.
 
 use super::common::images;
 use super::Context;
 use tapegrad::data::{train_test_split, Dataset};
 use tapegrad::Result;
-
-/// The share of the training set held out for validation.
-pub const VALIDATION: f64 = 0.1;
 
 /// The most training images `--quick` keeps from MNIST.
 pub const QUICK_MNIST_ROWS: usize = 6_000;
@@ -34,8 +32,9 @@ impl StudyData {
     }
 }
 
-/// Loads MNIST (when `--data-dir` or `$TAPEGRAD_DATA` names it) or the bundled digits, and
-/// splits off the validation rows.
+/// Loads MNIST (when `--data-dir` or `$TAPEGRAD_DATA` names it) or the bundled digits, with
+/// the validation rows split off; with `--quick` on MNIST, a stratified
+/// [`QUICK_MNIST_ROWS`] of the training and validation rows together, in the same shares.
 ///
 /// # Errors
 /// MNIST's reading errors; the split's errors.
@@ -44,13 +43,14 @@ pub fn load(ctx: &Context) -> Result<StudyData> {
     let images = source.load(0)?;
     let mnist = images.is_mnist();
     let mut name = if mnist { "MNIST" } else { "digits" }.to_string();
-    let mut all = images.train;
-    if ctx.args.quick && mnist && all.len() > QUICK_MNIST_ROWS {
-        let drop = 1.0 - QUICK_MNIST_ROWS as f64 / all.len() as f64;
-        all = train_test_split(&all, drop, 0, true)?.0;
-        name = format!("MNIST {} rows", all.len());
+    let (mut train, mut val) = (images.train, images.val);
+    let rows = train.len() + val.len();
+    if ctx.args.quick && mnist && rows > QUICK_MNIST_ROWS {
+        let drop = 1.0 - QUICK_MNIST_ROWS as f64 / rows as f64;
+        train = train_test_split(&train, drop, 0, true)?.0;
+        val = train_test_split(&val, drop, 0, true)?.0;
+        name = format!("MNIST {} rows", train.len() + val.len());
     }
-    let (train, val) = train_test_split(&all, VALIDATION, 0, true)?;
     if ctx.progress {
         println!(
             "data: {} ({} training, {} validation (from the training set), {} test images)",
