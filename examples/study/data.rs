@@ -13,7 +13,7 @@ pub const QUICK_MNIST_ROWS: usize = 6_000;
 
 /// A study's data, split three ways.
 pub struct StudyData {
-    /// `MNIST` or `digits` (and `6000 rows` with `--quick` on MNIST): the CSV's `dataset`.
+    /// `MNIST`, `MNIST 6000 rows` (`--quick`) or `digits`: the CSV's `dataset` column.
     pub name: String,
     /// The rows the models train on (the training set less the validation rows).
     pub train: Dataset<f32>,

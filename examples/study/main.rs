@@ -40,9 +40,9 @@
 //!   the loss it was trained on). Two heatmaps (latent × depth), one per loss. 50 models at
 //!   15 runs each is too much, so the defaults are 1 run and 10 epochs per model.
 //!
-//! `--quick` is a small version: 2 runs of 2 epochs (`latent`: 1 run of 2 epochs), on at most
+//! `--quick` is a small version: 2 runs of 2 epochs (`latent`: 1 run of 1 epoch), on at most
 //! 6,000 training images when MNIST is given; on the digits, whose epochs are 11 steps, 2 runs
-//! of 20 epochs (`latent`: 10). Without MNIST (no `--data-dir` and no
+//! of 20 epochs (`latent`: 1 run of 10). Without MNIST (no `--data-dir` and no
 //! `$TAPEGRAD_DATA`) every study uses the bundled 8x8 digits (64 inputs instead of 784).
 //!
 //! # Output and resuming
@@ -130,8 +130,8 @@ impl StudyName {
     after_help = "Defaults: the MLP studies (activations, batch-size, hidden-size, optimizers) \
     run 15 runs of 50 epochs per setting; latent trains 50 autoencoders (latent 4..64 x depth \
     1..5, MSE and BCE), 1 run of 10 epochs each, depth = hidden layers of 128 units in the \
-    encoder (the decoder mirrors them). --quick: 2 runs of 2 epochs (latent: 1 run), at most \
-    6,000 MNIST training images; on the digits 20 epochs (latent: 10). Without MNIST the bundled 8x8 digits are used. A study \
+    encoder (the decoder mirrors them). --quick: 2 runs of 2 epochs (latent: 1 run of 1), at \
+    most 6,000 MNIST training images; on the digits 20 epochs (latent: 10). Without MNIST the bundled 8x8 digits are used. A study \
     resumes from its CSV: runs already in it are not computed again."
 )]
 pub struct Args {
@@ -141,7 +141,8 @@ pub struct Args {
     /// Runs per setting [default: 15; latent 1; --quick 2, latent 1]
     #[arg(long, value_name = "N")]
     pub runs: Option<usize>,
-    /// Training epochs of every run [default: 50; latent 10; --quick 2, on the digits 20 (latent 10)]
+    /// Training epochs of every run [default: 50; latent 10; --quick 2 (latent 1), on the
+    /// digits 20 (latent 10)]
     #[arg(long, value_name = "E")]
     pub epochs: Option<usize>,
     /// A small version that finishes in under a minute (see below)
