@@ -110,6 +110,10 @@ struct Args {
     /// Threads a large matmul may use (the workloads allow at most 2).
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// The kernel path: avx512, avx2 or portable [default: $TAPEGRAD_KERNEL, else the best
+    /// this CPU has]. A path the CPU lacks falls back to the best one below it.
+    #[arg(long, value_name = "PATH")]
+    kernel: Option<tapegrad::KernelPath>,
     /// Multiply-adds (m·n·k) from which a matmul splits over the threads (default: the
     /// core's, `tapegrad::parallel_threshold()`).
     #[arg(long)]
@@ -1094,6 +1098,14 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         Ordering::Relaxed,
     );
     tapegrad::set_num_threads(args.threads);
+    if let Some(path) = args.kernel {
+        let got = tapegrad::set_kernel_path(path);
+        if got != path {
+            info(format!(
+                "this CPU lacks the {path} kernel path; using {got}"
+            ));
+        }
+    }
     if let Some(t) = args.parallel_threshold {
         tapegrad::set_parallel_threshold(t);
     }
@@ -1109,9 +1121,10 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     info(format!(
-        "{SYSTEM} {} threads={} avx512f={avx512} debug_assertions={} loadavg={}",
+        "{SYSTEM} {} threads={} kernel={} avx512f={avx512} debug_assertions={} loadavg={}",
         env!("CARGO_PKG_VERSION"),
         tapegrad::num_threads(),
+        tapegrad::kernel_path(),
         cfg!(debug_assertions),
         loadavg()
     ));

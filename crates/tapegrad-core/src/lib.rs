@@ -45,8 +45,9 @@ pub use grad::{grad, hessian, hvp, jacobian};
 pub use gradcheck::{gradcheck, GradcheckOptions, GradcheckReport, InputReport};
 pub use gradients::{Gradients, Trace, TraceStep};
 pub use kernels::{
-    num_threads, parallel_for_each, parallel_parts, parallel_threshold, set_num_threads,
-    set_parallel_threshold, vectorized, MAX_THREADS,
+    kernel_path, num_threads, parallel_for_each, parallel_parts, parallel_threshold,
+    set_kernel_path, set_num_threads, set_parallel_threshold, vectorized, KernelPath,
+    UnknownKernelPath, MAX_THREADS,
 };
 pub use op::{Activation, NodeId, Op, ParamId};
 pub use ops::{BatchNormOptions, Conv2dGeometry, Conv2dOptions};

@@ -5,6 +5,7 @@
 //! - the fork-join thread pool ([`parallel_for_each`], [`set_num_threads`]);
 //! - the per-thread buffer pool ([`pool`]);
 //! - runtime SIMD dispatch for our own loops ([`vectorized`], [`simd`]);
+//! - which CPU path both run ([`kernel_path`], [`set_kernel_path`], `TAPEGRAD_KERNEL`);
 //! - [`gather_rows`], the batch gather.
 //!
 //! tapegrad-core (which forbids `unsafe`) builds on these and re-exports the public ones.
@@ -24,6 +25,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
+mod cpu;
 mod gather;
 mod gemm;
 mod matmul;
@@ -32,6 +34,7 @@ pub mod pool;
 mod scalar;
 pub mod simd;
 
+pub use cpu::{kernel_path, set_kernel_path, KernelPath, UnknownKernelPath, ENV_VAR};
 pub use gather::gather_rows;
 pub use matmul::{
     gemm, num_threads, parallel_threshold, set_num_threads, set_parallel_threshold, MatRef,

@@ -2,13 +2,15 @@
 //! elementwise loops and sums built on it.
 //!
 //! [`vectorized`] runs a closure compiled for the widest vector instructions the CPU has
-//! (AVX-512, AVX2 with FMA, or the x86-64 baseline), chosen at run time by `pulp`. (The GEMM
+//! (AVX-512, AVX2 with FMA, or the x86-64 baseline), chosen at run time by `pulp` as the
+//! active [`KernelPath`] says. (The GEMM
 //! in `gemm/` does not use it: it detects the CPU path itself and has hand-written
 //! micro-kernels per path.) The loops below are `#[inline(always)]` so that they are compiled
 //! inside that context, where LLVM vectorizes them at the CPU's full width.
 
 use super::parallel::for_each_run;
 use super::pool;
+use crate::cpu::{kernel_path, KernelPath};
 use crate::Scalar;
 use std::sync::OnceLock;
 
@@ -22,9 +24,46 @@ pub const CHEAP_GRAIN: usize = 1 << 18;
 /// sigmoid, `tanh`, `log`: about 1 ns per element), some 8 µs of work.
 pub const COSTLY_GRAIN: usize = 1 << 13;
 
+/// pulp's instruction set for each [`KernelPath`], detected once; `None` where the CPU lacks
+/// the path (never asked for then: [`kernel_path`] is always one the CPU has).
+struct Arches {
+    avx512: Option<pulp::Arch>,
+    avx2: Option<pulp::Arch>,
+}
+
+/// The instructions [`vectorized`] compiles for: those of the active [`kernel_path`].
+#[inline(always)]
 fn arch() -> pulp::Arch {
-    static ARCH: OnceLock<pulp::Arch> = OnceLock::new();
-    *ARCH.get_or_init(pulp::Arch::new)
+    static ARCHES: OnceLock<Arches> = OnceLock::new();
+    let arches = ARCHES.get_or_init(|| Arches {
+        #[cfg(target_arch = "x86_64")]
+        avx512: pulp::x86::V4::try_new().map(pulp::Arch::V4),
+        #[cfg(target_arch = "x86_64")]
+        avx2: pulp::x86::V3::try_new().map(pulp::Arch::V3),
+        #[cfg(not(target_arch = "x86_64"))]
+        avx512: None,
+        #[cfg(not(target_arch = "x86_64"))]
+        avx2: None,
+    });
+    let chosen = match kernel_path() {
+        KernelPath::Avx512 => arches.avx512,
+        KernelPath::Avx2 => arches.avx2,
+        KernelPath::Portable => None,
+    };
+    chosen.unwrap_or_else(portable_arch)
+}
+
+/// The baseline instructions: pulp's scalar path, compiled for the target's own features
+/// (SSE2 on x86-64, NEON on aarch64).
+#[cfg(target_arch = "x86_64")]
+fn portable_arch() -> pulp::Arch {
+    pulp::Arch::Scalar
+}
+
+/// The baseline instructions: what pulp detects on this target.
+#[cfg(not(target_arch = "x86_64"))]
+fn portable_arch() -> pulp::Arch {
+    pulp::Arch::new()
 }
 
 /// Runs `f` compiled for the widest vector instructions this CPU supports, detected once at

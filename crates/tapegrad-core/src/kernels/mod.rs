@@ -17,8 +17,9 @@ mod softmax;
 
 pub(crate) use tapegrad_kernels::{gemm, pool, simd, MatRef};
 pub use tapegrad_kernels::{
-    num_threads, parallel_for_each, parallel_parts, parallel_threshold, set_num_threads,
-    set_parallel_threshold, vectorized, MAX_THREADS,
+    kernel_path, num_threads, parallel_for_each, parallel_parts, parallel_threshold,
+    set_kernel_path, set_num_threads, set_parallel_threshold, vectorized, KernelPath,
+    UnknownKernelPath, MAX_THREADS,
 };
 
 /// The pool's run splitting, as `kernels::parallel::for_each_run`.

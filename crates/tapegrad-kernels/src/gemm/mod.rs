@@ -23,7 +23,9 @@
 //! scratch tile. Operands are read in place where packing would not pay (measured on Zen 5):
 //! `lhs` when its rows are contiguous or `k` fits one `kc` block, a row-major `rhs` when `lhs`
 //! has at most 512 rows; the tiniest products (at most 512 multiply-adds) run a plain loop.
-//! The CPU path is detected once ([`Path::best`]); tests force each path with [`gemm_with`].
+//! The CPU path is [`kernel_path`](crate::kernel_path) (the best one, detected once, unless
+//! `TAPEGRAD_KERNEL` or [`set_kernel_path`](crate::set_kernel_path) chose another); tests force
+//! each path with [`gemm_with`].
 //!
 //! The summation order depends only on the shapes and the CPU path (not on strides or on
 //! addresses), so the same inputs give bit-identical results on every call.
@@ -136,7 +138,6 @@ mod tests;
 
 use crate::Scalar;
 use std::any::TypeId;
-use std::sync::atomic::{AtomicU8, Ordering};
 
 /// A microkernel: `c[i * c_rs + j] (+)= sum_p a[i * a_rs + p * a_cs] * b[p * b_rs + j]` for
 /// `i` below its row count (a const parameter of each instance) and `j` below its column
@@ -206,67 +207,10 @@ pub(super) struct Spec<T: 'static> {
     pack_lhs: PackFn<T>,
 }
 
-/// A CPU path, best first. Tests force each one the CPU supports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Path {
-    /// AVX-512F microkernels.
-    Avx512,
-    /// AVX2 + FMA microkernels.
-    Avx2,
-    /// Plain Rust.
-    Portable,
-}
+/// The CPU paths ([`KernelPath`]); tests force each one the CPU supports with [`gemm_with`].
+pub(crate) use crate::cpu::KernelPath as Path;
 
 impl Path {
-    /// The paths this CPU can run, best first (the tests run each).
-    #[cfg(test)]
-    pub(crate) fn available() -> Vec<Path> {
-        [Path::Avx512, Path::Avx2, Path::Portable]
-            .into_iter()
-            .filter(|p| p.supported())
-            .collect()
-    }
-
-    /// Whether this CPU has the path's instructions.
-    fn supported(self) -> bool {
-        match self {
-            #[cfg(target_arch = "x86_64")]
-            Path::Avx512 => {
-                is_x86_feature_detected!("avx512f")
-                    && is_x86_feature_detected!("avx2")
-                    && is_x86_feature_detected!("fma")
-            }
-            #[cfg(target_arch = "x86_64")]
-            Path::Avx2 => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
-            #[cfg(not(target_arch = "x86_64"))]
-            Path::Avx512 | Path::Avx2 => false,
-            Path::Portable => true,
-        }
-    }
-
-    /// The best path of this CPU, detected on the first call and cached.
-    pub(crate) fn best() -> Path {
-        static BEST: AtomicU8 = AtomicU8::new(0);
-        match BEST.load(Ordering::Relaxed) {
-            1 => Path::Avx512,
-            2 => Path::Avx2,
-            3 => Path::Portable,
-            _ => {
-                let best = [Path::Avx512, Path::Avx2]
-                    .into_iter()
-                    .find(|p| p.supported())
-                    .unwrap_or(Path::Portable);
-                let code = match best {
-                    Path::Avx512 => 1,
-                    Path::Avx2 => 2,
-                    Path::Portable => 3,
-                };
-                BEST.store(code, Ordering::Relaxed);
-                best
-            }
-        }
-    }
-
     /// The path's spec for f32.
     fn spec_f32(self) -> &'static Spec<f32> {
         match self {
@@ -324,7 +268,7 @@ pub(crate) unsafe fn gemm_serial<T: Scalar>(
     // SAFETY: the caller's contract is this function's.
     unsafe {
         gemm_with(
-            Path::best(),
+            crate::cpu::kernel_path(),
             m,
             n,
             k,
@@ -364,7 +308,7 @@ pub(crate) unsafe fn gemm_with<T: Scalar>(
     rhs_cs: usize,
 ) {
     debug_assert!(
-        path.supported(),
+        path.is_supported(),
         "internal: gemm path {path:?} not supported"
     );
     debug_assert!(m <= 1 || dst_rs >= n, "internal: gemm dst rows overlap");
