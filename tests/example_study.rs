@@ -219,6 +219,39 @@ fn latent_fills_both_heatmaps() {
 }
 
 #[test]
+fn tsne_maps_the_codes_and_scores_them() {
+    let out = TempDir::new("example-study", "tsne");
+    let r = run_study("tsne", &out, &["--quick"]);
+    let lines = csv_lines(&out, "tsne");
+    assert_eq!(lines[0], "x,y,label");
+    assert_eq!(lines.len(), 1 + 360, "every bundled test digit is mapped");
+    let labels = column(&lines, "label");
+    for d in 0..10 {
+        assert!(
+            labels.iter().any(|l| *l == d.to_string()),
+            "digit {d} is drawn"
+        );
+    }
+    assert!(column(&lines, "x")
+        .iter()
+        .all(|v| v.parse::<f64>().unwrap().is_finite()));
+    // the map keeps the codes' neighbourhoods: its 5-NN accuracy is the codes' within a few
+    // points (the codes of the bundled digits score 0.86)
+    let acc = |what: &str| -> f64 {
+        let line = r.table.lines().find(|l| l.contains(what)).unwrap();
+        line.split_whitespace().last().unwrap().parse().unwrap()
+    };
+    let (codes, map) = (acc("in the 4-D codes"), acc("in the 2-D map"));
+    assert!(
+        codes > 0.7 && map > 0.7 && (codes - map).abs() < 0.05,
+        "{codes} {map}"
+    );
+    assert!(r.notes[0].starts_with("seconds: autoencoder training"));
+    assert_eq!(file_names(&r.files), ["tsne.csv", "tsne.png"]);
+    check_written(&r.files, &out.0, 5_000, Some(361));
+}
+
+#[test]
 fn gradcheck_table_agrees_with_finite_differences() {
     let out = TempDir::new("example-study", "gradcheck");
     let r = run_study("gradcheck", &out, &[]);

@@ -83,6 +83,7 @@ mod hidden_size;
 mod latent;
 mod mlp;
 mod optimizers;
+mod tsne;
 
 use clap::{Parser, ValueEnum};
 use common::images::ImageSource;
@@ -107,6 +108,8 @@ pub enum StudyName {
     Optimizers,
     /// Autoencoders, latent 4..64 x depth 1..5, MSE and BCE: two heatmaps of test loss
     Latent,
+    /// t-SNE of the autoencoder's 4-number codes of 5,000 test digits: scatter by digit
+    Tsne,
 }
 
 impl StudyName {
@@ -119,6 +122,7 @@ impl StudyName {
             StudyName::HiddenSize => "hidden-size",
             StudyName::Optimizers => "optimizers",
             StudyName::Latent => "latent",
+            StudyName::Tsne => "tsne",
         }
     }
 }
@@ -220,6 +224,7 @@ pub fn run(args: &Args) -> Result<Report> {
         StudyName::HiddenSize => hidden_size::run(&ctx),
         StudyName::Optimizers => optimizers::run(&ctx),
         StudyName::Latent => latent::run(&ctx),
+        StudyName::Tsne => tsne::run(&ctx),
     }
 }
 
