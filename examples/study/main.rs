@@ -39,6 +39,12 @@
 //!   MSE and on binary cross-entropy; the final metric is the test reconstruction loss (in
 //!   the loss it was trained on). Two heatmaps (latent × depth), one per loss. 50 models at
 //!   15 runs each is too much, so the defaults are 1 run and 10 epochs per model.
+//! - `tsne`: the autoencoder example's MNIST autoencoder (784-512-256-128-4, 10 epochs) maps
+//!   the first 5,000 test images to 4-number codes, and t-SNE written on the tape
+//!   (`tapegrad::nn::tsne`, perplexity 30, 1,000 iterations) maps the codes to 2-D: a scatter
+//!   coloured by digit, the leave-one-out 5-NN accuracy of the labels in the codes and in the
+//!   map, and the codes, labels and map as `.npy` files for `scripts/tsne_compare.py`
+//!   (scikit-learn's t-SNE on the same codes). One run; `--runs` does not apply.
 //!
 //! `--quick` is a small version: 2 runs of 2 epochs (`latent`: 1 run of 1 epoch), on at most
 //! 6,000 training images when MNIST is given; on the digits, whose epochs are 11 steps, 2 runs
