@@ -247,8 +247,33 @@ fn tsne_maps_the_codes_and_scores_them() {
         "{codes} {map}"
     );
     assert!(r.notes[0].starts_with("seconds: autoencoder training"));
-    assert_eq!(file_names(&r.files), ["tsne.csv", "tsne.png"]);
-    check_written(&r.files, &out.0, 5_000, Some(361));
+    assert_eq!(
+        file_names(&r.files),
+        [
+            "tsne.csv",
+            "tsne.png",
+            "tsne_codes.npy",
+            "tsne_labels.npy",
+            "tsne_map.npy"
+        ]
+    );
+    check_written(&r.files[..2], &out.0, 5_000, Some(361));
+    // the .npy files for scripts/tsne_compare.py: the codes, labels and map of the CSV
+    let codes = tapegrad::data::npy::read_npy::<f32>(&r.files[2]).unwrap();
+    let labels = tapegrad::data::npy::read_npy_labels(&r.files[3]).unwrap();
+    let map = tapegrad::data::npy::read_npy::<f32>(&r.files[4]).unwrap();
+    assert_eq!((codes.dims(), map.dims()), (&[360, 4][..], &[360, 2][..]));
+    let csv_labels = column(&lines, "label");
+    assert!(labels
+        .iter()
+        .zip(&csv_labels)
+        .all(|(l, c)| l.to_string() == *c));
+    assert_eq!(labels.len(), 360);
+    let xs = column(&lines, "x");
+    assert!(xs
+        .iter()
+        .zip(map.data().chunks(2))
+        .all(|(x, p)| x.parse::<f32>().unwrap() == p[0]));
 }
 
 #[test]
