@@ -299,17 +299,7 @@ pub fn neighbour_accuracy<T: Element>(
     let mut order: Vec<usize> = Vec::with_capacity(n);
     let mut correct = 0usize;
     for i in 0..n {
-        for (j, dj) in dist.iter_mut().enumerate() {
-            *dj = (0..d).map(|c| (x[i * d + c] - x[j * d + c]).powi(2)).sum();
-        }
-        order.clear();
-        order.extend((0..n).filter(|&j| j != i));
-        let rank = |a: &usize, b: &usize| dist[*a].total_cmp(&dist[*b]).then(a.cmp(b));
-        if k < order.len() {
-            order.select_nth_unstable_by(k - 1, rank);
-            order.truncate(k);
-        }
-        order.sort_unstable_by(rank);
+        affinities::nearest_others(&x, d, i, k, &mut dist, &mut order);
         counts.iter_mut().for_each(|c| *c = 0);
         order.iter().for_each(|&j| counts[labels[j]] += 1);
         let top = counts.iter().copied().max().unwrap_or(0);

@@ -43,19 +43,7 @@ impl Affinities {
         let mut dist = vec![0.0; n];
         let mut order: Vec<usize> = Vec::with_capacity(n);
         for i in 0..n {
-            let xi = &data[i * d..(i + 1) * d];
-            for (j, dj) in dist.iter_mut().enumerate() {
-                let xj = &data[j * d..(j + 1) * d];
-                *dj = xi.iter().zip(xj).map(|(a, b)| (a - b) * (a - b)).sum();
-            }
-            order.clear();
-            order.extend((0..n).filter(|&j| j != i));
-            let rank = |a: &usize, b: &usize| dist[*a].total_cmp(&dist[*b]).then(a.cmp(b));
-            if k < order.len() {
-                order.select_nth_unstable_by(k - 1, rank);
-                order.truncate(k);
-            }
-            order.sort_unstable_by(rank);
+            nearest_others(&data, d, i, k, &mut dist, &mut order);
             let near: Vec<f64> = order.iter().map(|&j| dist[j]).collect();
             let cond = conditional_row(&near, perplexity);
             for (&j, &pj) in order.iter().zip(&cond) {
@@ -191,6 +179,33 @@ pub fn perplexity_of(p: &[f64]) -> f64 {
 }
 
 #[track_caller]
+/// The `k` rows of `data` (`n x d`, row-major) nearest to row `i`, itself left out, into
+/// `order`, nearest first (equal distances rank by index); `dist` (length `n`) receives every
+/// row's squared Euclidean distance to row `i`. Shared by the affinities and
+/// [`neighbour_accuracy`](super::neighbour_accuracy), so both rank neighbours alike.
+pub(crate) fn nearest_others(
+    data: &[f64],
+    d: usize,
+    i: usize,
+    k: usize,
+    dist: &mut [f64],
+    order: &mut Vec<usize>,
+) {
+    let xi = &data[i * d..(i + 1) * d];
+    for (j, dj) in dist.iter_mut().enumerate() {
+        let xj = &data[j * d..(j + 1) * d];
+        *dj = xi.iter().zip(xj).map(|(a, b)| (a - b) * (a - b)).sum();
+    }
+    order.clear();
+    order.extend((0..dist.len()).filter(|&j| j != i));
+    let rank = |a: &usize, b: &usize| dist[*a].total_cmp(&dist[*b]).then(a.cmp(b));
+    if k < order.len() {
+        order.select_nth_unstable_by(k - 1, rank);
+        order.truncate(k);
+    }
+    order.sort_unstable_by(rank);
+}
+
 fn check_input<T: Element>(x: &Array<T>, perplexity: f64) -> Result<()> {
     if x.rank() != 2 {
         return Err(Error::invalid(
